@@ -1,0 +1,138 @@
+"""Properties of the GPT: causality, both attention paths agree, extrapolation rules, GPT-2 parity."""
+
+import pytest
+import torch
+
+from minigpt import GPT, GPTConfig
+from minigpt.config import POS_EMBS
+from minigpt.model import ContextTooLongError, count_params
+from minigpt.probes import capture
+
+
+def tiny(pos_emb: str = "learned", **kw) -> GPT:
+    torch.manual_seed(0)
+    cfg = GPTConfig(
+        n_layer=2, n_head=2, n_embd=32, block_size=16, vocab_size=23, pos_emb=pos_emb, **kw
+    )
+    return GPT(cfg).eval()
+
+
+@pytest.mark.parametrize("pos_emb", POS_EMBS)
+def test_changing_a_later_token_leaves_earlier_logits_unchanged(pos_emb):
+    model = tiny(pos_emb)
+    idx = torch.randint(0, 23, (1, 16))
+    changed = idx.clone()
+    changed[0, 9] = (changed[0, 9] + 1) % 23
+    a, _ = model(idx)
+    b, _ = model(changed)
+    torch.testing.assert_close(a[:, :9], b[:, :9])
+    assert not torch.allclose(a[:, 9:], b[:, 9:])
+
+
+@pytest.mark.parametrize("pos_emb", POS_EMBS)
+def test_explicit_attention_path_gives_the_same_output_as_the_fast_path(pos_emb):
+    model = tiny(pos_emb)
+    idx = torch.randint(0, 23, (3, 16))
+    fast, _ = model(idx)
+    with capture(model) as seen:
+        explicit, _ = model(idx)
+    assert set(seen) == {"h.0.attn.probs", "h.1.attn.probs"}
+    torch.testing.assert_close(fast, explicit, atol=1e-5, rtol=1e-5)
+
+
+def test_capture_removes_its_hooks_even_after_an_error():
+    model = tiny()
+    with pytest.raises(RuntimeError), capture(model):
+        raise RuntimeError("boom")
+    assert not any(m._forward_hooks for m in model.modules())
+
+
+def test_learned_positions_refuse_a_longer_context_and_name_the_limit():
+    model = tiny("learned")
+    with pytest.raises(ContextTooLongError, match="block_size=16"):
+        model(torch.zeros(1, 17, dtype=torch.long))
+
+
+@pytest.mark.parametrize("pos_emb", ["sinusoidal", "rope", "alibi", "none"])
+def test_other_encodings_run_past_the_training_length(pos_emb):
+    logits, _ = tiny(pos_emb)(torch.zeros(1, 40, dtype=torch.long))
+    assert logits.shape == (1, 40, 23) and torch.isfinite(logits).all()
+
+
+def test_loss_of_a_fresh_model_is_near_the_uniform_guess():
+    model = tiny()
+    idx, targets = torch.randint(0, 23, (2, 4, 16))
+    _, loss = model(idx, targets=targets)  # not idx itself: tied weights favour repeating a token
+    assert abs(loss.item() - torch.log(torch.tensor(23.0)).item()) < 0.3
+
+
+def test_weights_are_tied():
+    model = tiny()
+    assert model.lm_head.weight is model.wte.weight
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("gpt2-small", 124_439_808),
+        ("gpt2-medium", 354_823_168),
+        ("gpt2-large", 774_030_080),
+        ("gpt2-xl", 1_557_611_200),
+    ],
+)
+def test_gpt2_presets_have_gpt2_parameter_counts_without_allocating(name, expected):
+    assert count_params(GPTConfig.preset(name)) == expected
+
+
+def test_count_params_matches_a_built_model():
+    model = tiny()
+    assert count_params(model.config) == model.num_params()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"n_embd": 30, "n_head": 4}, "divide"),
+        ({"block_size": 0}, "block_size"),
+        ({"pos_emb": "spiral"}, "pos_emb"),
+        ({"n_embd": 12, "n_head": 4, "pos_emb": "rope"}, "even"),
+    ],
+)
+def test_impossible_configs_are_refused_in_words(changes, message):
+    with pytest.raises(ValueError, match=message):
+        GPTConfig(**changes)
+
+
+def test_scaled_embeddings_change_the_output():
+    idx = torch.randint(0, 23, (1, 8))
+    a, _ = tiny()(idx)
+    b, _ = tiny(scale_embeddings=True)(idx)
+    assert not torch.allclose(a, b)
+
+
+def test_from_hf_gpt2_matches_transformers_logits():
+    transformers = pytest.importorskip("transformers")
+    hf_cfg = transformers.GPT2Config(
+        n_layer=2,
+        n_head=4,
+        n_embd=64,
+        n_positions=32,
+        vocab_size=101,
+        resid_pdrop=0,
+        embd_pdrop=0,
+        attn_pdrop=0,
+    )
+    torch.manual_seed(0)
+    hf = transformers.GPT2LMHeadModel(hf_cfg).eval()
+    # Random init leaves biases at zero; make them matter so a swapped bias would be caught.
+    with torch.no_grad():
+        for name, p in hf.named_parameters():
+            if name.endswith("bias"):
+                p.normal_(0, 0.02)
+    cfg = GPTConfig(n_layer=2, n_head=4, n_embd=64, block_size=32, vocab_size=101)
+    ours = GPT.from_hf_gpt2(hf.state_dict(), cfg).eval()
+    idx = torch.randint(0, 101, (2, 32))
+    with torch.no_grad():
+        expected = hf(idx).logits
+    actual, _ = ours(idx)
+    torch.testing.assert_close(actual, expected, atol=1e-4, rtol=1e-4)

@@ -1,0 +1,68 @@
+"""Attention maps are probability rows, causal, and the head scores find what they claim."""
+
+import torch
+
+from minigpt import GPT, GPTConfig, attention_maps
+from minigpt.heads import (
+    head_scores,
+    induction_from_maps,
+    induction_score,
+    offset_score,
+    repeated_random_tokens,
+)
+
+
+def model(pos_emb: str = "learned") -> GPT:
+    torch.manual_seed(0)
+    return GPT(
+        GPTConfig(n_layer=2, n_head=3, n_embd=24, block_size=16, vocab_size=13, pos_emb=pos_emb)
+    )
+
+
+def test_attention_rows_sum_to_one_and_nothing_looks_ahead():
+    maps = attention_maps(model(), torch.randint(0, 13, (2, 10)))
+    assert maps.shape == (2, 2, 3, 10, 10)
+    torch.testing.assert_close(maps.sum(-1), torch.ones(2, 2, 3, 10))
+    assert maps.triu(1).abs().max() == 0
+
+
+def test_attention_maps_restore_training_mode_and_leave_no_hooks():
+    m = model()
+    m.train()
+    attention_maps(m, torch.randint(0, 13, (1, 5)))
+    assert m.training and not any(mod._forward_hooks for mod in m.modules())
+
+
+def test_offset_score_reads_the_right_diagonal():
+    T = 6
+    prev = torch.zeros(1, 1, 1, T, T)
+    prev[..., 0, 0] = 1
+    for t in range(1, T):
+        prev[..., t, t - 1] = 1  # a perfect previous-token head
+    assert offset_score(prev, 1).item() == 1.0
+    assert offset_score(prev, 2).item() == 0.0
+
+
+def test_induction_score_is_one_for_a_perfect_induction_head():
+    half, T = 5, 10
+    maps = torch.zeros(1, 1, 1, T, T)
+    maps[..., :, 0] = 1
+    for t in range(half, T):
+        maps[..., t, :] = 0
+        maps[..., t, t - half + 1] = 1
+    assert induction_from_maps(maps, half).item() == 1.0
+    assert offset_score(maps, 1).item() < 0.5  # and it is not a previous-token head
+
+
+def test_repeated_random_tokens_repeat():
+    r = repeated_random_tokens(50, 7, batch=2)
+    assert torch.equal(r[:, :7], r[:, 7:])
+
+
+def test_head_scores_are_probabilities_for_each_head():
+    m = model("rope")
+    scores = head_scores(m, torch.randint(0, 13, (1, 12)))
+    for t in (scores.previous_token, scores.first_token, scores.induction):
+        assert t.shape == (2, 3) and (t >= 0).all() and (t <= 1).all()
+    assert len(scores.rows()) == 6
+    assert induction_score(m).shape == (2, 3)
