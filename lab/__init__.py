@@ -1,0 +1,1 @@
+"""Shared Streamlit pieces of the lab: state, caches, sidebar, charts. Pages import from here."""

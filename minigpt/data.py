@@ -1,0 +1,92 @@
+"""Token ids split into training and validation text, served as (input, target) batches.
+
+The split is contiguous, the validation part last: random lines sprinkled through the text would
+leak their neighbours into training and make the validation loss look better than it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+
+Split = Literal["train", "val"]
+_SPLIT_NAMES = {"train": "training", "val": "validation"}
+
+
+class TokenData:
+    """A 1-D long tensor of token ids and where validation begins.
+
+    Example: TokenData(range(100), val_fraction=0.1).val.tolist() == list(range(90, 100))
+    """
+
+    def __init__(self, ids: torch.Tensor | Sequence[int], val_fraction: float = 0.1) -> None:
+        if not 0.0 <= val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be in [0, 1) (got {val_fraction})")
+        self.ids = torch.as_tensor(ids, dtype=torch.long).flatten()  # (N,)
+        self.val_fraction = val_fraction
+        self.n_train = int(len(self.ids) * (1.0 - val_fraction))
+        self.train = self.ids[: self.n_train]  # views: no copy of the text
+        self.val = self.ids[self.n_train :]
+
+    @classmethod
+    def from_text(cls, text: str, tokenizer, val_fraction: float = 0.1) -> TokenData:
+        """Encode a text with any tokenizer of the lab and split it."""
+        return cls(tokenizer.encode(text), val_fraction)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def split(self, split: Split) -> torch.Tensor:
+        if split not in _SPLIT_NAMES:
+            raise ValueError(f"split must be 'train' or 'val' (got {split!r})")
+        return self.train if split == "train" else self.val
+
+    def check(self, split: Split, block_size: int) -> torch.Tensor:
+        """The split's ids, or a ValueError if it cannot fill one example of block_size+1 tokens.
+
+        One example needs block_size inputs plus the token after the last one as its target.
+        """
+        ids = self.split(split)
+        if len(ids) < block_size + 1:
+            raise ValueError(
+                f"the corpus has {len(ids):,} tokens of {_SPLIT_NAMES[split]} text, fewer than "
+                f"the context length+1 ({block_size + 1}) needed for one example; use a longer "
+                "text, a shorter context or a different validation fraction"
+            )
+        return ids
+
+    def get_batch(
+        self,
+        split: Split,
+        batch_size: int,
+        block_size: int,
+        generator: torch.Generator | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """batch_size random windows: x (B, T) and y (B, T), where y[:, t] == x[:, t + 1].
+
+        Start positions are drawn from `generator`, so one seed always gives the same batches.
+        """
+        ids = self.check(split, block_size)
+        starts = torch.randint(len(ids) - block_size, (batch_size,), generator=generator)  # (B,)
+        offsets = starts[:, None] + torch.arange(block_size)  # (B, T)
+        return ids[offsets], ids[offsets + 1]
+
+    def windows(
+        self, split: Split, block_size: int, stride: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every window of block_size tokens, stride apart (default: side by side), in order.
+
+        For measuring a loss over a whole split instead of a random sample of it. The tail that
+        does not fill a window is left out. Returns x (N, T) and y (N, T), views of the ids.
+        Example: TokenData(range(11), 0.0).windows("train", 4)[0].tolist()
+        == [[0, 1, 2, 3], [4, 5, 6, 7]]
+        """
+        stride = block_size if stride is None else stride
+        if stride < 1:
+            raise ValueError(f"stride must be at least 1 (got {stride})")
+        ids = self.check(split, block_size)
+        x = ids[:-1].unfold(0, block_size, stride)  # (N, T)
+        y = ids[1:].unfold(0, block_size, stride)  # (N, T), each row one token later
+        return x, y

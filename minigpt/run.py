@@ -1,0 +1,549 @@
+"""One training run as a person sets it up and watches it: settings checked first, then trained
+in short slices of time, keeping a log of samples and snapshots of the attention heads.
+
+`RunSpec` is what was asked for (frozen: it keys caches); `RunSpec.problems(text)` says in words
+why it cannot run, before anything is built. `LiveRun` bundles tokenizer, data, model and
+`Trainer`, and `advance(seconds)` trains until the time is spent, so a caller (the live page,
+the compare page, a test) decides how long each slice is and what to draw in between.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from minigpt.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from minigpt.config import PRESETS, GPTConfig
+from minigpt.corpus import CorpusError, check_corpus
+from minigpt.data import TokenData
+from minigpt.inspect import AttentionView, attention_for_ids
+from minigpt.model import GPT, count_params
+from minigpt.sampling import SamplingConfig, generate
+from minigpt.tokenizer import CharTokenizer, Tokenizer, WordTokenizer, build_tokenizer
+from minigpt.train import StepMetrics, TrainConfig, Trainer, TrainingDiverged
+
+TOKENIZERS = ("char", "bpe", "word")
+# The default run, chosen by measurement (see the README): on Shakespeare's plays it reaches a
+# validation loss under 1.9 nats per character in about three minutes of one CPU core.
+LIVE_MODEL = PRESETS["lab-live"]
+LIVE_TRAIN = TrainConfig(
+    batch_size=32,
+    max_iters=1500,
+    learning_rate=4e-3,
+    warmup_iters=50,
+    eval_interval=100,
+    eval_iters=20,
+)
+
+# Limits of what one shared CPU server trains for a student: past these a run would take hours
+# or crowd out every other session, so they are refused with a reason instead.
+MIN_CHARS = 200
+MAX_CONTEXT = 1024
+MAX_PARAMS = 20_000_000
+MAX_BATCH_TOKENS = 32_768  # batch_size * block_size: activations grow with it
+MAX_STEPS = 100_000
+MAX_LR = 10.0  # 10 already diverges; anything above is a typo
+BPE_VOCAB = (256, 4096)
+WORD_VOCAB = (3, 50_000)
+BPE_TRAIN_CHARS = 300_000  # BPE learns its merges on the corpus's start: seconds, not minutes
+SAMPLE_TOKENS = 160  # the live log's samples stay short, so logging costs little training time
+DEFAULT_PROMPT = "ROMEO:\n"
+# Repeated, so the second copy shows induction heads looking back at the first.
+DEFAULT_PROBE = "All that glisters is not gold.\nAll that glisters is not gold."
+
+_LABELS = {  # field -> what the page calls it, so messages name what a person sees
+    "max_iters": "Steps",
+    "learning_rate": "Learning rate",
+    "batch_size": "Batch size",
+    "warmup_iters": "Warmup steps",
+    "grad_clip": "Gradient clipping",
+    "n_layer": "Layers",
+    "n_head": "Heads",
+    "n_embd": "Width",
+    "block_size": "Context length",
+    "dropout": "Dropout",
+}
+
+
+def _labelled(message: str) -> str:
+    """Example: _labelled("max_iters must be at least 1") == "Steps (max_iters) must be at least 1"."""
+    name = message.split(" ", 1)[0]
+    return f"{_LABELS[name]} ({name}){message[len(name) :]}" if name in _LABELS else message
+
+
+class RunError(ValueError):
+    """A run cannot be built; `problems` lists every reason, each a sentence."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that decides a run. model.vocab_size is set from the tokenizer when built."""
+
+    corpus_key: str = "shakespeare"  # names the text (e.g. a digest of an upload)
+    tokenizer: str = "char"  # char | bpe | word
+    vocab_size: int | None = None  # BPE's size, or the word tokenizer's cap; char ignores it
+    model: GPTConfig = LIVE_MODEL
+    train: TrainConfig = LIVE_TRAIN
+
+    def input_problems(self, text: str) -> list[str]:
+        """What must hold before a tokenizer is built: a usable text and tokenizer settings."""
+        try:
+            check_corpus(text, MIN_CHARS)
+        except CorpusError as e:
+            return [f"Corpus: {e}"]
+        return self._tokenizer_problems()
+
+    def problems(
+        self, text: str, n_tokens: int | None = None, n_vocab: int | None = None
+    ) -> list[str]:
+        """Every reason this run cannot train on text, worded for a person (empty when fine).
+
+        n_tokens and n_vocab are the corpus's length in tokens and the tokenizer's size, if
+        known; otherwise they are counted or bounded (for BPE the token count is bounded by
+        the bytes, and the exact check happens when the data is built).
+        """
+        if out := self.input_problems(text):
+            return out
+        out += [_labelled(p) for p in self.train.problems()]
+        cfg, train = self.model, self.train
+        if self.train.learning_rate > MAX_LR:
+            out.append(
+                f"Learning rate (learning_rate) {train.learning_rate:g} is far beyond anything "
+                f"that trains; at most {MAX_LR:g} (and that already blows up)"
+            )
+        if train.max_iters > MAX_STEPS:
+            out.append(f"Steps (max_iters) must be at most {MAX_STEPS:,} (got {train.max_iters:,})")
+        if cfg.block_size > MAX_CONTEXT:
+            out.append(
+                f"Context length (block_size) must be at most {MAX_CONTEXT} tokens on this "
+                f"server (got {cfg.block_size:,}): attention's cost grows with its square"
+            )
+        elif train.batch_size * cfg.block_size > MAX_BATCH_TOKENS:
+            out.append(
+                f"Batch size × context length is {train.batch_size * cfg.block_size:,} tokens per "
+                f"step; at most {MAX_BATCH_TOKENS:,} fit this shared server's memory"
+            )
+        if not out:
+            n_params = count_params(cfg.replace(vocab_size=n_vocab or self._vocab_estimate(text)))
+            if n_params > MAX_PARAMS:
+                out.append(
+                    f"The model has {n_params:,} parameters; a CPU trains at most about "
+                    f"{MAX_PARAMS:,} in a lesson. Use fewer layers, a smaller width or vocabulary"
+                )
+            out += self._split_problems(self._token_estimate(text, n_tokens))
+        return out
+
+    def _tokenizer_problems(self) -> list[str]:
+        if self.tokenizer not in TOKENIZERS:
+            return [f"Tokenizer must be one of {', '.join(TOKENIZERS)} (got {self.tokenizer!r})"]
+        bounds = {"bpe": BPE_VOCAB, "word": WORD_VOCAB}.get(self.tokenizer)
+        if bounds is None:
+            return []
+        lo, hi = bounds
+        if self.vocab_size is None or not lo <= self.vocab_size <= hi:
+            why = " (one token for each of the 256 byte values)" if self.tokenizer == "bpe" else ""
+            return [
+                f"Vocabulary size for the {self.tokenizer} tokenizer must be between {lo:,} and "
+                f"{hi:,}{why} (got {self.vocab_size})"
+            ]
+        return []
+
+    def _vocab_estimate(self, text: str) -> int:
+        return len(set(text)) if self.tokenizer == "char" else int(self.vocab_size or 1)
+
+    def _token_estimate(self, text: str, n_tokens: int | None) -> int:
+        if n_tokens is not None:
+            return n_tokens
+        if self.tokenizer == "word":
+            return len(WordTokenizer.split(text))
+        if self.tokenizer == "bpe":
+            return len(text.encode("utf-8"))  # an upper bound: every token is at least a byte
+        return len(text)
+
+    def _split_problems(self, n_tokens: int) -> list[str]:
+        frac, need = self.train.val_fraction, self.model.block_size + 1
+        n_train = int(n_tokens * (1 - frac))
+        shortest = min(n_train, n_tokens - n_train)
+        if shortest >= need:
+            return []
+        return [
+            f"Context length (block_size) {self.model.block_size:,} is too long for this corpus: "
+            f"it has {n_tokens:,} tokens, so the smaller of its training ({n_train:,}) and "
+            f"validation ({n_tokens - n_train:,}) parts cannot fill one example of "
+            f"{need:,} tokens. Use a shorter context or a longer text"
+        ]
+
+    def describe(self) -> str:
+        """Example: "4 layers × 4 heads × 64 wide, context 64, learned positions, char tokens"."""
+        m = self.model
+        return (
+            f"{m.n_layer} layers × {m.n_head} heads × {m.n_embd} wide, context {m.block_size}, "
+            f"{m.pos_emb} positions, {self.tokenizer} tokens"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "corpus_key": self.corpus_key,
+            "tokenizer": self.tokenizer,
+            "vocab_size": self.vocab_size,
+            "model": self.model.to_dict(),
+            "train": self.train.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunSpec:
+        return cls(
+            d["corpus_key"],
+            d["tokenizer"],
+            d["vocab_size"],
+            GPTConfig.from_dict(d["model"]),
+            TrainConfig.from_dict(d["train"]),
+        )
+
+
+def make_spec(
+    model: dict[str, Any],
+    train: dict[str, Any],
+    tokenizer: str = "char",
+    vocab_size: int | None = None,
+    corpus_key: str = "shakespeare",
+) -> tuple[RunSpec | None, list[str]]:
+    """A RunSpec from a form's values, or None and every problem that stopped it.
+
+    GPTConfig refuses an impossible shape (width not divisible by heads) as it is made, so a
+    form cannot hold one in a RunSpec; this collects those problems with the training ones.
+    Example: make_spec({"n_embd": 65, "n_head": 4}, {})[0] is None.
+    """
+    train_cfg = TrainConfig(**train)
+    try:
+        cfg = GPTConfig(**{**LIVE_MODEL.to_dict(), **model})
+    except ValueError as e:
+        shape = [_labelled(p) for p in str(e).split("; ")]
+        return None, shape + [_labelled(p) for p in train_cfg.problems()]
+    return RunSpec(corpus_key, tokenizer, vocab_size, cfg, train_cfg), []
+
+
+def build_run_tokenizer(kind: str, text: str, vocab_size: int | None) -> Tokenizer:
+    """The tokenizer a run trains with; BPE learns its merges on the first BPE_TRAIN_CHARS."""
+    return build_tokenizer(kind, text[:BPE_TRAIN_CHARS] if kind == "bpe" else text, vocab_size)
+
+
+@dataclass(frozen=True)
+class HeadSnapshot:
+    """What the heads did on the probe text at one step of training."""
+
+    step: int
+    view: AttentionView  # maps (n_layer, n_head, T, T) as float16; per-head scores
+
+
+@dataclass
+class _Clock:
+    """Wall time spent in advance() and the steps it made: for the ETA."""
+
+    seconds: float = 0.0
+    steps: int = 0
+    recent: list[tuple[float, int]] = field(default_factory=list)  # (seconds, steps) per slice
+
+
+class LiveRun:
+    """A run that trains in slices: tokenizer, data, model, trainer, samples and head snapshots.
+
+    Example:
+        run = LiveRun(RunSpec(), shakespeare_text())
+        while not run.done:
+            run.advance(0.5)
+    """
+
+    def __init__(
+        self,
+        spec: RunSpec,
+        text: str,
+        *,
+        tokenizer: Tokenizer | None = None,
+        data: TokenData | None = None,
+        model: GPT | None = None,
+        prompt: str = DEFAULT_PROMPT,
+        probe_text: str = DEFAULT_PROBE,
+    ) -> None:
+        if problems := spec.problems(text, None if data is None else len(data)):
+            raise RunError(problems)
+        self.tokenizer = tokenizer or build_run_tokenizer(spec.tokenizer, text, spec.vocab_size)
+        if data is None:
+            data = _token_data(text, self.tokenizer, spec.train.val_fraction)
+        self.data = data
+        cfg = spec.model.replace(vocab_size=self.tokenizer.vocab_size)
+        self.spec = dataclasses.replace(spec, model=cfg)
+        if problems := self.spec.problems(text, len(data), cfg.vocab_size):  # exact counts
+            raise RunError(problems)
+        if model is None:
+            with torch.random.fork_rng(devices=[]):  # the caller's RNG stays untouched
+                torch.manual_seed(spec.train.seed)
+                model = GPT(cfg)
+        self.model = model
+        try:
+            self.trainer = Trainer(model, data, self.spec.train)
+        except ValueError as e:
+            raise RunError([str(e)]) from None
+        self.prompt_ids = _readable(self.tokenizer, prompt) or _readable(self.tokenizer, text[:8])
+        self.probe_ids = (_readable(self.tokenizer, probe_text) or self.prompt_ids)[
+            : cfg.block_size
+        ]
+        self.samples: list[tuple[int, str]] = []  # (step, text), oldest first
+        self.snapshots: list[HeadSnapshot] = []
+        self.failure: str | None = None  # why training stopped early (it diverged)
+        self.clock = _Clock()
+        n = self.spec.train.max_iters
+        self.sample_every = max(1, round(n / 20))
+        self.snapshot_every = max(1, round(n / 20))
+
+    # -- progress
+
+    @property
+    def steps_done(self) -> int:
+        return self.trainer.steps_done
+
+    @property
+    def max_iters(self) -> int:
+        return self.trainer.config.max_iters
+
+    @property
+    def done(self) -> bool:
+        """Nothing more to train: every step is done, or training diverged."""
+        return self.failure is not None or self.steps_done >= self.max_iters
+
+    def advance(self, seconds: float, sampling: SamplingConfig | None = None) -> list[StepMetrics]:
+        """Train until `seconds` have passed (at least one step) or the run is done.
+
+        Evaluates when the schedule says so; every few steps adds a sample (made with
+        `sampling`) and a head snapshot. A diverging step sets `failure` and ends the slice;
+        the model keeps its last sane weights.
+        """
+        if self.done:
+            return []
+        start = time.perf_counter()
+        if not self.snapshots:
+            self._log(sampling, force=True)  # where it starts: noise, heads looking everywhere
+        made: list[StepMetrics] = []
+        while not self.done and (not made or time.perf_counter() - start < seconds):
+            try:
+                m = self.trainer.step()
+            except TrainingDiverged as e:
+                self.failure = str(e)
+                break
+            made.append(m)
+            if self.trainer.eval_due:
+                self.trainer.evaluate()
+            if m.step % self.sample_every == 0 or m.step % self.snapshot_every == 0 or self.done:
+                self._log(sampling)
+        spent = time.perf_counter() - start
+        self.clock.seconds += spent
+        self.clock.steps += len(made)
+        self.clock.recent = [*self.clock.recent[-19:], (spent, len(made))]
+        return made
+
+    def _log(self, sampling: SamplingConfig | None, force: bool = False) -> None:
+        step = self.steps_done
+        if force or step % self.sample_every == 0 or self.done:
+            self.samples = [s for s in self.samples if s[0] != step]
+            self.samples.append((step, self.sample(sampling=sampling)))
+        if force or step % self.snapshot_every == 0 or self.done:
+            self.snapshot_heads()
+
+    def eta_seconds(self) -> float | None:
+        """Seconds left at the recent pace (evaluations and logging included), None if unknown."""
+        seconds = sum(s for s, _ in self.clock.recent)
+        steps = sum(n for _, n in self.clock.recent)
+        if self.done:
+            return 0.0
+        return None if not steps else (self.max_iters - self.steps_done) * seconds / steps
+
+    def tokens_per_second(self) -> float | None:
+        """Training tokens per wall-clock second over the recent slices, evaluations included."""
+        seconds = sum(s for s, _ in self.clock.recent)
+        steps = sum(n for _, n in self.clock.recent)
+        if not seconds:
+            return None
+        return steps * self.spec.train.batch_size * self.spec.model.block_size / seconds
+
+    # -- looking at the model
+
+    @torch.no_grad()
+    def sample(self, prompt: str | None = None, sampling: SamplingConfig | None = None) -> str:
+        """The prompt and the model's continuation, at most SAMPLE_TOKENS new tokens long.
+
+        The generator is seeded from the sampling settings, so two samples differ only because
+        the weights changed.
+        """
+        sampling = sampling or SamplingConfig()
+        ids = self.prompt_ids if prompt is None else _readable(self.tokenizer, prompt)
+        ids = ids or self.prompt_ids
+        g = torch.Generator().manual_seed(sampling.seed)
+        out = generate(
+            self.model,
+            torch.tensor([ids]),
+            min(sampling.max_new_tokens, SAMPLE_TOKENS),
+            temperature=sampling.temperature,
+            top_k=sampling.top_k,
+            top_p=sampling.top_p,
+            generator=g,
+        )
+        return self.tokenizer.decode(out[0].tolist())
+
+    def snapshot_heads(self, probe_text: str | None = None) -> HeadSnapshot:
+        """Attention maps and head scores on the probe text now; kept in `snapshots`."""
+        ids = self.probe_ids
+        if probe_text is not None:
+            ids = (_readable(self.tokenizer, probe_text) or ids)[: self.spec.model.block_size]
+        view = attention_for_ids(self.model, ids)
+        view = dataclasses.replace(view, maps=view.maps.astype(np.float16))
+        snap = HeadSnapshot(self.steps_done, view)
+        if probe_text is None:
+            self.snapshots = [s for s in self.snapshots if s.step != snap.step] + [snap]
+        return snap
+
+    def probe_tokens(self) -> list[str]:
+        return [self.tokenizer.token_str(i) for i in self.probe_ids]
+
+    def frozen_model(self) -> GPT:
+        """A copy of the model as it is now, in eval mode and without gradients: training on
+        does not change it, so it can be shown on other pages."""
+        model = copy.deepcopy(self.model).eval()
+        return model.requires_grad_(False)
+
+    # -- numbers for charts and files
+
+    def metrics_rows(self) -> list[dict[str, float | int | None]]:
+        """One row per step (train_loss is that step's batch), plus the evaluation where one ran.
+
+        Evaluation columns (val_loss, eval_train_loss, val_ppl, train_ppl) are None elsewhere.
+        """
+        evals = {e.step: e for e in self.trainer.evals}
+        rows: list[dict[str, float | int | None]] = []
+        for m in self.trainer.history:
+            e = evals.pop(m.step, None)
+            rows.append(
+                {
+                    "step": m.step,
+                    "train_loss": m.loss,
+                    "lr": m.lr,
+                    "grad_norm": m.grad_norm,
+                    "tokens_per_s": m.tokens_per_s,
+                    "elapsed": m.elapsed,
+                    "val_loss": e.val_loss if e else None,
+                    "eval_train_loss": e.train_loss if e else None,
+                    "val_ppl": e.val_ppl if e else None,
+                    "train_ppl": e.train_ppl if e else None,
+                }
+            )
+        for e in evals.values():  # evaluations of steps with no history (a weights-only resume)
+            rows.append(
+                {
+                    "step": e.step,
+                    "val_loss": e.val_loss,
+                    "eval_train_loss": e.train_loss,
+                    "val_ppl": e.val_ppl,
+                    "train_ppl": e.train_ppl,
+                }
+            )
+        return sorted(rows, key=lambda r: r["step"])
+
+    def estimate_seconds_per_step(self, n: int = 3) -> float:
+        """Median seconds per step over n steps of a throwaway copy (after one warm-up step).
+
+        The copy has its own optimizer and batch generator, so the real run is not touched.
+        """
+        model = copy.deepcopy(self.model)
+        trainer = Trainer(model, self.data, self.trainer.config)
+        trainer.steps_done = self.steps_done  # the same place in the schedule
+        times = []
+        for _ in range(n + 1):
+            start = time.perf_counter()
+            with contextlib.suppress(TrainingDiverged):  # still a step's worth of work
+                trainer.step()
+            times.append(time.perf_counter() - start)
+        return statistics.median(times[1:])
+
+    # -- checkpoints
+
+    def to_checkpoint_bytes(self) -> bytes:
+        """A .safetensors checkpoint: weights, optimizer and schedule, metrics, samples."""
+        extra = {"spec": self.spec.to_dict(), "samples": self.samples, "failure": self.failure}
+        return save_checkpoint(None, self.model, self.tokenizer, self.trainer, extra=extra)
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        data: bytes,
+        text: str,
+        *,
+        corpus_key: str | None = None,
+        max_iters: int | None = None,
+        token_data: TokenData | None = None,
+    ) -> LiveRun:
+        """Continue a saved run on `text` (normally the corpus it was trained on).
+
+        max_iters can lengthen a finished run. Raises CheckpointError for a file that is not a
+        usable checkpoint and RunError when it cannot train on this text.
+        """
+        ckpt = load_checkpoint(data)  # CheckpointError for pickles, truncation, wrong shapes
+        train = ckpt.train_config or LIVE_TRAIN
+        state = ckpt.trainer_state
+        done = int(state["steps_done"]) if state else 0
+        if max_iters is not None:
+            if max_iters <= done:
+                raise RunError([f"Steps (max_iters) must be more than the {done:,} already done"])
+            train = train.replace(max_iters=max_iters)
+        saved = ckpt.extra.get("spec")
+        try:
+            spec = RunSpec.from_dict(saved) if saved else None
+        except (KeyError, TypeError, ValueError):
+            spec = None
+        tok = ckpt.tokenizer
+        spec = RunSpec(
+            corpus_key or (spec.corpus_key if spec else "unknown"),
+            tok.kind,
+            None if tok.kind == "char" else (spec.vocab_size if spec else tok.vocab_size),
+            ckpt.config,
+            train,
+        )
+        if token_data is None:
+            try:
+                token_data = _token_data(text, tok, train.val_fraction)
+            except ValueError as e:
+                raise RunError(
+                    [f"The checkpoint's tokenizer cannot read this corpus: {e}. Continue on "
+                     "the text it was trained on"]
+                ) from None
+        run = cls(spec, text, tokenizer=tok, data=token_data, model=ckpt.model)
+        if state is not None:
+            try:
+                run.trainer.load_state_dict(state)
+            except (ValueError, KeyError, RuntimeError) as e:
+                raise CheckpointError(f"the checkpoint's training state does not fit: {e}") from None
+        run.samples = [(int(s), str(t)) for s, t in ckpt.extra.get("samples", [])]
+        run.failure = None  # a diverged run may be continued, say with a lower learning rate
+        return run
+
+
+def _token_data(text: str, tokenizer: Tokenizer, val_fraction: float) -> TokenData:
+    return TokenData.from_text(text, tokenizer, val_fraction)
+
+
+def _readable(tokenizer: Tokenizer, text: str) -> list[int]:
+    """Ids of the part of text the tokenizer can read (a char model skips unknown characters)."""
+    if isinstance(tokenizer, CharTokenizer):
+        text = tokenizer.known(text)[0]
+    return tokenizer.encode(text)
+

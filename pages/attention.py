@@ -1,0 +1,167 @@
+"""Attention: where every head of every layer looks, on text you type."""
+
+import streamlit as st
+
+from lab import cache, charts, sidebar, state
+from lab.models import encode_text
+from minigpt.inspect import crop_to_context, token_focus, token_labels
+
+st.title("Attention")
+st.markdown(
+    "Each token builds its next representation from a weighted mix of the tokens before it, and "
+    "every head of every layer chooses its own weights. Type some text and see where each head "
+    "looks: some always look one token back, some rest on the first token, and *induction heads* "
+    "find the earlier place where the same text appeared and look at what came next, which is "
+    "how a model continues a pattern it has just seen."
+)
+
+
+def continue_box() -> None:
+    st.header("Ask the model to continue")
+    sidebar.generate_box(key=state.ATTN_PROMPT)
+
+
+lab_model = sidebar.current_model()
+cfg = lab_model.model.config
+state.attention_defaults(cfg.n_layer, cfg.n_head)
+
+text = st.text_area(
+    "Text",
+    key=state.ATTN_TEXT,
+    height=90,
+    on_change=state.forget_attention_focus,
+    help="A line repeated twice shows induction heads at work in the second copy.",
+)
+ids, note = encode_text(lab_model.tokenizer, text)
+if note:
+    st.info(note)
+if not ids:
+    if text.strip():
+        st.warning(
+            f"None of these characters are in {lab_model.name}'s vocabulary "
+            f"({lab_model.tokenizer.vocab_size} tokens), so there is nothing to feed it. "
+            "Try ordinary letters and punctuation."
+        )
+    else:
+        st.info("Type some text above to see where the model's heads look.")
+    continue_box()
+    st.stop()
+
+ids, cut = crop_to_context(ids, cfg.block_size)
+if cut:
+    st.warning(
+        f"Your text is {len(ids) + cut} tokens long, but {lab_model.name} reads at most "
+        f"{cfg.block_size} at a time (its context, block_size), so only the first "
+        f"{cfg.block_size} are shown; the last {cut} were left out."
+    )
+labels = token_labels(lab_model.tokenizer, ids)
+view = cache.attention_view(lab_model.key, lab_model, tuple(ids))
+st.code(" ".join(labels), language=None, wrap_lines=True)
+st.caption(
+    f"The {len(ids)} tokens {lab_model.name} reads: ␣ is a space, ↵ a new line, and invisible "
+    "characters are written as escapes like \\u200f."
+)
+
+scores, one = st.columns([2, 3], gap="large")
+with scores:
+    st.header("Which heads do what")
+    rows = view.rows()
+    st.dataframe(
+        rows,
+        key=state.ATTN_TABLE,
+        on_select=state.head_table_picker(cfg.n_head),
+        selection_mode="single-row",
+        hide_index=True,
+        height=min(35 * (len(rows) + 1) + 3, 720),  # every head of a small model, no scrolling
+        column_config={
+            "layer": st.column_config.NumberColumn("layer", width="small"),
+            "head": st.column_config.NumberColumn("head", width="small"),
+            "previous_token": st.column_config.ProgressColumn(
+                "previous-token",
+                min_value=0.0,
+                max_value=1.0,
+                format="%.2f",
+                help="Mean attention from each token to the one just before it, on your text.",
+            ),
+            "first_token": st.column_config.ProgressColumn(
+                "first-token",
+                min_value=0.0,
+                max_value=1.0,
+                format="%.2f",
+                help="Mean attention from each token to the very first one, on your text.",
+            ),
+            "induction": st.column_config.ProgressColumn(
+                "induction",
+                min_value=0.0,
+                max_value=1.0,
+                format="%.2f",
+                help="On random tokens repeated twice: mean attention from the second copy of a "
+                "token to the token that followed its first copy.",
+            ),
+        },
+    )
+    best = max(rows, key=lambda r: r["induction"])
+    st.caption(
+        "Click a row to see that head; click a column title to sort. The previous-token and "
+        "first-token scores are measured on your text. The induction score is measured on "
+        "random tokens repeated twice, where only copying from the first copy helps, so it "
+        f"does not change with your text. Strongest induction head: layer {best['layer']}, "
+        f"head {best['head']} ({best['induction']:.2f})."
+    )
+
+with one:
+    st.header("One head")
+    left, right = st.columns(2)
+    layer = left.radio(
+        "Layer",
+        list(range(cfg.n_layer)),
+        key=state.ATTN_LAYER,
+        horizontal=True,
+        format_func=lambda i: f"layer {i}",
+    )
+    head = right.radio(
+        "Head",
+        list(range(cfg.n_head)),
+        key=state.ATTN_HEAD,
+        horizontal=True,
+        format_func=lambda i: f"head {i}",
+    )
+    st.plotly_chart(
+        charts.attention_heatmap(
+            view.maps[layer, head], labels, f"Layer {layer}, head {head}: who looks at whom"
+        )
+    )
+    st.caption(
+        "Each row is a token looking back; its weights over the tokens up to itself add up to 1 "
+        "(the blank upper triangle is the future, which it may not see). A previous-token head "
+        "draws a line just below the diagonal. On a repeated line, an induction head draws a "
+        "second line in the lower-left block: each token of the second copy looks at the token "
+        "after its twin in the first copy."
+    )
+
+st.header(f"Every head of layer {layer}")
+st.plotly_chart(charts.attention_grid(view.maps[layer], labels, layer, selected=head))
+st.caption(
+    "The same colour means the same weight in every panel, so heads can be compared at a glance. "
+    "Hover for the tokens and the exact weight."
+)
+
+st.header("Token focus: where one token looks, in every head")
+state.clamp_attention_focus(len(ids))
+focus = st.pills(
+    "Token",
+    list(range(len(ids))),
+    key=state.ATTN_FOCUS,
+    required=True,
+    format_func=lambda i: charts.token_pill(labels[i], i),
+    help="Pick a token; the chart shows its attention in every layer and head.",
+)
+st.plotly_chart(
+    charts.token_focus_heatmap(token_focus(view.maps, focus), labels, cfg.n_head, focus)
+)
+st.caption(
+    "Each row is one head, each column a token the picked one can see. Early layers often look "
+    "at the previous token or at themselves; later layers look further back."
+)
+
+continue_box()

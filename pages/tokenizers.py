@@ -1,0 +1,224 @@
+"""Tokenizers: how text becomes numbers, one byte-pair merge at a time."""
+
+import streamlit as st
+
+from lab import cache, state, tokens_view
+from minigpt.bpe import GPT4_SPLIT_PATTERN
+from minigpt.corpus import CorpusError, check_corpus
+
+TRAIN_CHARS = 300_000  # BPE trains on the corpus's first 300,000 characters: a few seconds
+MAX_UPLOAD_BYTES = 1_000_000
+MIN_CHARS = 50
+MAX_TEXT = 20_000  # characters of the text being tokenized (Streamlit cuts longer input)
+
+st.title("Tokenizers")
+st.markdown(
+    "A GPT never sees letters, only numbers from a fixed vocabulary, so everything it learns is "
+    "shaped by how text was cut into tokens. Byte-pair encoding starts from the 256 byte values "
+    "and keeps gluing the most frequent neighbouring pair into a new token: train one here, "
+    "step through its merges, and set it beside GPT-4's own tokenizer."
+)
+state.tokenizers_defaults()
+
+st.subheader("1 · Train a byte-pair tokenizer")
+left, right = st.columns([3, 2], gap="large")
+with left:
+    source = st.radio("Corpus", state.TOK_SOURCES, key=state.TOK_SOURCE, horizontal=True)
+    if source == "Paste text":
+        pasted = st.text_area(
+            "Your corpus", key=state.TOK_PASTE, height=140, placeholder="Paste a few paragraphs…"
+        )
+    elif source == "Upload a file":
+        upload = st.file_uploader(
+            f"A plain UTF-8 text file, up to {MAX_UPLOAD_BYTES // 1_000_000} MB",
+            key=state.TOK_UPLOAD,
+        )
+with right:
+    vocab_size = st.slider(
+        "Vocabulary size",
+        256,
+        2048,
+        step=32,
+        key=state.TOK_VOCAB,
+        help="256 one-byte tokens, plus one new token per merge.",
+    )
+    presplit = st.toggle(
+        "GPT-4 style pre-split",
+        key=state.TOK_PRESPLIT,
+        help="Cut the text into words, numbers and punctuation first (GPT-4's regex), so no "
+        "merge ever crosses from one word into the next.",
+    )
+
+try:
+    if source == "Shakespeare":
+        corpus = cache.default_corpus()
+    elif source == "Paste text":
+        corpus = pasted
+    elif upload is None:
+        st.info("Choose a text file to train on, or pick another corpus.")
+        st.stop()
+    else:
+        corpus = cache.upload_text(upload.getvalue(), MAX_UPLOAD_BYTES)
+    corpus = check_corpus(corpus, MIN_CHARS)[:TRAIN_CHARS]
+except CorpusError as e:
+    st.error(f"Can't train on this text: {e}.")
+    st.stop()
+if not any(ch.isalnum() for ch in corpus):
+    st.info(
+        "This text has no letters or digits. BPE still works, on bytes: an emoji is 4 bytes "
+        "in UTF-8, so the first merges glue emoji bytes back together."
+    )
+
+progress = st.empty()
+try:
+    trained = cache.trained_bpe(
+        corpus,
+        vocab_size,
+        GPT4_SPLIT_PATTERN if presplit else None,
+        lambda done, total: progress.progress(
+            done / max(total, 1), f"Learning merge {done:,} of {total:,}…"
+        ),
+    )
+except ValueError as e:
+    st.error(f"Can't train: {e}.")
+    st.stop()
+progress.empty()
+tok, merges = trained.tokenizer, trained.tokenizer.merges
+n = len(merges)
+st.caption(
+    f"Trained on the first {trained.chars:,} characters of the corpus in {trained.seconds:.1f} s "
+    f"(a slice keeps training to seconds; the result is cached, so changing anything below is "
+    f"instant): {n:,} merges, vocabulary {256 + n:,}."
+    + (f" The text ran out of pairs after {n:,} merges." if n < vocab_size - 256 else "")
+)
+
+st.subheader("2 · Step through the merges")
+text = st.text_area(
+    "Text to tokenize (here and in part 3)",
+    key=state.TOK_TEXT,
+    height=110,
+    max_chars=MAX_TEXT,
+)
+if not text:
+    st.info("Type some text above to see it cut into tokens.")
+
+if n == 0:
+    st.info("A vocabulary of 256 is just the bytes: there is no merge to step through yet.")
+    step = 0
+else:
+    state.clamp_tokenizers_step(n)
+    step = state.tokenizers_step()
+    back, forward, slider = st.columns([1.2, 1.2, 7.6], vertical_alignment="bottom")
+    back.button(
+        "◀ Prev",
+        key=state.TOK_PREV,
+        on_click=state.shift_tokenizers_step,
+        args=(-1, n),
+        disabled=step <= 0,
+        width="stretch",
+    )
+    forward.button(
+        "Next ▶",
+        key=state.TOK_NEXT,
+        on_click=state.shift_tokenizers_step,
+        args=(1, n),
+        disabled=step >= n,
+        width="stretch",
+    )
+    step = slider.slider("Merges learned (k)", 0, n, key=state.TOK_STEP)
+
+merge = merges[step - 1] if step else None
+if merge is None:
+    st.info("k = 0: no merges yet, so every byte is its own token. Press Next to learn one.")
+else:
+    a, b = merge.pair
+    label = tokens_view.merge_label(tok.token_str(a), tok.token_str(b), tok.token_str(merge.new_id))
+    what, count, new_id = st.columns([4, 1, 1])
+    with what:
+        st.markdown(f"**Merge {step:,} of {n:,}**")
+        st.code(label, language=None)
+    count.metric("Pair seen", f"{merge.count:,}×", help="Occurrences in the training text.")
+    new_id.metric("New token id", merge.new_id)
+    if merge.ties:
+        later = tokens_view.tied_later(merges, step - 1)
+        shown = ", ".join(
+            tokens_view.merge_label(tok.token_str(m.pair[0]), tok.token_str(m.pair[1]))
+            for m in later
+        )
+        st.info(
+            f"A tie: {merge.ties:,} other pair(s) also occurred {merge.count:,} times. Training "
+            "breaks ties by taking the pair with the smallest ids, so this one won."
+            + (f" Tied pairs learned right after: {shown}." if shown else "")
+        )
+
+if text:
+    ids_all, counts = cache.bpe_curve(trained.key, trained, text)
+    ids_now = tokens_view.ids_after(ids_all, merges, step)
+    n_bytes = counts[0]
+    shown, plot = st.columns([1, 1], gap="large")
+    with shown:
+        st.html(
+            tokens_view.tokens_html(
+                tokens_view.pieces(ids_now, tok.token_str),
+                highlight=merge.new_id if merge else None,
+            )
+        )
+        st.caption(
+            f"{len(ids_now):,} tokens for {n_bytes:,} bytes: {n_bytes / len(ids_now):.2f} bytes "
+            "per token. Tokens made by this merge are outlined; hover any token for its id."
+            + tokens_view.cut_note(len(ids_now))
+        )
+    with plot:
+        st.plotly_chart(tokens_view.curve_figure(counts, n_bytes, step))
+
+st.markdown(f"**The vocabulary after {step:,} merge{'' if step == 1 else 's'}**")
+query = st.text_input(
+    "Search the vocabulary",
+    key=state.TOK_QUERY,
+    placeholder="a piece of text such as ·the, or an id",
+)
+st.dataframe(
+    tokens_view.vocab_table(merges, step, tok.token_str, query),
+    hide_index=True,
+    height=280,
+    column_config={
+        "count": st.column_config.NumberColumn(
+            help="How often the pair occurred when it was merged (bytes were there from the start)"
+        )
+    },
+)
+
+st.subheader("3 · One text, three tokenizers")
+st.markdown(
+    "The same text cut by your BPE with all its merges, by a character tokenizer trained on "
+    "the same corpus, and by GPT-4's real `cl100k_base` (100,256 tokens, encoded by tiktoken). "
+    "Hover a token for its id; a mark like `\\xf0` is one byte of a character that a token "
+    "cut apart (an emoji takes 4 bytes)."
+)
+if text:
+    chars = cache.char_tokenizer(corpus)
+    known, dropped = chars.known(text)
+    char_ids = chars.encode(known)
+    char_note = None
+    if dropped:
+        shown = " ".join(tokens_view.visible(c) for c in sorted(dropped)[:30])
+        char_note = f"Left out, as the corpus never had them: {shown}"
+    views = [
+        ("Your BPE", 256 + n, tokens_view.pieces(ids_all, tok.token_str), None),
+        ("Characters", chars.vocab_size, tokens_view.pieces(char_ids, chars.token_str), char_note),
+        ("GPT-4 (cl100k_base)", 100_256, cache.cl100k_tokens(text), None),
+    ]
+    for column, (name, vocab, pieces, note) in zip(st.columns(3), views, strict=True):
+        with column:
+            st.markdown(f"**{name}**")
+            st.metric(
+                "Tokens",
+                f"{len(pieces):,}",
+                help=f"{len(text):,} characters, {len(text) / max(len(pieces), 1):.2f} per token",
+            )
+            st.html(tokens_view.tokens_html(pieces))
+            st.caption(f"{vocab:,} tokens in its vocabulary." + tokens_view.cut_note(len(pieces)))
+            if note:
+                st.warning(note)
+            with st.expander("Token ids"):
+                st.code(tokens_view.id_list(pieces), language=None, wrap_lines=True)

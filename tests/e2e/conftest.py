@@ -1,0 +1,100 @@
+"""Browser tests: Playwright drives Debian's chromium against a real `streamlit run lab/app.py`.
+
+Never `playwright install`: the browser is /usr/bin/chromium from Debian. When it or
+pytest-playwright is missing the browser tests are skipped with a reason, never silently passed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.request import urlopen
+
+import pytest
+
+from tests.e2e.helpers import SHOTS
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    reason = None
+    if not Path(CHROMIUM).exists():
+        reason = f"browser tests need Debian's chromium at {CHROMIUM}"
+    elif shutil.which("streamlit", path=str(Path(sys.executable).parent)) is None:
+        reason = "browser tests need the streamlit console script beside this python"
+    for item in items:
+        if "e2e" in str(item.path):
+            item.add_marker(pytest.mark.browser)
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(log_path: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """`streamlit run lab/app.py` as a user runs it: the console script, from the repo root."""
+    port = _free_port()
+    cmd = [
+        str(Path(sys.executable).parent / "streamlit"), "run", "lab/app.py",
+        "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
+        "--browser.gatherUsageStats=false", "--server.fileWatcherType=none",
+    ]
+    log = log_path.open("w")
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True, env={**os.environ, **(env or {})})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                return proc, url
+        except OSError:
+            time.sleep(0.3)
+    stop_server(proc)
+    raise RuntimeError(f"streamlit did not start; see {log_path}")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """Stop our own process group only, and make sure it is gone."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=15)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    SHOTS.mkdir(exist_ok=True)
+    proc, url = start_server(SHOTS / "server.log")
+    yield url
+    stop_server(proc)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    # Tall: Streamlit's main area scrolls inside itself, so a full-page screenshot adds nothing.
+    return {**browser_context_args, "viewport": {"width": 1400, "height": 2400}}

@@ -1,0 +1,296 @@
+"""The Live training page under AppTest: it runs alone and through the router, refuses bad
+settings in words, trains a tiny run that grows from one run() to the next, stops, resumes,
+resets, diverges cleanly, keeps its runs, hands its model to the other pages, queues behind
+the trainer cap, and takes checkpoints back. Plus the slot limiter and the chart builders."""
+
+import io
+import json
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from lab import cache, charts, state, training_ui
+from lab.slots import TrainerSlots
+from minigpt.run import LiveRun, RunSpec
+from tests.apptest import TIMEOUT, errors, page_path, run_router
+from tests.test_run import FAST, TEXT, TINY
+
+TINY_SETTINGS = {
+    state.TRAIN_SOURCE: "Paste text",
+    state.TRAIN_PASTE: TEXT,
+    state.TRAIN_LAYERS: 1,
+    state.TRAIN_HEADS: 2,
+    state.TRAIN_WIDTH: 16,
+    state.TRAIN_CONTEXT: 16,
+    state.TRAIN_BATCH: 4,
+    state.TRAIN_WARMUP: 2,
+    state.TRAIN_STEPS: 400,
+    state.TRAIN_LR: 3e-3,
+    state._TRAIN_CHUNKS: 1,  # one slice per run(): AppTest would otherwise train to the end
+}
+
+
+@pytest.fixture(autouse=True)
+def short_slices(monkeypatch):
+    monkeypatch.setattr(training_ui, "CHUNK_SECONDS", 0.05)
+    monkeypatch.setattr(training_ui, "WAIT_SECONDS", 0.0)
+
+
+def tiny_page(**settings) -> AppTest:
+    at = AppTest.from_file(page_path("training"), default_timeout=TIMEOUT)
+    for key, value in {**TINY_SETTINGS, **settings}.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def box(at: AppTest) -> training_ui.Session:
+    return at.session_state[state._TRAINING]
+
+
+def messages(at: AppTest) -> str:
+    return " ".join(e.value for e in [*at.info, *at.warning, *at.error, *at.success])
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+# ---------------------------------------------------------------- opening
+
+
+def test_runs_alone_on_shakespeare_with_the_default_preset():
+    at = AppTest.from_file(page_path("training"), default_timeout=TIMEOUT).run()
+    assert errors(at) == [] and at.title[0].value == "Live training"
+    assert metric(at, "Tokens in the corpus") == f"{len(cache.default_corpus()):,}"
+    assert int(metric(at, "Parameters").replace(",", "")) > 100_000
+    assert metric(at, "Time per step").endswith("ms")
+    assert "mlp" in at.caption[0].value and "attention" in at.caption[0].value
+    assert not at.button(key=state.TRAIN_START).disabled
+    assert "Press **Start**" in messages(at)
+
+
+def test_runs_through_the_router():
+    at = run_router()
+    at.session_state[state.TRAIN_SOURCE] = "Paste text"
+    at.session_state[state.TRAIN_PASTE] = TEXT
+    at.switch_page("../pages/training.py").run()
+    assert errors(at) == [] and at.title[0].value == "Live training"
+
+
+# ---------------------------------------------------------------- bad settings, in words
+
+
+@pytest.mark.parametrize(
+    ("settings", "words"),
+    [
+        ({state.TRAIN_PASTE: ""}, "the text is empty"),
+        ({state.TRAIN_WIDTH: 18, state.TRAIN_HEADS: 4}, "divide evenly"),
+        ({state.TRAIN_CONTEXT: 0}, "Context length (block_size) must be at least 1"),
+        ({state.TRAIN_CONTEXT: 100_000}, "at most 1024"),
+        ({state.TRAIN_LR: 0.0}, "Learning rate (learning_rate) must be a positive number"),
+        ({state.TRAIN_LR: 1000.0}, "far beyond"),
+        ({state.TRAIN_STEPS: 0}, "Steps (max_iters) must be at least 1"),
+        ({state.TRAIN_TOKENIZER: "bpe", state.TRAIN_VOCAB: 100}, "between 256"),
+    ],
+)
+def test_impossible_settings_are_refused_before_anything_runs(settings, words):
+    at = tiny_page(**settings)
+    assert errors(at) == []
+    assert "Can't start" in at.error[0].value and words in at.error[0].value
+    assert at.button(key=state.TRAIN_START).disabled
+
+
+def test_an_upload_that_is_not_text_is_refused():
+    at = tiny_page(**{state.TRAIN_SOURCE: "Upload a file"})
+    assert "choose a text file" in at.error[0].value
+    at.file_uploader(key=state.TRAIN_UPLOAD).set_value(("x.bin", b"\x00\x01\x02" * 50, "application/octet-stream")).run()
+    assert errors(at) == [] and "binary" in at.error[0].value
+
+
+# ---------------------------------------------------------------- training
+
+
+def test_a_run_grows_stops_resumes_and_resets():
+    at = tiny_page()
+    at.button(key=state.TRAIN_START).click().run()
+    assert errors(at) == []
+    first = box(at).run.steps_done
+    assert box(at).running and 0 < first < 400
+    assert "Training Live run 1" in messages(at)
+    at.run()
+    second = box(at).run.steps_done
+    assert second > first  # the metrics grow from one run() to the next
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["data"][0]["name"] == "training batch" and len(spec["data"][0]["x"]) > 0
+    assert metric(at, "Step") == f"{second:,} / 400"
+    assert at.button(key=state.TRAIN_START).disabled and not at.button(key=state.TRAIN_STOP).disabled
+
+    at.button(key=state.TRAIN_STOP).click().run()
+    stopped = box(at).run.steps_done
+    assert not box(at).running and "stopped at step" in messages(at)
+    at.run()
+    assert box(at).run.steps_done == stopped  # stopped means stopped
+    runs = at.session_state["finished_runs"]
+    assert [r.name for r in runs] == ["Live run 1"] and runs[0].metrics[-1]["step"] == stopped
+    assert not cache.trainer_slots().holds(box(at).owner)  # the slot went back
+
+    assert at.button(key=state.TRAIN_START).label == "Resume"
+    at.button(key=state.TRAIN_START).click().run()
+    assert box(at).run.steps_done > stopped
+    at.button(key=state.TRAIN_STOP).click().run()
+
+    at.button(key=state.TRAIN_RESET).click().run()
+    assert box(at).run is None and at.button(key=state.TRAIN_START).label == "Start"
+    assert len(at.session_state["finished_runs"]) == 1  # the compare page still has it
+
+
+def test_a_finished_run_fills_every_section():
+    at = tiny_page(**{state.TRAIN_STEPS: 12, state._TRAIN_CHUNKS: None})
+    at.button(key=state.TRAIN_START).click().run()  # no cap: trains to the end in this run()
+    assert errors(at) == []
+    run = box(at).run
+    assert run.done and run.steps_done == 12 and not box(at).running
+    assert "finished: 12 steps" in messages(at)
+    assert at.button(key=state.TRAIN_START).disabled
+    assert any("step 12" in c.value for c in at.code)  # the sample log
+    titles = [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "") for c in at.get("plotly_chart")]
+    assert any(t.startswith("Every head of layer 0 at step 12") for t in titles)
+    assert at.select_slider(key=state.TRAIN_REPLAY).value == len(run.snapshots) - 1
+    at.select_slider(key=state.TRAIN_REPLAY).set_value(0).run()
+    titles = [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "") for c in at.get("plotly_chart")]
+    assert any(t.startswith("Every head of layer 0 at step 0") for t in titles)
+    assert at.session_state["finished_runs"][-1].metrics[-1]["step"] == 12
+    assert len(at.get("download_button")) == 2
+
+
+def test_using_the_model_hands_a_frozen_copy_to_the_sidebar():
+    at = tiny_page(**{state.TRAIN_STEPS: 6, state._TRAIN_CHUNKS: None})
+    at.button(key=state.TRAIN_START).click().run()
+    at.button(key=state.TRAIN_USE).click().run()
+    assert errors(at) == []
+    name = "Live run 1 (step 6)"
+    assert at.session_state[state.MODEL_CHOICE] == name
+    used = at.session_state[state._SESSION_MODELS][name]
+    assert used.model is not box(at).run.model and not used.model.training
+    assert name in messages(at)
+
+
+def test_a_diverging_run_stops_with_a_message():
+    at = tiny_page(**{state.TRAIN_LR: 10.0, state.TRAIN_WARMUP: 0, state._TRAIN_CHUNKS: None})
+    at.button(key=state.TRAIN_START).click().run()
+    assert errors(at) == []
+    run = box(at).run
+    assert run.failure and not box(at).running
+    assert "diverged" in at.error[0].value and "last good weights" in at.error[0].value
+    assert all(torch.isfinite(p).all() for p in run.model.parameters())
+    assert at.session_state["finished_runs"][-1].model is not None  # still usable
+
+
+def test_another_session_never_sees_the_run():
+    mine = tiny_page()
+    mine.button(key=state.TRAIN_START).click().run()
+    theirs = tiny_page()
+    assert errors(theirs) == [] and "Press **Start**" in messages(theirs)
+    assert theirs.session_state[state._TRAINING].run is None
+    mine.button(key=state.TRAIN_STOP).click().run()
+
+
+def test_a_session_past_the_cap_waits_in_a_queue():
+    slots = cache.trainer_slots()
+    others = [f"other-{i}" for i in range(slots.size)]
+    try:
+        assert all(slots.acquire(o) for o in others)
+        at = tiny_page()
+        at.button(key=state.TRAIN_START).click().run()
+        assert errors(at) == []
+        assert f"{slots.size} other sessions are training; yours starts when one finishes" in at.warning[0].value
+        assert box(at).run.steps_done == 0
+        slots.release(others[0])
+        at.run()
+        assert box(at).run.steps_done > 0 and not at.warning
+        at.button(key=state.TRAIN_STOP).click().run()
+    finally:
+        for o in others:
+            slots.release(o)
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+def _trained_checkpoint() -> bytes:
+    run = LiveRun(RunSpec(corpus_key="test", model=TINY, train=FAST), TEXT)
+    while not run.done:
+        run.advance(10.0)
+    return run.to_checkpoint_bytes()
+
+
+def _pickle() -> bytes:
+    buf = io.BytesIO()
+    torch.save({"w": torch.zeros(2)}, buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [(lambda: _trained_checkpoint()[:300], "truncated"), (_pickle, "pickle")],
+)
+def test_bad_checkpoint_uploads_are_refused(make, words):
+    at = tiny_page()
+    at.file_uploader(key=state.TRAIN_CKPT).set_value(("bad.safetensors", make(), "application/octet-stream")).run()
+    assert errors(at) == []
+    assert "Can't use this file" in at.error[0].value and words in at.error[0].value
+
+
+def test_an_uploaded_checkpoint_can_be_continued_or_explored():
+    at = tiny_page()
+    at.file_uploader(key=state.TRAIN_CKPT).set_value(("mine.safetensors", _trained_checkpoint(), "application/octet-stream")).run()
+    assert errors(at) == [] and "trained 10 of 10 steps" in " ".join(c.value for c in at.caption)
+    at.button(key=state.TRAIN_EXPLORE).click().run()
+    assert at.session_state[state.MODEL_CHOICE] == "Uploaded: mine.safetensors"
+    at.number_input(key=state.TRAIN_CKPT_STEPS).set_value(14).run()
+    at.button(key=state.TRAIN_CONTINUE).click().run()
+    assert errors(at) == [] and box(at).run.steps_done == 10 and box(at).run.max_iters == 14
+    at.session_state[state._TRAIN_CHUNKS] = None
+    at.button(key=state.TRAIN_START).click().run()
+    assert box(at).run.steps_done == 14 and "finished" in messages(at)
+
+
+# ---------------------------------------------------------------- the slot limiter
+
+
+def test_slots_cap_owners_and_free_themselves_when_a_tab_goes_quiet():
+    now = [0.0]
+    slots = TrainerSlots(2, lease=10.0, clock=lambda: now[0])
+    assert slots.acquire("a") and slots.acquire("b") and not slots.acquire("c")
+    assert slots.others("c") == 2 and slots.acquire("a")  # renewing is not taking a second slot
+    now[0] = 8.0
+    assert slots.acquire("a")  # a renews; b has gone quiet (its tab closed)
+    now[0] = 12.0
+    assert slots.acquire("c") and not slots.holds("b")
+    slots.release("a")
+    slots.release("nobody")
+    assert slots.others("c") == 0
+    with pytest.raises(ValueError):
+        TrainerSlots(0)
+
+
+# ---------------------------------------------------------------- chart builders
+
+
+def test_training_curves_thin_long_curves_and_draw_perplexity():
+    rows = [{"step": s, "train_loss": 4.0 - s / 1000, "lr": 1e-3, "val_loss": None} for s in range(1, 2001)]
+    rows[999]["val_loss"], rows[999]["eval_train_loss"] = 2.0, 1.9
+    fig = charts.training_curves(rows, 2000)
+    batch, train, _, val, val_ppl, lr = fig.data
+    assert len(batch.x) <= 300 and batch.x[0] < 5
+    assert list(val.y) == [2.0] and val_ppl.y[0] == pytest.approx(7.389, rel=1e-3)
+    assert lr.xaxis == "x3" and fig.layout.xaxis.range == (0, 2000)
+
+
+def test_head_scores_chart_draws_every_head_twice():
+    import numpy as np
+
+    prev, induction = np.zeros((3, 2, 2)), np.ones((3, 2, 2))
+    fig = charts.head_scores_over_training([0, 5, 10], prev, induction)
+    assert len(fig.data) == 8 and sum(t.showlegend for t in fig.data) == 4
