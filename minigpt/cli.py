@@ -2,6 +2,8 @@
 
 Prints one JSON object per log line on stdout (easy to pipe into jq or pandas) and writes
 OUT/checkpoint.safetensors and OUT/metrics.json at every evaluation and at the end.
+The same command runs data-parallel under `torchrun` (see minigpt/distributed.py);
+`torchrun_command` writes that command for a run's settings.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ from minigpt.checkpoint import save_checkpoint
 from minigpt.config import POS_EMBS, PRESETS, GPTConfig
 from minigpt.corpus import CorpusError, check_corpus, decode_upload, shakespeare_text
 from minigpt.data import TokenData
+from minigpt.distributed import DEVICES, DistContext, cleanup, init_distributed
 from minigpt.model import GPT
 from minigpt.tokenizer import build_tokenizer
 from minigpt.train import TrainConfig, Trainer, TrainingDiverged
@@ -48,7 +52,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("out"), help="directory for the results")
     p.add_argument("--log_interval", type=int, default=10, help="print every N steps")
     p.add_argument(
+        "--weights_only",
+        action="store_true",
+        help="save the model without optimizer state (a third of the size; cannot resume)",
+    )
+    p.add_argument(
         "--threads", type=int, default=1, help="torch CPU threads (1 is fastest for lab sizes)"
+    )
+    p.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="auto",
+        help="auto: this process's CUDA GPU if there is one, else the CPU",
     )
     return p
 
@@ -72,8 +87,8 @@ def _log_line(m, e=None) -> dict[str, Any]:
     return line
 
 
-def _save(out: Path, model: GPT, tokenizer, trainer: Trainer) -> None:
-    save_checkpoint(out / "checkpoint.safetensors", model, tokenizer, trainer)
+def _save(out: Path, model: GPT, tokenizer, trainer: Trainer, weights_only: bool = False) -> None:
+    save_checkpoint(out / "checkpoint.safetensors", model, tokenizer, None if weights_only else trainer)
     state = trainer.state_dict()
     metrics = {
         "model": model.config.to_dict(),
@@ -92,6 +107,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--log_interval and --threads must be at least 1")
     torch.set_num_threads(args.threads)
     try:
+        ctx = init_distributed(args.device)  # one process, or this one's place under torchrun
+    except ValueError as e:
+        parser.error(str(e))
+    try:
+        return _train(parser, args, ctx)
+    finally:
+        cleanup()
+
+
+def _train(parser: argparse.ArgumentParser, args: argparse.Namespace, ctx: DistContext) -> int:
+    """Build the run and train it. Under torchrun every process runs this; rank 0 alone writes."""
+    try:
         if args.data is None:
             text = shakespeare_text()
         else:
@@ -104,21 +131,93 @@ def main(argv: list[str] | None = None) -> int:
         cfg = GPTConfig.preset(args.preset, **overrides, vocab_size=tokenizer.vocab_size)
         data = TokenData.from_text(text, tokenizer, tcfg.val_fraction)
         torch.manual_seed(tcfg.seed)
-        model = GPT(cfg)
-        trainer = Trainer(model, data, tcfg)
+        model = GPT(cfg).to(ctx.device)
+        trainer = Trainer(model, data, tcfg, ctx)
     except (OSError, CorpusError, ValueError) as e:
+        if not ctx.is_main:
+            raise SystemExit(2) from None  # every process failed alike; rank 0 says why
         parser.error(str(e))
     try:
         while trainer.steps_done < tcfg.max_iters:
             m = trainer.step()
             e = trainer.evaluate() if trainer.eval_due else None
+            if not ctx.is_main:
+                continue
             if e is not None or m.step % args.log_interval == 0:
                 print(json.dumps(_log_line(m, e)), flush=True)
             if e is not None:
-                _save(args.out, model, tokenizer, trainer)
-    except TrainingDiverged as err:
-        _save(args.out, model, tokenizer, trainer)  # the last sane weights, for a look
+                _save(args.out, model, tokenizer, trainer, args.weights_only)
+    except TrainingDiverged as err:  # every process raises it at the same step
+        if not ctx.is_main:
+            return 1
+        _save(args.out, model, tokenizer, trainer, args.weights_only)  # the last sane weights, for a look
         print(json.dumps({"step": err.step, "error": str(err)}), flush=True)
         print(err, file=sys.stderr)
         return 1
     return 0
+
+
+def torchrun_command(
+    model_cfg: GPTConfig,
+    train_cfg: TrainConfig,
+    tokenizer_kind: str = "char",
+    vocab_size: int | None = None,
+    nproc: int = 8,
+    nnodes: int = 1,
+    *,
+    rdzv_endpoint: str = "HOST:29500",
+    data: str | None = None,
+    device: str = "auto",
+    out: str = "out",
+) -> str:
+    """The `torchrun` command that trains this run on nproc processes on each of nnodes machines.
+
+    The global batch (batch_size x gradient_accumulation_steps windows) stays the same, so the
+    run takes the same steps, shared out: the accumulation becomes the smallest multiple of the
+    number of processes that divides the global batch, batch_size the rest (if none divides it,
+    batch_size stays and the global batch grows). Across machines, run the same command on each;
+    rdzv_endpoint is host:port of one of them that all can reach.
+    Example: torchrun_command(cfg, TrainConfig(batch_size=32), nproc=4) trains with
+    --batch_size 8 --gradient_accumulation_steps 4.
+    """
+    if nproc < 1 or nnodes < 1:
+        raise ValueError(f"nproc and nnodes must be at least 1 (got {nproc} and {nnodes})")
+    preset = PRESETS[build_parser().get_default("preset")]
+    fixed = [f.name for f in dataclasses.fields(GPTConfig) if f.name not in MODEL_FLAGS]
+    if unset := [n for n in fixed if n != "vocab_size" and getattr(model_cfg, n) != getattr(preset, n)]:
+        raise ValueError(f"the command line cannot set {', '.join(unset)}")
+    world = nproc * nnodes
+    batch = train_cfg.batch_size * train_cfg.gradient_accumulation_steps
+    start = -(-train_cfg.gradient_accumulation_steps // world) * world  # rounded up to a multiple
+    fits = [a for a in range(start, batch + 1, world) if batch % a == 0]
+    train = train_cfg.replace(
+        gradient_accumulation_steps=fits[0] if fits else start,
+        batch_size=batch // fits[0] if fits else train_cfg.batch_size,
+    )
+    if nnodes == 1:
+        lines = [f"torchrun --standalone --nproc_per_node={nproc} -m minigpt.train"]
+    else:
+        lines = [
+            f"torchrun --nnodes={nnodes} --nproc_per_node={nproc} -m minigpt.train",
+            f"    --rdzv_backend=c10d --rdzv_endpoint={rdzv_endpoint} --rdzv_id=minigpt",
+        ]
+    flags: list[tuple[str, Any]] = [(n, getattr(model_cfg, n)) for n in MODEL_FLAGS]
+    flags.append(("tokenizer", tokenizer_kind))
+    if tokenizer_kind != "char" and vocab_size is not None:
+        flags.append(("vocab_size", vocab_size))
+    default = TrainConfig()
+    for name in TRAIN_FLAGS:
+        value = getattr(train, name)
+        if value != getattr(default, name) or name in ("batch_size", "gradient_accumulation_steps"):
+            flags.append((name, value))
+    flags += [("data", data), ("device", None if device == "auto" else device), ("out", out)]
+    line = "   "
+    for name, value in flags:
+        if value is None:
+            continue
+        flag = f" --{name} {shlex.quote(str(value))}"
+        if len(line) + len(flag) > 92:
+            lines.append(line)
+            line = "   "
+        line += flag
+    return " \\\n".join([*lines, line])
