@@ -88,7 +88,9 @@ def _log_line(m, e=None) -> dict[str, Any]:
 
 
 def _save(out: Path, model: GPT, tokenizer, trainer: Trainer, weights_only: bool = False) -> None:
-    save_checkpoint(out / "checkpoint.safetensors", model, tokenizer, None if weights_only else trainer)
+    save_checkpoint(
+        out / "checkpoint.safetensors", model, tokenizer, None if weights_only else trainer
+    )
     state = trainer.state_dict()
     metrics = {
         "model": model.config.to_dict(),
@@ -150,7 +152,8 @@ def _train(parser: argparse.ArgumentParser, args: argparse.Namespace, ctx: DistC
     except TrainingDiverged as err:  # every process raises it at the same step
         if not ctx.is_main:
             return 1
-        _save(args.out, model, tokenizer, trainer, args.weights_only)  # the last sane weights, for a look
+        # The last sane weights, for a look.
+        _save(args.out, model, tokenizer, trainer, args.weights_only)
         print(json.dumps({"step": err.step, "error": str(err)}), flush=True)
         print(err, file=sys.stderr)
         return 1
@@ -183,8 +186,10 @@ def torchrun_command(
     if nproc < 1 or nnodes < 1:
         raise ValueError(f"nproc and nnodes must be at least 1 (got {nproc} and {nnodes})")
     preset = PRESETS[build_parser().get_default("preset")]
-    fixed = [f.name for f in dataclasses.fields(GPTConfig) if f.name not in MODEL_FLAGS]
-    if unset := [n for n in fixed if n != "vocab_size" and getattr(model_cfg, n) != getattr(preset, n)]:
+    fixed = [
+        f.name for f in dataclasses.fields(GPTConfig) if f.name not in (*MODEL_FLAGS, "vocab_size")
+    ]
+    if unset := [n for n in fixed if getattr(model_cfg, n) != getattr(preset, n)]:
         raise ValueError(f"the command line cannot set {', '.join(unset)}")
     world = nproc * nnodes
     batch = train_cfg.batch_size * train_cfg.gradient_accumulation_steps
@@ -198,8 +203,8 @@ def torchrun_command(
         lines = [f"torchrun --standalone --nproc_per_node={nproc} -m minigpt.train"]
     else:
         lines = [
-            f"torchrun --nnodes={nnodes} --nproc_per_node={nproc} -m minigpt.train",
-            f"    --rdzv_backend=c10d --rdzv_endpoint={rdzv_endpoint} --rdzv_id=minigpt",
+            f"torchrun --nnodes={nnodes} --nproc_per_node={nproc}",
+            f"    --rdzv_backend=c10d --rdzv_endpoint={rdzv_endpoint} --rdzv_id=minigpt -m minigpt.train",
         ]
     flags: list[tuple[str, Any]] = [(n, getattr(model_cfg, n)) for n in MODEL_FLAGS]
     flags.append(("tokenizer", tokenizer_kind))

@@ -8,6 +8,7 @@ believable number is never applied: the weights go back to the last sane ones an
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
@@ -16,10 +17,18 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from minigpt.data import TokenData
+from minigpt.distributed import DistContext, autocast
 
-_AT_LEAST_ONE = ("batch_size", "max_iters", "eval_iters", "eval_interval")
+_AT_LEAST_ONE = (
+    "batch_size",
+    "gradient_accumulation_steps",
+    "max_iters",
+    "eval_iters",
+    "eval_interval",
+)
 
 
 @dataclass(frozen=True)
@@ -30,7 +39,10 @@ class TrainConfig:
     and `Trainer` refuses a config that has any.
     """
 
-    batch_size: int = 32
+    batch_size: int = 32  # windows per forward pass (one micro-batch)
+    # Micro-batches per update, shared among the processes: each update sees
+    # batch_size * gradient_accumulation_steps windows, whether 1 process or N do the work.
+    gradient_accumulation_steps: int = 1
     max_iters: int = 2000
     learning_rate: float = 1e-3
     min_lr: float | None = None  # where the cosine ends; None means learning_rate / 10
@@ -128,12 +140,35 @@ def divergence_limit(vocab_size: int) -> float:
 
 
 class Trainer:
-    """AdamW on a GPT over a TokenData, one `step()` at a time."""
+    """AdamW on a GPT over a TokenData, one `step()` at a time.
 
-    def __init__(self, model: nn.Module, data: TokenData, cfg: TrainConfig) -> None:
+    Under torchrun, pass this process's DistContext: every process draws the same global batch
+    and trains on its own share of the micro-batches, so N processes take exactly the steps one
+    process takes with the same gradient_accumulation_steps. `model` stays the plain GPT (for
+    evaluation, sampling and checkpoints); only the training forward goes through DDP.
+    """
+
+    def __init__(
+        self, model: nn.Module, data: TokenData, cfg: TrainConfig, dist: DistContext | None = None
+    ) -> None:
         if problems := cfg.problems():
             raise ValueError("; ".join(problems))
         self.model, self.data, self.config = model, data, cfg
+        self.device = next(model.parameters()).device
+        self.dist = dist or DistContext(device=self.device)
+        if cfg.gradient_accumulation_steps % self.dist.world_size:
+            raise ValueError(
+                f"gradient_accumulation_steps ({cfg.gradient_accumulation_steps}) must be a "
+                f"multiple of the number of processes ({self.dist.world_size}): each process "
+                "trains an equal share of every update's micro-batches"
+            )
+        self.micro_steps = cfg.gradient_accumulation_steps // self.dist.world_size  # per process
+        self.ddp: DistributedDataParallel | None = None
+        if self.dist.is_distributed:
+            # Wrapping copies rank 0's weights to every process. The buffers are constant tables
+            # (RoPE angles, sinusoids), so they need no copying again before every forward.
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.ddp = DistributedDataParallel(model, device_ids=ids, forward_sync_buffers=False)
         self.block_size = model.config.block_size
         data.check("train", self.block_size)  # fail now, in words, not at the first batch
         data.check("val", self.block_size)
@@ -163,23 +198,30 @@ class Trainer:
         return n > 0 and (n % cfg.eval_interval == 0 or n == cfg.max_iters)
 
     def step(self) -> StepMetrics:
-        """One AdamW update on a fresh training batch; raises TrainingDiverged instead of a bad one."""
+        """One AdamW update on a fresh training batch; raises TrainingDiverged instead of a bad one.
+
+        The batch is gradient_accumulation_steps micro-batches of batch_size windows; this
+        process trains its share of them and DDP averages the gradients across processes.
+        """
         cfg, t0 = self.config, time.perf_counter()
         lr = lr_at(self.steps_done, cfg)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        x, y = self.data.get_batch("train", cfg.batch_size, self.block_size, self.generator)
+        n = cfg.batch_size * cfg.gradient_accumulation_steps
+        x, y = self.data.get_batch("train", n, self.block_size, self.generator)  # (n, T) each
         self.model.train()
-        # Dropout draws from the global RNG; seeding it per step keeps a resumed run identical
-        # to an uninterrupted one, and fork_rng hands the caller's RNG back untouched.
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(cfg.seed + self.steps_done)
-            _, loss = self.model(x, y)
-            loss_value = loss.item()
-            if not math.isfinite(loss_value) or loss_value > self.loss_limit:
-                self._diverged(f"the loss became {loss_value:.4g}", loss_value, lr)
-            self._remember()
-            loss.backward()
+        first = self.dist.rank * self.micro_steps  # this process's first micro-batch
+        loss_sum = torch.zeros((), device=self.device)
+        for i in range(first, first + self.micro_steps):
+            rows = slice(i * cfg.batch_size, (i + 1) * cfg.batch_size)
+            last = i == first + self.micro_steps - 1
+            loss_sum += self._micro_step(x[rows], y[rows], i, sync=last)
+        # Summed over every process, so all of them see the same loss and agree to stop or not:
+        # one process raising alone would leave the others waiting for it forever.
+        loss_value = self.dist.sum(loss_sum).item() / cfg.gradient_accumulation_steps
+        if not math.isfinite(loss_value) or loss_value > self.loss_limit:
+            self._diverged(f"the loss became {loss_value:.4g}", loss_value, lr)
+        self._remember()
         max_norm = cfg.grad_clip if cfg.grad_clip > 0 else math.inf
         grad_norm = torch.nn.utils.clip_grad_norm_(self.params, max_norm).item()
         if not math.isfinite(grad_norm):
@@ -194,6 +236,26 @@ class Trainer:
         )
         self.history.append(metrics)
         return metrics
+
+    def _micro_step(self, x: torch.Tensor, y: torch.Tensor, i: int, sync: bool) -> torch.Tensor:
+        """Forward and backward on micro-batch i of the update; returns its loss, detached.
+
+        Gradients add up over this process's micro-batches, each scaled so the sum is their
+        mean; DDP averages them across processes on the last one (`sync`), not on every one.
+        """
+        net, skip_sync = self.model, contextlib.nullcontext()
+        if self.ddp is not None:
+            net, skip_sync = self.ddp, (skip_sync if sync else self.ddp.no_sync())
+        # Dropout draws from the global RNG; seeding it per step keeps a resumed run identical
+        # to an uninterrupted one, and fork_rng hands the caller's RNG back untouched. Adding
+        # i * 2**32 gives micro-batch i the same masks on whichever process trains it.
+        rng_devices = [self.device] if self.device.type == "cuda" else []
+        with skip_sync, torch.random.fork_rng(devices=rng_devices):
+            torch.manual_seed(self.config.seed + self.steps_done + (i << 32))
+            with autocast(self.device):
+                _, loss = net(x.to(self.device), y.to(self.device))
+            (loss / self.micro_steps if self.micro_steps > 1 else loss).backward()
+        return loss.detach()
 
     @torch.no_grad()
     def _remember(self) -> None:
@@ -222,22 +284,26 @@ class Trainer:
         Each evaluation draws the same batches (seeded from cfg.seed), so a change between two
         evaluations comes from the weights, not from which text happened to be picked.
         """
-        cfg = self.config
+        cfg, rank, world = self.config, self.dist.rank, self.dist.world_size
         iters = iters or cfg.eval_iters
         gen = torch.Generator().manual_seed(cfg.seed + 1)
         was_training = self.model.training
         self.model.eval()
         try:
-            losses = {}
-            for split in ("train", "val"):
-                total = 0.0
-                for _ in range(iters):
+            totals = [0.0, 0.0]  # train, val
+            for s, split in enumerate(("train", "val")):
+                for k in range(iters):
                     x, y = self.data.get_batch(split, cfg.batch_size, self.block_size, gen)
-                    total += self.model(x, y)[1].item()
-                losses[split] = total / iters
+                    if k % world == rank:  # each process measures its share of the batches
+                        with autocast(self.device):
+                            loss = self.model(x.to(self.device), y.to(self.device))[1]
+                        totals[s] += loss.item()
         finally:
             self.model.train(was_training)
-        tl, vl = losses["train"], losses["val"]
+        if self.dist.is_distributed:
+            sums = torch.tensor(totals, dtype=torch.float64, device=self.device)
+            totals = self.dist.sum(sums).tolist()
+        tl, vl = totals[0] / iters, totals[1] / iters
         metrics = EvalMetrics(self.steps_done, tl, vl, _exp(tl), _exp(vl))
         self.evals.append(metrics)
         return metrics
