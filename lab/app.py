@@ -21,14 +21,48 @@ st.set_page_config(page_title="minigpt lab", page_icon=":material/biotech:", lay
 PAGES = ROOT / "pages"
 navigation = st.navigation(
     {
-        "": [st.Page(PAGES / "home.py", title="Home", icon=":material/home:", url_path="home", default=True)],
+        "": [
+            st.Page(
+                PAGES / "home.py",
+                title="Home",
+                icon=":material/home:",
+                url_path="home",
+                default=True,
+            )
+        ],
         "Explore": [
-            st.Page(PAGES / "tokenizers.py", title="Tokenizers", icon=":material/text_fields:", url_path="tokenizers"),
-            st.Page(PAGES / "positional.py", title="Positional embeddings", icon=":material/waves:", url_path="positional"),
-            st.Page(PAGES / "attention.py", title="Attention", icon=":material/visibility:", url_path="attention"),
+            st.Page(
+                PAGES / "tokenizers.py",
+                title="Tokenizers",
+                icon=":material/text_fields:",
+                url_path="tokenizers",
+            ),
+            st.Page(
+                PAGES / "positional.py",
+                title="Positional embeddings",
+                icon=":material/waves:",
+                url_path="positional",
+            ),
+            st.Page(
+                PAGES / "attention.py",
+                title="Attention",
+                icon=":material/visibility:",
+                url_path="attention",
+            ),
         ],
         "Train": [
-            st.Page(PAGES / "training.py", title="Live training", icon=":material/model_training:", url_path="training"),
+            st.Page(
+                PAGES / "training.py",
+                title="Live training",
+                icon=":material/model_training:",
+                url_path="training",
+            ),
+            st.Page(
+                PAGES / "compare.py",
+                title="Compare",
+                icon=":material/compare_arrows:",
+                url_path="compare",
+            ),
         ],
     }
 )

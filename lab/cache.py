@@ -46,7 +46,9 @@ def shipped_model() -> LabModel:
     ckpt = load_checkpoint(SHIPPED_DIR / "checkpoint.safetensors")
     metrics = chart_rows(json.loads((SHIPPED_DIR / "metrics.json").read_text()))
     ckpt.model.requires_grad_(False)  # shared by every session: nobody trains this one
-    return LabModel("Shipped Shakespeare model", ckpt.model.eval(), ckpt.tokenizer, metrics, key="shipped")
+    return LabModel(
+        "Shipped Shakespeare model", ckpt.model.eval(), ckpt.tokenizer, metrics, key="shipped"
+    )
 
 
 def chart_rows(metrics: dict) -> list[dict]:
@@ -62,7 +64,9 @@ def default_corpus() -> str:
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def continuation(model_key: str, _lab_model: LabModel, prompt: str, sampling: SamplingConfig) -> str:
+def continuation(
+    model_key: str, _lab_model: LabModel, prompt: str, sampling: SamplingConfig
+) -> str:
     """The model's continuation of a prompt; deterministic under the seed, so caching is honest."""
     tok = _lab_model.tokenizer
     ids = tok.encode(prompt) or [0]
@@ -240,7 +244,10 @@ def compare_results() -> dict | None:
 
 @st.cache_data(max_entries=32, show_spinner="Measuring the run on longer contexts…")
 def run_extrapolation(
-    model_key: str, _lab_model: LabModel, val_fraction: float, lengths: tuple[int, ...],
+    model_key: str,
+    _lab_model: LabModel,
+    val_fraction: float,
+    lengths: tuple[int, ...],
     max_tokens: int,
 ) -> dict:
     """Both extrapolation readings of a training-page run, on Shakespeare's held-out part.

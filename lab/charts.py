@@ -14,17 +14,26 @@ from plotly.subplots import make_subplots
 LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), template="plotly_white")
 
 
-def loss_curve(metrics: Sequence[dict[str, Any]], title: str = "Loss", perplexity: bool = False) -> go.Figure:
+def loss_curve(
+    metrics: Sequence[dict[str, Any]], title: str = "Loss", perplexity: bool = False
+) -> go.Figure:
     """Train (every logged step) and validation (every evaluation) loss, or perplexity, over steps."""
     fig = go.Figure()
     value = (lambda x: math.exp(min(x, 50))) if perplexity else (lambda x: x)
-    for key, name, mode in (("train_loss", "train", "lines"), ("val_loss", "validation", "lines+markers")):
+    for key, name, mode in (
+        ("train_loss", "train", "lines"),
+        ("val_loss", "validation", "lines+markers"),
+    ):
         points = [(m["step"], value(m[key])) for m in metrics if m.get(key) is not None]
         if points:
             steps, values = zip(*points, strict=True)
             fig.add_trace(go.Scatter(x=steps, y=values, name=name, mode=mode))
-    fig.update_layout(title=title, xaxis_title="step",
-                      yaxis_title="perplexity" if perplexity else "loss (nats per token)", **LAYOUT)
+    fig.update_layout(
+        title=title,
+        xaxis_title="step",
+        yaxis_title="perplexity" if perplexity else "loss (nats per token)",
+        **LAYOUT,
+    )
     return fig
 
 
@@ -108,16 +117,25 @@ def row_norms_chart(norms: np.ndarray, init_norm: float, height: int = 280) -> g
             hovertemplate="position %{x}: length %{y:.4f}<extra></extra>",
         )
     )
-    fig.add_hline(
-        y=init_norm,
-        line_dash="dash",
-        annotation_text=f"random start ≈ {init_norm:.3f}",
-        annotation_position="top right",
-        annotation_bgcolor="rgba(255,255,255,0.8)",
+    # A line trace, not add_hline: a shape with an annotation costs ~50 ms to validate.
+    fig.add_trace(
+        go.Scatter(
+            x=[-0.5, len(norms) - 0.5],
+            y=[init_norm, init_norm],
+            mode="lines",
+            line=dict(dash="dash", color="#444"),
+            name=f"random start ≈ {init_norm:.3f}",
+            hovertemplate=f"a random row's length ≈ {init_norm:.3f}<extra></extra>",
+        )
     )
     fig.update_xaxes(title="position")
     fig.update_yaxes(title="length of the row", rangemode="tozero")
-    fig.update_layout(title="How far each learned row is from zero", height=height, **PLAIN)
+    fig.update_layout(
+        title="How far each learned row is from zero",
+        height=height,
+        legend=dict(orientation="h", y=-0.3),
+        **PLAIN,
+    )
     return fig
 
 
@@ -182,9 +200,9 @@ def rope_relative_chart(score: np.ndarray, height: int = 360) -> go.Figure:
             hovertemplate="distance %{x}: score %{y:.4f}<extra></extra>",
         )
     )
-    fig.update_xaxes(title="distance between query and key (positions)")
+    fig.update_xaxes(title="distance (positions)")
     fig.update_yaxes(title="q·k (1 at distance 0)")
-    fig.update_layout(title="RoPE: the same pair of vectors, further apart", height=height, **PLAIN)
+    fig.update_layout(title="RoPE: score by distance", height=height, **PLAIN)
     return fig
 
 
@@ -356,7 +374,7 @@ def attention_grid(
     cols = min(cols, n_head)
     rows = math.ceil(n_head / cols)
     titles = [
-        f"<b>head {h} (shown above)</b>" if h == selected else f"head {h}" for h in range(n_head)
+        f"<b>head {h} (selected)</b>" if h == selected else f"head {h}" for h in range(n_head)
     ]
     fig = make_subplots(
         rows=rows,
@@ -384,7 +402,10 @@ def attention_grid(
     fig.update_xaxes(type="category", showticklabels=False, showgrid=False)
     fig.update_yaxes(type="category", showticklabels=False, showgrid=False, autorange="reversed")
     # No figure title: the page's header names the layer, and a title would sit on the panels'.
-    fig.update_layout(height=40 + rows * 300, coloraxis=ATTENTION_COLORAXIS, **PLAIN)
+    # No colour bar either: the scale is the fixed one every attention chart uses.
+    fig.update_layout(
+        height=40 + rows * 300, coloraxis=dict(ATTENTION_COLORAXIS, showscale=False), **PLAIN
+    )
     return fig
 
 
@@ -438,13 +459,26 @@ def _band(fig: go.Figure, x, low, high, color: str, group: str) -> None:
     if not pts:
         return
     xs, los, his = zip(*pts, strict=True)
-    fig.add_trace(go.Scatter(x=[*xs, *xs[::-1]], y=[*his, *los[::-1]], fill="toself", mode="none",
-                             fillcolor=_rgba(color, 0.15), hoverinfo="skip", showlegend=False,
-                             legendgroup=group))
+    fig.add_trace(
+        go.Scatter(
+            x=[*xs, *xs[::-1]],
+            y=[*his, *los[::-1]],
+            fill="toself",
+            mode="none",
+            fillcolor=_rgba(color, 0.15),
+            hoverinfo="skip",
+            showlegend=False,
+            legendgroup=group,
+        )
+    )
 
 
-def compare_curves(series: dict[str, dict[str, Any]], perplexity: bool = False,
-                   title: str = "Training curves", height: int = 420) -> go.Figure:
+def compare_curves(
+    series: dict[str, dict[str, Any]],
+    perplexity: bool = False,
+    title: str = "Training curves",
+    height: int = 420,
+) -> go.Figure:
     """Training (lines) and validation (dashed, markers) curves, one colour per run group.
 
     series[name] = {"color", "dash", "n" (seeds), "steps", "train": (mean, low, high),
@@ -452,7 +486,9 @@ def compare_curves(series: dict[str, dict[str, Any]], perplexity: bool = False,
     """
     fig = go.Figure()
     unit = "perplexity" if perplexity else "loss"
-    for name, s in series.items():
+    # Drawn last to first, so the first (learned) lies on top where curves coincide; the legend
+    # keeps the given order.
+    for rank, (name, s) in reversed(list(enumerate(series.items()))):
         color, label = s["color"], plotly_text(name)
         for part, steps, (mean, low, high), mode, dash in (
             ("train", s["steps"], s["train"], "lines", s.get("dash", "solid")),
@@ -462,23 +498,37 @@ def compare_curves(series: dict[str, dict[str, Any]], perplexity: bool = False,
                 continue
             if s["n"] > 1:
                 _band(fig, steps, low, high, color, name)
-            fig.add_trace(go.Scatter(
-                x=steps, y=mean, mode=mode, name=f"{label} ({part})", legendgroup=name,
-                line=dict(color=color, dash=dash, width=2 if part == "train" else 1.5),
-                customdata=np.array([low, high], dtype=float).T,
-                hovertemplate=f"{label} {part}<br>step %{{x}}: {unit} %{{y:.3f}}"
-                + ("<br>seeds from %{customdata[0]:.3f} to %{customdata[1]:.3f}" if s["n"] > 1 else "")
-                + "<extra></extra>",
-            ))
+            fig.add_trace(
+                go.Scatter(
+                    x=steps,
+                    y=mean,
+                    mode=mode if len(steps) > 2 else "lines+markers",
+                    name=f"{label} ({part})",
+                    legendgroup=name,
+                    legendrank=2 * rank + (part != "train"),
+                    line=dict(color=color, dash=dash, width=2 if part == "train" else 1.5),
+                    customdata=np.array([low, high], dtype=float).T,
+                    hovertemplate=f"{label} {part}<br>step %{{x}}: {unit} %{{y:.3f}}"
+                    + (
+                        "<br>seeds from %{customdata[0]:.3f} to %{customdata[1]:.3f}"
+                        if s["n"] > 1
+                        else ""
+                    )
+                    + "<extra></extra>",
+                )
+            )
     fig.update_xaxes(title="step")
-    fig.update_yaxes(title="perplexity" if perplexity else "loss (nats per token)",
-                     type="log" if perplexity else "linear")
+    fig.update_yaxes(
+        title="perplexity" if perplexity else "loss (nats per token)",
+        type="log" if perplexity else "linear",
+    )
     fig.update_layout(title=title, height=height, legend=dict(orientation="h", y=-0.2), **PLAIN)
     return fig
 
 
-def extrapolation_chart(series: dict[str, dict[str, Any]], mode: str, train_length: int,
-                        title: str, height: int = 460) -> go.Figure:
+def extrapolation_chart(
+    series: dict[str, dict[str, Any]], mode: str, train_length: int, title: str, height: int = 460
+) -> go.Figure:
     """Held-out loss against context length ("windows") or token position ("position").
 
     series[name] = {"color", "dash", "n", "x", "mean", "low", "high", "limit"}; None marks a
@@ -487,7 +537,8 @@ def extrapolation_chart(series: dict[str, dict[str, Any]], mode: str, train_leng
     """
     fig = go.Figure()
     xmax = max((max(s["x"]) for s in series.values() if s["x"]), default=train_length)
-    for name, s in series.items():
+    labelled = 0  # undefined regions labelled so far: their labels stack downwards
+    for rank, (name, s) in reversed(list(enumerate(series.items()))):  # the first on top
         color, label = s["color"], plotly_text(name)
         if s["n"] > 1:
             _band(fig, s["x"], s["low"], s["high"], color, name)
@@ -495,28 +546,50 @@ def extrapolation_chart(series: dict[str, dict[str, Any]], mode: str, train_leng
         low = [np.nan if v is None else v for v in s["low"]]
         high = [np.nan if v is None else v for v in s["high"]]
         where = "context %{x} tokens" if mode == "windows" else "position %{x}"
-        fig.add_trace(go.Scatter(
-            x=s["x"], y=mean, mode="lines+markers" if mode == "windows" else "lines",
-            name=label, legendgroup=name, connectgaps=False,
-            line=dict(color=color, dash=s.get("dash", "solid")),
-            customdata=np.array([low, high], dtype=float).T,
-            hovertemplate=f"{label}<br>{where}: loss %{{y:.3f}}"
-            + ("<br>seeds from %{customdata[0]:.3f} to %{customdata[1]:.3f}" if s["n"] > 1 else "")
-            + "<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=s["x"],
+                y=mean,
+                mode="lines+markers" if mode == "windows" else "lines",
+                name=label,
+                legendgroup=name,
+                legendrank=rank,
+                connectgaps=False,
+                line=dict(color=color, dash=s.get("dash", "solid")),
+                customdata=np.array([low, high], dtype=float).T,
+                hovertemplate=f"{label}<br>{where}: loss %{{y:.3f}}"
+                + (
+                    "<br>seeds from %{customdata[0]:.3f} to %{customdata[1]:.3f}"
+                    if s["n"] > 1
+                    else ""
+                )
+                + "<extra></extra>",
+            )
+        )
         limit = s.get("limit")
         if limit is not None and limit < xmax:
             edge = limit + 0.5 if mode == "windows" else limit - 0.5
             fig.add_vrect(x0=edge, x1=xmax, fillcolor=_rgba(color, 0.06), line_width=0)
             fig.add_annotation(
-                x=edge, xanchor="left", y=1, yref="paper", yanchor="top", showarrow=False,
+                x=edge,
+                xanchor="left",
+                y=1 - 0.07 * labelled,
+                yref="paper",
+                yanchor="top",
+                showarrow=False,
                 text=f"{label}: no positions past {limit} (not defined)",
-                font=dict(color=color), bgcolor="rgba(255,255,255,0.8)",
+                font=dict(color=color),
+                bgcolor="rgba(255,255,255,0.8)",
             )
+            labelled += 1
     trained = train_length if mode == "windows" else train_length - 0.5
-    fig.add_vline(x=trained, line_dash="dash", line_color="#444",
-                  annotation_text=f"training length {train_length}",
-                  annotation_position="bottom right")
+    fig.add_vline(
+        x=trained,
+        line_dash="dash",
+        line_color="#444",
+        annotation_text=f"training length {train_length}",
+        annotation_position="bottom right",
+    )
     fig.update_xaxes(title="context length (tokens)" if mode == "windows" else "token position")
     fig.update_yaxes(title="held-out loss (nats per token)")
     fig.update_layout(title=title, height=height, legend=dict(orientation="h", y=-0.2), **PLAIN)
@@ -526,7 +599,9 @@ def extrapolation_chart(series: dict[str, dict[str, Any]], mode: str, train_leng
 # Training page
 
 
-def _thin(xs: Sequence[float], ys: Sequence[float], n: int = 300) -> tuple[list[float], list[float]]:
+def _thin(
+    xs: Sequence[float], ys: Sequence[float], n: int = 300
+) -> tuple[list[float], list[float]]:
     """At most n points: consecutive buckets averaged, so a long noisy curve stays cheap to send.
 
     Example: _thin(range(10), range(10), 5) == ([0.5, 2.5, 4.5, 6.5, 8.5], [0.5, 2.5, 4.5, 6.5, 8.5])
@@ -540,66 +615,130 @@ def _thin(xs: Sequence[float], ys: Sequence[float], n: int = 300) -> tuple[list[
     return x.tolist(), y.tolist()
 
 
-def training_curves(rows: Sequence[dict[str, Any]], max_steps: int | None = None, height: int = 330) -> go.Figure:
-    """Loss, perplexity and learning rate over steps, side by side (LiveRun.metrics_rows() in).
+TRAINING_COLORS = {  # series -> colour, the same in every panel; Streamlit's gray, blue, red
+    "training batch": "#a3a8b8",  # and green, so a Markdown line (":blue[■ …]") is the legend
+    "train (evaluated)": "#1c83e1",
+    "validation": "#ff4b4b",
+    "learning rate": "#21c354",
+}
 
-    Built without make_subplots and with thinned curves: the live page redraws it twice a
-    second while training, and every millisecond here is one the model does not train.
+
+def _panel(title: str, y_title: str, series: list[str], max_steps: int | None) -> dict[str, Any]:
+    x: dict[str, Any] = {"field": "step", "type": "quantitative", "title": "step"}
+    if max_steps:
+        x["scale"] = {"domain": [0, max_steps]}
+    return {
+        "title": title,
+        "mark": {"type": "line", "clip": True, "tooltip": True},
+        "encoding": {
+            "x": x,
+            "y": {
+                "field": "value",
+                "type": "quantitative",
+                "title": y_title,
+                "scale": {"zero": False},
+            },
+            "color": {
+                "field": "series",
+                "type": "nominal",
+                "scale": {"domain": series, "range": [TRAINING_COLORS[s] for s in series]},
+                "legend": None,  # one legend line for all three panels, drawn by the page
+            },
+        },
+    }
+
+
+def training_panels(
+    rows: Sequence[dict[str, Any]], max_steps: int | None = None
+) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Loss, perplexity and learning rate over steps: three (Vega-Lite spec, data rows) pairs.
+
+    Vega-Lite rather than plotly because the live page redraws these twice a second: a spec
+    that stays the same while only its data grows is updated in place by the browser, where a
+    new plotly figure is built (server) and laid out (browser) from scratch each time. Long
+    curves are thinned, so each redraw sends a few hundred points.
     """
-    domains = ([0.0, 0.30], [0.36, 0.64], [0.72, 1.0])
-    layout: dict[str, Any] = dict(height=height, legend=dict(orientation="h", y=-0.2), **PLAIN)
-    titles = ("Loss (nats per token)", "Perplexity", "Learning rate")
-    annotations = []
-    for i, (domain, title) in enumerate(zip(domains, titles, strict=True), start=1):
-        suffix = "" if i == 1 else str(i)
-        layout[f"xaxis{suffix}"] = dict(domain=domain, anchor=f"y{suffix}", title="step",
-                                        range=[0, max_steps] if max_steps else None)
-        layout[f"yaxis{suffix}"] = dict(anchor=f"x{suffix}", rangemode="tozero" if i == 3 else None,
-                                        exponentformat="e" if i == 3 else None)
-        annotations.append(dict(text=title, x=sum(domain) / 2, y=1.0, xref="paper", yref="paper",
-                                xanchor="center", yanchor="bottom", showarrow=False))
-    layout["annotations"] = annotations
-    fig = go.Figure(layout=layout)
     steps = [r["step"] for r in rows if r.get("train_loss") is not None]
     batch = [r["train_loss"] for r in rows if r.get("train_loss") is not None]
     evals = [r for r in rows if r.get("val_loss") is not None]
-    x, y = _thin(steps, batch)
-    fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name="training batch", line=dict(color="#c7c7c7", width=1)))
-    colors = {"eval_train_loss": "#1f77b4", "val_loss": "#d62728"}
+    loss, ppl, lr = [], [], []
+    for x, y in zip(*_thin(steps, batch), strict=True):
+        loss.append({"step": x, "value": y, "series": "training batch"})
     for key, name in (("eval_train_loss", "train (evaluated)"), ("val_loss", "validation")):
-        ex = [r["step"] for r in evals]
-        fig.add_trace(go.Scatter(x=ex, y=[r[key] for r in evals], mode="lines+markers", name=name,
-                                 line=dict(color=colors[key])))
-        fig.add_trace(go.Scatter(x=ex, y=[math.exp(min(r[key], 50)) for r in evals], mode="lines+markers",
-                                 name=name, showlegend=False, xaxis="x2", yaxis="y2", line=dict(color=colors[key])))
+        for r in evals:
+            if r.get(key) is not None:
+                loss.append({"step": r["step"], "value": r[key], "series": name})
+                ppl.append({"step": r["step"], "value": math.exp(min(r[key], 50)), "series": name})
+    lr_steps = [r["step"] for r in rows if r.get("lr") is not None]
     lrs = [r["lr"] for r in rows if r.get("lr") is not None]
-    x, y = _thin(steps[: len(lrs)], lrs)
-    fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name="learning rate", showlegend=False, xaxis="x3",
-                             yaxis="y3", line=dict(color="#2ca02c")))
-    return fig
+    for x, y in zip(*_thin(lr_steps, lrs), strict=True):
+        lr.append({"step": x, "value": y, "series": "learning rate"})
+    evaluated = ["train (evaluated)", "validation"]
+    return [
+        (_panel("Loss", "nats per token", ["training batch", *evaluated], max_steps), loss),
+        (_panel("Perplexity (evaluated)", "exp(loss)", evaluated, max_steps), ppl),
+        (_panel("Learning rate", "learning rate", ["learning rate"], max_steps), lr),
+    ]
 
 
 def head_scores_over_training(
     steps: Sequence[int], previous_token: np.ndarray, induction: np.ndarray, height: int = 300
 ) -> go.Figure:
     """Each head's previous-token and induction score at every snapshot: (S, n_layer, n_head) in."""
-    fig = go.Figure(layout=dict(
-        height=height, **PLAIN,
-        xaxis=dict(domain=[0, 0.47], title="step"), yaxis=dict(range=[0, 1.02], title="score"),
-        xaxis2=dict(domain=[0.53, 1], anchor="y2", title="step"), yaxis2=dict(anchor="x2", range=[0, 1.02]),
-        annotations=[dict(text=t, x=x, y=1.0, xref="paper", yref="paper", xanchor="center", yanchor="bottom",
-                          showarrow=False) for t, x in (("Previous-token score", 0.235), ("Induction score", 0.765))],
-    ))
+    fig = go.Figure(
+        layout=dict(
+            height=height,
+            **PLAIN,
+            xaxis=dict(domain=[0, 0.47], title="step"),
+            yaxis=dict(range=[0, 1.02], title="score"),
+            xaxis2=dict(domain=[0.53, 1], anchor="y2", title="step"),
+            yaxis2=dict(anchor="x2", range=[0, 1.02]),
+            annotations=[
+                dict(
+                    text=t,
+                    x=x,
+                    y=1.0,
+                    xref="paper",
+                    yref="paper",
+                    xanchor="center",
+                    yanchor="bottom",
+                    showarrow=False,
+                )
+                for t, x in (("Previous-token score", 0.235), ("Induction score", 0.765))
+            ],
+        )
+    )
     _, n_layer, n_head = previous_token.shape
-    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+    palette = [
+        "#1f77b4",
+        "#ff7f0e",
+        "#2ca02c",
+        "#d62728",
+        "#9467bd",
+        "#8c564b",
+        "#e377c2",
+        "#7f7f7f",
+    ]
     for layer in range(n_layer):
         for head in range(n_head):
             name = f"layer {layer} head {head}"
-            style = dict(color=palette[head % len(palette)], dash=["solid", "dot", "dash", "dashdot"][layer % 4])
+            style = dict(
+                color=palette[head % len(palette)],
+                dash=["solid", "dot", "dash", "dashdot"][layer % 4],
+            )
             for axis, scores in (("", previous_token), ("2", induction)):
-                fig.add_trace(go.Scatter(
-                    x=list(steps), y=scores[:, layer, head], mode="lines", name=name, legendgroup=name,
-                    showlegend=axis == "", line=style, xaxis=f"x{axis}", yaxis=f"y{axis}",
-                    hovertemplate=f"{name}<br>step %{{x}}: %{{y:.2f}}<extra></extra>",
-                ))
+                fig.add_trace(
+                    go.Scatter(
+                        x=list(steps),
+                        y=scores[:, layer, head],
+                        mode="lines",
+                        name=name,
+                        legendgroup=name,
+                        showlegend=axis == "",
+                        line=style,
+                        xaxis=f"x{axis}",
+                        yaxis=f"y{axis}",
+                        hovertemplate=f"{name}<br>step %{{x}}: %{{y:.2f}}<extra></extra>",
+                    )
+                )
     return fig

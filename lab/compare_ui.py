@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lab import cache, charts, state
 from lab.models import LabModel, encode_text
@@ -54,16 +55,24 @@ LIVE_PRESETS: dict[str, CompareSpec] = {
     "Quick: 1 layer × 32 wide, context 32, 150 steps": CompareSpec(
         GPTConfig(n_layer=1, n_head=4, n_embd=32, block_size=32, scale_embeddings=True),
         TrainConfig(
-            batch_size=16, max_iters=150, learning_rate=3e-3, warmup_iters=15,
-            eval_interval=50, eval_iters=5,
+            batch_size=16,
+            max_iters=150,
+            learning_rate=3e-3,
+            warmup_iters=15,
+            eval_interval=50,
+            eval_iters=5,
         ),
         eval_tokens=4_096,
     ),
     "The shipped shape: 2 layers × 64 wide, context 64, 300 steps": CompareSpec(
         GPTConfig(n_layer=2, n_head=4, n_embd=64, block_size=64, scale_embeddings=True),
         TrainConfig(
-            batch_size=16, max_iters=300, learning_rate=3e-3, warmup_iters=40,
-            eval_interval=50, eval_iters=10,
+            batch_size=16,
+            max_iters=300,
+            learning_rate=3e-3,
+            warmup_iters=40,
+            eval_interval=50,
+            eval_iters=10,
         ),
         eval_tokens=16_384,
     ),
@@ -103,8 +112,12 @@ def shipped_entries(results: dict[str, Any]) -> list[Entry]:
     """The precomputed comparison, one entry per (encoding, seed)."""
     return [
         Entry(
-            group=r["pos_emb"], pos_emb=r["pos_emb"], seed=r["seed"], curve=r["curve"],
-            params=r["params"], seconds_per_step=r["seconds_per_step"],
+            group=r["pos_emb"],
+            pos_emb=r["pos_emb"],
+            seed=r["seed"],
+            curve=r["curve"],
+            params=r["params"],
+            seconds_per_step=r["seconds_per_step"],
             extrapolation={m: Extrapolation.from_dict(d) for m, d in r["extrapolation"].items()},
             sample=r["sample"],
         )
@@ -114,8 +127,10 @@ def shipped_entries(results: dict[str, Any]) -> list[Entry]:
 
 def shipped_setup(results: dict[str, Any]) -> Setup:
     return Setup(
-        GPTConfig.from_dict(results["model"]), TrainConfig.from_dict(results["train"]),
-        results["tokenizer"], results["corpus"],
+        GPTConfig.from_dict(results["model"]),
+        TrainConfig.from_dict(results["train"]),
+        results["tokenizer"],
+        results["corpus"],
     )
 
 
@@ -153,10 +168,14 @@ def live_entries(comp: LiveComparison, key: str) -> list[Entry]:
                                  key=f"{key}:{pos_emb}:{seed}")  # fmt: skip
         out.append(
             Entry(
-                group=pos_emb, pos_emb=pos_emb, seed=seed, curve=binned(run.metrics_rows()),
+                group=pos_emb,
+                pos_emb=pos_emb,
+                seed=seed,
+                curve=binned(run.metrics_rows()),
                 params=run.model.num_params(),
                 seconds_per_step=statistics.median(m.dt for m in history) if history else None,
-                extrapolation=comp.extrapolation.get((pos_emb, seed), {}), model=lab_model,
+                extrapolation=comp.extrapolation.get((pos_emb, seed), {}),
+                model=lab_model,
             )
         )
     return out
@@ -239,8 +258,13 @@ def curve_series(entries: Sequence[Entry], perplexity: bool = False) -> dict[str
     out = {}
     for name, group in _groups(entries).items():
         series = _style(group)
-        for part, key, steps_key in (("train", "train_loss", "steps"), ("val", "val_loss", "val_steps")):
-            per_seed = [{p["step"]: value(p[key]) for p in e.curve if p.get(key) is not None} for e in group]
+        for part, key, steps_key in (
+            ("train", "train_loss", "steps"),
+            ("val", "val_loss", "val_steps"),
+        ):
+            per_seed = [
+                {p["step"]: value(p[key]) for p in e.curve if p.get(key) is not None} for e in group
+            ]
             steps = sorted(set.intersection(*(set(s) for s in per_seed))) if per_seed else []
             series[steps_key] = steps
             series[part] = _spread([[s[t] for t in steps] for s in per_seed])
@@ -251,12 +275,12 @@ def curve_series(entries: Sequence[Entry], perplexity: bool = False) -> dict[str
 def smoothed(loss: Sequence[float | None], width: int = SMOOTH) -> list[float | None]:
     """Each defined value averaged with its neighbours (width of them in all); None stays None.
 
-    Example: smoothed([1.0, 3.0, None], 2) == [2.0, 2.0, None]
+    Example: smoothed([1.0, 3.0, 5.0, None], 3) == [2.0, 3.0, 4.0, None]
     """
     out: list[float | None] = []
     half = width // 2
     for i, v in enumerate(loss):
-        near = [u for u in loss[max(0, i - half) : i + half] if u is not None]
+        near = [u for u in loss[max(0, i - half) : i - half + width] if u is not None]
         out.append(None if v is None else statistics.fmean(near or [v]))
     return out
 
@@ -314,8 +338,13 @@ def ordering_lines(entries: Sequence[Entry], mode: str) -> list[str]:
     n = min(rs[0].train_length for rs in groups.values())
     seeds = sorted({len(rs) for rs in groups.values()})
     unit = "seed" if seeds == [1] else "seeds"
+    spread = (
+        "one seed, so an order between close values may be luck"
+        if seeds == [1]
+        else "mean ± standard deviation over seeds; **≈** where the seeds' ranges overlap"
+    )
     lines = [f"Measured on held-out text, {'/'.join(map(str, seeds))} {unit} per encoding "
-             "(mean ± standard deviation over seeds; **≈** where the seeds' ranges overlap):"]  # fmt: skip
+             f"({spread}):"]  # fmt: skip
     if mode == "windows":
         spans = [(f"at {f * n} tokens ({f}× the training length)",
                   lambda r, L=f * n: value_at(r, L)) for f in (1, 2, 4)]  # fmt: skip
@@ -343,12 +372,17 @@ def ordering_lines(entries: Sequence[Entry], mode: str) -> list[str]:
         longest = max(x for x, v in zip(mean.x, mean.loss, strict=True) if v is not None)
         what = "context" if mode == "windows" else "position"
         if mean.limit is not None and longest < max(mean.x):
-            breaks.append(f"**{name}** cannot be measured past {mean.limit} (its table ends)")
+            breaks.append(f"**{name}** is not defined past {mean.limit} (its table ends there)")
         elif where is None:
-            breaks.append(f"**{name}** stays within {TOLERANCE} of it up to {what} {longest}")
+            breaks.append(f"**{name}** never does, up to {what} {longest}")
         else:
-            breaks.append(f"**{name}** rises past it at {what} {where}")
-    lines.append(f"- compared with its own loss at the training length (+{TOLERANCE} nats): "
+            breaks.append(f"**{name}** at {what} {where}")
+    level = (
+        "its own loss at the training length"
+        if mode == "windows"
+        else f"its own mean loss at trained positions {n // 2}-{n - 1}"
+    )
+    lines.append(f"- where each rises more than {TOLERANCE} nats above {level}: "
                  + "; ".join(breaks) + ".")  # fmt: skip
     return lines
 
@@ -408,7 +442,9 @@ def extrapolation_csv(entries: Sequence[Entry]) -> str:
         for mode in MODES:
             r = e.extrapolation.get(mode)
             for x, loss, tokens in zip(r.x, r.loss, r.tokens, strict=True) if r else ():
-                w.writerow([e.group, e.pos_emb, e.seed, mode, x, _num(loss), loss is not None, tokens])
+                w.writerow(
+                    [e.group, e.pos_emb, e.seed, mode, x, _num(loss), loss is not None, tokens]
+                )
     return out.getvalue()
 
 
@@ -430,6 +466,7 @@ def encodings_in(entries: Sequence[Entry]) -> list[str]:
 
 CHUNK_SECONDS = 0.4  # training per fragment run, shared out among the runs (as on Training)
 WAIT_SECONDS = 1.0  # how often a queued session looks for a free trainer slot
+TICK_SECONDS = 1.0  # while training, the fragment also reruns on this timer (see `yours`)
 IMPORTED_EVAL_TOKENS = 8_192  # held-out tokens a training-page run is measured on
 EXPECTED = (
     "learned ≈ sinusoidal at the training length; past it sinusoidal degrades within tens of "
@@ -439,13 +476,22 @@ EXPECTED = (
 )
 
 
-def show_results(entries: Sequence[Entry], key: str, reading: str, metric: str,
-                 sample_of: Callable[[Entry], str | None], sample_note: str = "") -> None:
+def show_results(
+    entries: Sequence[Entry],
+    key: str,
+    reading: str,
+    metric: str,
+    sample_of: Callable[[Entry], str | None],
+    sample_note: str = "",
+) -> None:
     """Curves, the numbers table, extrapolation with its reading in words, samples, downloads."""
     perplexity = metric == "perplexity"
     st.plotly_chart(
-        charts.compare_curves(curve_series(entries, perplexity), perplexity,
-                              title=f"Training curves ({metric}): lines train, dots validation"),
+        charts.compare_curves(
+            curve_series(entries, perplexity),
+            perplexity,
+            title=f"Training curves ({metric}): lines train, dots validation",
+        ),
         key=f"{key}.curves",
     )
     st.dataframe(summary_table(entries, baseline_params(entries)), hide_index=True)
@@ -457,10 +503,14 @@ def show_results(entries: Sequence[Entry], key: str, reading: str, metric: str,
     measured = extrapolation_series(entries, reading)
     if measured:
         n = min(s["train_length"] for s in measured.values())
-        title = ("Held-out loss over non-overlapping windows of each length" if reading == "windows"
-                 else f"Held-out loss at each token position (mean of {SMOOTH} neighbours)")
-        st.plotly_chart(charts.extrapolation_chart(measured, reading, n, title),
-                        key=f"{key}.extrapolation")
+        title = (
+            "Held-out loss over non-overlapping windows of each length"
+            if reading == "windows"
+            else f"Held-out loss at each token position (mean of {SMOOTH} neighbours)"
+        )
+        st.plotly_chart(
+            charts.extrapolation_chart(measured, reading, n, title), key=f"{key}.extrapolation"
+        )
         st.markdown("\n".join(ordering_lines(entries, reading)))
     else:
         st.info("Extrapolation is measured once training is done.")
@@ -476,12 +526,24 @@ def show_results(entries: Sequence[Entry], key: str, reading: str, metric: str,
                 column.caption(f"**{charts.markdown_literal(e.group)}**{seed}")
                 column.code(text, language=None, wrap_lines=True)
     left, right = st.columns(2)
-    left.download_button("Curves as CSV", curves_csv(entries), f"{key}_curves.csv",
-                         "text/csv", key=f"{key}.curves_csv")
-    right.download_button("Extrapolation as CSV", extrapolation_csv(entries),
-                          f"{key}_extrapolation.csv", "text/csv", key=f"{key}.extrapolation_csv")
-    st.caption("Every chart saves as a PNG from the camera icon in its toolbar (top right, "
-               "shown on hover).")
+    left.download_button(
+        "Curves as CSV",
+        curves_csv(entries),
+        f"{key}_curves.csv",
+        "text/csv",
+        key=f"{key}.curves_csv",
+    )
+    right.download_button(
+        "Extrapolation as CSV",
+        extrapolation_csv(entries),
+        f"{key}_extrapolation.csv",
+        "text/csv",
+        key=f"{key}.extrapolation_csv",
+    )
+    st.caption(
+        "Every chart saves as a PNG from the camera icon in its toolbar (top right, "
+        "shown on hover)."
+    )
 
 
 def _first_of_each(entries: Sequence[Entry]) -> list[Entry]:
@@ -492,11 +554,17 @@ def _first_of_each(entries: Sequence[Entry]) -> list[Entry]:
 def shipped_section(results: dict[str, Any] | None, reading: str, metric: str) -> None:
     """The precomputed comparison, shown at once."""
     if results is None:
-        st.warning("The precomputed comparison is missing: make it with `python -m "
-                   "minigpt.experiments --out assets/compare` (see the README).")
+        st.warning(
+            "The precomputed comparison is missing: make it with `python -m "
+            "minigpt.experiments --out assets/compare` (see the README)."
+        )
         return
     m, t, smp = results["model"], results["train"], results["sampling"]
-    scaled = " (token embeddings scaled by √width, as in Vaswani et al.)" if m["scale_embeddings"] else ""
+    scaled = (
+        " (token embeddings scaled by √width, as in Vaswani et al.)"
+        if m["scale_embeddings"]
+        else ""
+    )
     st.caption(
         f"{len(results['encodings'])} encodings × {len(results['seeds'])} seeds. Each model: "
         f"{m['n_layer']} layers × {m['n_head']} heads × {m['n_embd']} wide, context "
@@ -508,8 +576,10 @@ def shipped_section(results: dict[str, Any] | None, reading: str, metric: str) -
     )
     st.info(f"**The literature expects:** {EXPECTED} **Below is what these models measure.**")
     prompt = results["prompt"].replace("\n", "⏎")
-    note = (f"Each model continues “{prompt}” with sampling seed {smp['seed']} and temperature "
-            f"{smp['temperature']:g}, the same for all.")
+    note = (
+        f"Each model continues “{prompt}” with sampling seed {smp['seed']} and temperature "
+        f"{smp['temperature']:g}, the same for all."
+    )
     show_results(shipped_entries(results), "shipped", reading, metric, lambda e: e.sample, note)
 
 
@@ -542,15 +612,20 @@ def _start() -> None:
             box.message = "choose at least one encoding (two or more to compare)"
             return
         spec = dataclasses.replace(
-            LIVE_PRESETS[st.session_state[state.CMP_PRESET]], encodings=encodings,
+            LIVE_PRESETS[st.session_state[state.CMP_PRESET]],
+            encodings=encodings,
             seeds=tuple(range(int(st.session_state[state.CMP_SEEDS]))),
         )
         text = cache.default_corpus()
         val_fraction = spec.train.val_fraction
         tokenizer, data = cache.run_inputs("shakespeare", "char", None, val_fraction, text)
         box.comparison = LiveComparison(spec, text, tokenizer, data)
-        box.setup = Setup(spec.model.replace(vocab_size=tokenizer.vocab_size), spec.train,
-                          tokenizer.kind, "shakespeare")
+        box.setup = Setup(
+            spec.model.replace(vocab_size=tokenizer.vocab_size),
+            spec.train,
+            tokenizer.kind,
+            "shakespeare",
+        )
         box.key = uuid.uuid4().hex
     box.running = not box.comparison.done
 
@@ -576,28 +651,56 @@ def live_controls(imported_names: list[str]) -> None:
     comp = box.comparison
     busy = comp is not None
     left, middle, right = st.columns([3, 3, 1])
-    left.multiselect("Encodings", list(POS_EMBS), key=state.CMP_ENCODINGS, disabled=busy,
-                     help="Each is trained from the same start on the same batches.")
+    left.multiselect(
+        "Encodings",
+        list(POS_EMBS),
+        key=state.CMP_ENCODINGS,
+        disabled=busy,
+        help="Each is trained from the same start on the same batches.",
+    )
     middle.selectbox("Preset", list(LIVE_PRESETS), key=state.CMP_PRESET, disabled=busy)
-    right.selectbox("Seeds", [1, 2, 3], key=state.CMP_SEEDS, disabled=busy,
-                    help="More seeds show how much of a difference is luck; each costs a run.")
+    right.selectbox(
+        "Seeds",
+        [1, 2, 3],
+        key=state.CMP_SEEDS,
+        disabled=busy,
+        help="More seeds show how much of a difference is luck; each costs a run.",
+    )
     left, right = st.columns([3, 1])
     left.multiselect(
-        "Add runs finished on the Training page", imported_names, key=state.CMP_IMPORTED,
+        "Add runs finished on the Training page",
+        imported_names,
+        key=state.CMP_IMPORTED,
         help="Shown with yours. A run set up differently in more than its encoding is flagged.",
         placeholder="Choose runs" if imported_names else "No finished runs yet in this session",
         disabled=not imported_names,
     )
-    right.text_input("Prompt for the samples", key=state.CMP_PROMPT,
-                     help="Every model continues it with the sidebar's sampling settings.")
+    right.text_area(
+        "Prompt for the samples",
+        key=state.CMP_PROMPT,
+        height=68,
+        help="Every model continues it with the sidebar's sampling settings.",
+    )
     cols = st.columns([1, 1, 1, 5], vertical_alignment="center")
-    cols[0].button("Start" if comp is None else "Resume", key=state.CMP_START, type="primary",
-                   on_click=_start, disabled=box.running or (comp is not None and comp.done),
-                   width="stretch")
-    cols[1].button("Stop", key=state.CMP_STOP, on_click=_stop, disabled=not box.running,
-                   width="stretch")
-    cols[2].button("Reset", key=state.CMP_RESET, on_click=_reset, disabled=comp is None,
-                   width="stretch", help="Forget this comparison and set up another.")
+    cols[0].button(
+        "Start" if comp is None else "Resume",
+        key=state.CMP_START,
+        type="primary",
+        on_click=_start,
+        disabled=box.running or (comp is not None and comp.done),
+        width="stretch",
+    )
+    cols[1].button(
+        "Stop", key=state.CMP_STOP, on_click=_stop, disabled=not box.running, width="stretch"
+    )
+    cols[2].button(
+        "Reset",
+        key=state.CMP_RESET,
+        on_click=_reset,
+        disabled=comp is None,
+        width="stretch",
+        help="Forget this comparison and set up another.",
+    )
     if comp is None:
         spec = LIVE_PRESETS[st.session_state[state.CMP_PRESET]]
         n = len(st.session_state[state.CMP_ENCODINGS]) * int(st.session_state[state.CMP_SEEDS])
@@ -650,17 +753,24 @@ def _imported(records: Sequence[Any], reference: Setup | None) -> list[Entry]:
         extrapolation = {}
         if record.model is not None and record.corpus_key == "shakespeare":
             extrapolation = cache.run_extrapolation(
-                record.model.key, record.model, record.train_config.val_fraction,
-                tuple(extrapolation_lengths(record.config.block_size)), IMPORTED_EVAL_TOKENS,
+                record.model.key,
+                record.model,
+                record.train_config.val_fraction,
+                tuple(extrapolation_lengths(record.config.block_size)),
+                IMPORTED_EVAL_TOKENS,
             )
         elif record.corpus_key != "shakespeare":
-            st.caption(f"{record.name} learned from other text: there is no held-out "
-                       "Shakespeare it could be measured on, so it has no extrapolation.")
+            st.caption(
+                f"{record.name} learned from other text: there is no held-out "
+                "Shakespeare it could be measured on, so it has no extrapolation."
+            )
         entries.append(imported_entry(record, extrapolation))
         diff = differences(reference, record_setup(record)) if reference is not None else []
         if diff:
-            st.warning(f"**{charts.markdown_literal(record.name)}** differs in more than the "
-                       f"encoding: {'; '.join(diff)}. Its curves are another experiment.")
+            st.warning(
+                f"**{charts.markdown_literal(record.name)}** differs in more than the "
+                f"encoding: {'; '.join(diff)}. Its curves are another experiment."
+            )
     return entries
 
 
@@ -674,9 +784,24 @@ def _sample(entry: Entry, prompt: str) -> str | None:
     return text + cache.continuation(entry.model.key, entry.model, text, state.sampling())
 
 
-@st.fragment
 def yours(records: Sequence[Any], reading: str, metric: str, reference: Setup | None) -> None:
-    """The live comparison and the added runs: trained a slice per fragment run, then drawn."""
+    """The live comparison and the added runs, in a fragment that trains a slice per run.
+
+    Streamlit refuses st.rerun(scope="fragment") during a full script run (a click outside the
+    fragment, such as Start or the reading switch). So while training, the fragment also ticks
+    every TICK_SECONDS: a full run trains one slice and the tick restarts the chain of fragment
+    reruns, each of which trains a slice and asks for the next one.
+    """
+    every = TICK_SECONDS if live().running else None
+    st.fragment(_panel, run_every=every)(records, reading, metric, reference)
+
+
+def _in_fragment_rerun() -> bool:
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
+
+
+def _panel(records: Sequence[Any], reading: str, metric: str, reference: Setup | None) -> None:
     box = live()
     if box.running:
         _train_slice(box)
@@ -690,14 +815,16 @@ def yours(records: Sequence[Any], reading: str, metric: str, reference: Setup | 
         note = "Every model continues the same prompt with the sidebar's sampling settings."
         show_results(entries, "yours", reading, metric, lambda e: _sample(e, prompt), note)
     else:
-        st.info("Choose encodings and press **Start**: the models train here in turn, from the "
-                "same start on the same batches, and are then measured on longer contexts.")
+        st.info(
+            "Choose encodings and press **Start**: the models train here in turn, from the "
+            "same start on the same batches, and are then measured on longer contexts."
+        )
     if box.running:
         limit = state.compare_chunks_per_run()
-        if limit is None or box.chunks < limit:
+        if _in_fragment_rerun() and (limit is None or box.chunks < limit):
             if box.waiting:
                 time.sleep(WAIT_SECONDS)  # queued: look for a free slot again in a moment
             st.rerun(scope="fragment")
     elif box.refresh:
         box.refresh = False
-        st.rerun()  # finished inside the fragment: update the buttons above
+        st.rerun()  # finished inside the fragment: update the buttons above, stop the ticks

@@ -15,20 +15,47 @@ def draw() -> None:
         names = [state.SHIPPED_MODEL, *state.session_models()]
         if state.get(state.MODEL_CHOICE) not in names:
             st.session_state[state.MODEL_CHOICE] = state.SHIPPED_MODEL
-        st.selectbox("Model used by every page", names, key=state.MODEL_CHOICE,
-                     help="Models you train or upload in this session appear here too.")
+        st.selectbox(
+            "Model used by every page",
+            names,
+            key=state.MODEL_CHOICE,
+            help="Models you train or upload in this session appear here too.",
+        )
         st.subheader("Sampling")
         for key, value in state.DEFAULTS.items():
             st.session_state.setdefault(key, value)
-        st.slider("Temperature", 0.0, 2.0, step=0.05, key=state.TEMPERATURE,
-                  help="0 is greedy: always the likeliest token. Above 1 flattens the odds.")
-        st.slider("Top-k", 0, 100, key=state.TOP_K,
-                  help="Keep only the k likeliest tokens (0 = keep all).")
-        st.slider("Top-p", 0.0, 1.0, step=0.01, key=state.TOP_P,
-                  help="Keep the smallest set of tokens whose probability adds up to p (1 = keep all).")
+        st.slider(
+            "Temperature",
+            0.0,
+            2.0,
+            step=0.05,
+            key=state.TEMPERATURE,
+            help="0 is greedy: always the likeliest token. Above 1 flattens the odds.",
+        )
+        st.slider(
+            "Top-k",
+            0,
+            100,
+            key=state.TOP_K,
+            help="Keep only the k likeliest tokens (0 = keep all).",
+        )
+        st.slider(
+            "Top-p",
+            0.0,
+            1.0,
+            step=0.01,
+            key=state.TOP_P,
+            help="Keep the smallest set of tokens whose probability adds up to p (1 = keep all).",
+        )
         st.slider("Maximum new tokens", 10, 1000, step=10, key=state.MAX_NEW_TOKENS)
-        st.number_input("Seed", 0, 2**31 - 1, step=1, key=state.SEED,
-                        help="The same seed and settings give the same text again.")
+        st.number_input(
+            "Seed",
+            0,
+            2**31 - 1,
+            step=1,
+            key=state.SEED,
+            help="The same seed and settings give the same text again.",
+        )
 
 
 def current_model() -> LabModel:
@@ -40,8 +67,13 @@ def current_model() -> LabModel:
 def generate_box(key: str, default_prompt: str = "ROMEO:\n") -> None:
     """A prompt and its continuation by the current model, with the sidebar's settings."""
     lab_model = current_model()
-    prompt = st.text_area("Prompt", default_prompt, key=key, height=80,
-                          help="The model continues this text with the sidebar's sampling settings.")
+    prompt = st.text_area(
+        "Prompt",
+        default_prompt,
+        key=key,
+        height=80,
+        help="The model continues this text with the sidebar's sampling settings.",
+    )
     ids, note = encode_text(lab_model.tokenizer, prompt)
     if note:
         st.info(note)

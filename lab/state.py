@@ -245,6 +245,11 @@ def compare_live(factory: Callable[[], Any]) -> Any:
     return st.session_state[_CMP_LIVE]
 
 
+def compare_imported() -> list[str]:
+    """Names of the finished runs chosen for the comparison."""
+    return list(st.session_state.get(CMP_IMPORTED, []))
+
+
 def compare_chunks_per_run() -> int | None:
     """Slices one script run may train (None: until done); tests set 1, as for training."""
     return st.session_state.get(_CMP_CHUNKS)
@@ -279,22 +284,32 @@ TRAIN_CONTINUE = "training.continue"
 TRAIN_EXPLORE = "training.explore"
 TRAIN_REPLAY = "training.replay"  # which head snapshot the replay shows
 TRAIN_REPLAY_LAYER = "training.replay_layer"
+_TRAIN_REPLAY_SEEN = "training.replay_seen"  # snapshots there were when the replay last drew
 TRAIN_SOURCES = ("Shakespeare", "Paste text", "Upload a file")
 _TRAINING = "training.session"  # this session's live run, flags and lock
-_TRAIN_CHUNKS = "training.chunks_per_run"  # tests: slices one script run trains (None: no cap)
 
 
 def training_defaults(model: dict[str, Any], train: dict[str, Any]) -> None:
     """Seed the setup widgets from the default run (written back every run, as on Tokenizers)."""
     values = {
-        TRAIN_SOURCE: TRAIN_SOURCES[0], TRAIN_PASTE: "", TRAIN_TOKENIZER: "char",
-        TRAIN_VOCAB: 512, TRAIN_PRESET: "lab-live",
-        TRAIN_LAYERS: model["n_layer"], TRAIN_HEADS: model["n_head"],
-        TRAIN_WIDTH: model["n_embd"], TRAIN_CONTEXT: model["block_size"],
-        TRAIN_DROPOUT: model["dropout"], TRAIN_POS: model["pos_emb"],
-        TRAIN_LR: train["learning_rate"], TRAIN_WARMUP: train["warmup_iters"],
-        TRAIN_BATCH: train["batch_size"], TRAIN_STEPS: train["max_iters"],
-        TRAIN_CLIP: train["grad_clip"], TRAIN_SEED: train["seed"], TRAIN_REPLAY_LAYER: 0,
+        TRAIN_SOURCE: TRAIN_SOURCES[0],
+        TRAIN_PASTE: "",
+        TRAIN_TOKENIZER: "char",
+        TRAIN_VOCAB: 512,
+        TRAIN_PRESET: "lab-live",
+        TRAIN_LAYERS: model["n_layer"],
+        TRAIN_HEADS: model["n_head"],
+        TRAIN_WIDTH: model["n_embd"],
+        TRAIN_CONTEXT: model["block_size"],
+        TRAIN_DROPOUT: model["dropout"],
+        TRAIN_POS: model["pos_emb"],
+        TRAIN_LR: train["learning_rate"],
+        TRAIN_WARMUP: train["warmup_iters"],
+        TRAIN_BATCH: train["batch_size"],
+        TRAIN_STEPS: train["max_iters"],
+        TRAIN_CLIP: train["grad_clip"],
+        TRAIN_SEED: train["seed"],
+        TRAIN_REPLAY_LAYER: 0,
     }
     for key, value in values.items():
         st.session_state[key] = st.session_state.get(key, value)
@@ -303,9 +318,14 @@ def training_defaults(model: dict[str, Any], train: dict[str, Any]) -> None:
 def apply_training_preset(presets: dict[str, Any]) -> None:
     """The preset box's callback: fill in the chosen shape (each field stays editable)."""
     cfg = presets[st.session_state[TRAIN_PRESET]]
-    for key, value in ((TRAIN_LAYERS, cfg.n_layer), (TRAIN_HEADS, cfg.n_head),
-                       (TRAIN_WIDTH, cfg.n_embd), (TRAIN_CONTEXT, cfg.block_size),
-                       (TRAIN_DROPOUT, cfg.dropout), (TRAIN_POS, cfg.pos_emb)):
+    for key, value in (
+        (TRAIN_LAYERS, cfg.n_layer),
+        (TRAIN_HEADS, cfg.n_head),
+        (TRAIN_WIDTH, cfg.n_embd),
+        (TRAIN_CONTEXT, cfg.block_size),
+        (TRAIN_DROPOUT, cfg.dropout),
+        (TRAIN_POS, cfg.pos_emb),
+    ):
         st.session_state[key] = value
 
 
@@ -313,12 +333,22 @@ def training_settings() -> dict[str, Any]:
     """The setup widgets' values: {"model": GPTConfig fields, "train": TrainConfig fields, ...}."""
     S = st.session_state
     return {
-        "model": {"n_layer": int(S[TRAIN_LAYERS]), "n_head": int(S[TRAIN_HEADS]),
-                  "n_embd": int(S[TRAIN_WIDTH]), "block_size": int(S[TRAIN_CONTEXT]),
-                  "dropout": float(S[TRAIN_DROPOUT]), "pos_emb": S[TRAIN_POS]},
-        "train": {"learning_rate": float(S[TRAIN_LR]), "warmup_iters": int(S[TRAIN_WARMUP]),
-                  "batch_size": int(S[TRAIN_BATCH]), "max_iters": int(S[TRAIN_STEPS]),
-                  "grad_clip": float(S[TRAIN_CLIP]), "seed": int(S[TRAIN_SEED])},
+        "model": {
+            "n_layer": int(S[TRAIN_LAYERS]),
+            "n_head": int(S[TRAIN_HEADS]),
+            "n_embd": int(S[TRAIN_WIDTH]),
+            "block_size": int(S[TRAIN_CONTEXT]),
+            "dropout": float(S[TRAIN_DROPOUT]),
+            "pos_emb": S[TRAIN_POS],
+        },
+        "train": {
+            "learning_rate": float(S[TRAIN_LR]),
+            "warmup_iters": int(S[TRAIN_WARMUP]),
+            "batch_size": int(S[TRAIN_BATCH]),
+            "max_iters": int(S[TRAIN_STEPS]),
+            "grad_clip": float(S[TRAIN_CLIP]),
+            "seed": int(S[TRAIN_SEED]),
+        },
         "tokenizer": S[TRAIN_TOKENIZER],
         "vocab_size": int(S[TRAIN_VOCAB]),
     }
@@ -331,17 +361,13 @@ def training_session(factory: Callable[[], Any]) -> Any:
     return st.session_state[_TRAINING]
 
 
-def training_chunks_per_run() -> int | None:
-    """How many slices one script run may train before handing back; None (the app) means until
-    the run stops. AppTest runs a self-rerunning fragment to the end inside one run(), so tests
-    set 1 to watch a run grow from one run() to the next."""
-    return st.session_state.get(_TRAIN_CHUNKS)
-
-
 def clamp_training_replay(n_snapshots: int, n_layer: int) -> None:
-    """Keep the replay slider on an existing snapshot (the last one unless one was picked)."""
+    """Keep the replay slider on an existing snapshot: it follows the newest one unless the
+    student moved it back to an earlier one."""
     S = st.session_state
-    if not 0 <= S.get(TRAIN_REPLAY, -1) < n_snapshots:
+    at, seen = S.get(TRAIN_REPLAY, -1), S.get(_TRAIN_REPLAY_SEEN, 0)
+    if not 0 <= at < n_snapshots or at == seen - 1:
         S[TRAIN_REPLAY] = n_snapshots - 1
+    S[_TRAIN_REPLAY_SEEN] = n_snapshots
     if not 0 <= S.get(TRAIN_REPLAY_LAYER, 0) < n_layer:
         S[TRAIN_REPLAY_LAYER] = 0

@@ -18,6 +18,7 @@ import safetensors.torch
 import torch
 from torch import nn
 
+from minigpt import rng
 from minigpt.config import GPTConfig
 from minigpt.model import GPT
 from minigpt.tokenizer import tokenizer_from_dict
@@ -174,7 +175,7 @@ def _model_from(config: GPTConfig, tensors: dict[str, torch.Tensor], tied: dict[
             f"{config.block_size}, but the file holds {stored:,} weights (and the lab allows a "
             f"context of at most {MAX_BLOCK_SIZE}): the config does not belong to these weights"
         )
-    with torch.random.fork_rng(devices=[]):  # the throwaway initial weights use the global RNG
+    with rng.seeded(None):  # the throwaway initial weights draw from the shared global RNG
         model = GPT(config)
     expected = {k: t.shape for k, t in model.state_dict().items()}
     if missing := sorted(set(expected) - set(state)):

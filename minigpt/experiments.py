@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import torch
 import torch.nn.functional as F
 
+from minigpt import rng
 from minigpt.config import POS_EMBS, GPTConfig
 from minigpt.data import TokenData
 from minigpt.model import GPT
@@ -56,8 +58,7 @@ def same_start_models(base_cfg: GPTConfig, pos_embs: Sequence[str], seed: int) -
     unknown = [p for p in pos_embs if p not in POS_EMBS]
     if unknown or not pos_embs:
         raise ValueError(f"choose encodings from {', '.join(POS_EMBS)} (got {list(pos_embs)})")
-    with torch.random.fork_rng(devices=[]):  # leave the caller's random state alone
-        torch.manual_seed(seed)
+    with rng.seeded(seed):  # alone on the global generator; the caller's state comes back
         reference = GPT(base_cfg.replace(pos_emb="none")).state_dict()
         models = {}
         for pos_emb in dict.fromkeys(pos_embs):  # each once, in the order given
@@ -160,12 +161,17 @@ class LiveComparison:
         return {key: run.failure for key, run in self.runs.items() if run.failure}
 
     def advance(self, seconds: float) -> None:
-        """Train every unfinished run for its share of `seconds`; afterwards measure one model."""
+        """Train the unfinished runs a step each in turn, in lockstep, until `seconds` are spent
+        (at least one round); once all are trained, measure one model per call instead."""
         training = [run for run in self.runs.values() if not run.done]
-        for run in training:
-            run.advance(seconds / len(training), _ONE_TOKEN)
         if training:
-            return
+            start = time.perf_counter()
+            while True:
+                for run in training:
+                    run.advance(0.0, _ONE_TOKEN)  # exactly one step (and its evaluation if due)
+                training = [run for run in training if not run.done]
+                if not training or time.perf_counter() - start >= seconds:
+                    return
         for key, run in self.runs.items():
             if key not in self.extrapolation:
                 self.extrapolation[key] = {

@@ -104,13 +104,19 @@ def positional_views(model: nn.Module, n_pos: int, width: int) -> PositionalView
     )
 
 
-def untrained_rows(norms: np.ndarray, init_norm: float, tolerance: float = 0.25) -> list[int]:
-    """Rows whose length is still within `tolerance` of a freshly initialised row's.
+def untrained_tail(norms: np.ndarray, init_norm: float, tolerance: float = 0.25) -> int | None:
+    """First row of the run at the table's end still as long as a freshly initialised row.
 
-    A row the optimiser never touched keeps its random start, about 0.02 * sqrt(n_embd) long.
-    Example: untrained_rows(np.array([1.0, 0.2]), 0.2) == [1].
+    A row the optimiser never touched keeps its random start, about 0.02 * sqrt(n_embd) long;
+    positions past the longest training text form such a run at the end. A single row of that
+    length is chance (a trained row can cross it), so the run must be at least two rows long.
+    Example: untrained_tail(np.array([1.0, 0.2, 0.2]), 0.2) == 1.
     """
-    return [int(i) for i in np.flatnonzero(np.abs(norms - init_norm) <= tolerance * init_norm)]
+    near = np.abs(norms - init_norm) <= tolerance * init_norm
+    start = len(near)
+    while start > 0 and near[start - 1]:
+        start -= 1
+    return start if len(near) - start >= 2 else None
 
 
 # Attention

@@ -14,12 +14,14 @@ import copy
 import dataclasses
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 
+from minigpt import rng
 from minigpt.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from minigpt.config import PRESETS, GPTConfig
 from minigpt.corpus import CorpusError, check_corpus
@@ -31,8 +33,12 @@ from minigpt.tokenizer import CharTokenizer, Tokenizer, WordTokenizer, build_tok
 from minigpt.train import StepMetrics, TrainConfig, Trainer, TrainingDiverged
 
 TOKENIZERS = ("char", "bpe", "word")
-# The default run, chosen by measurement (see the README): on Shakespeare's plays it reaches a
-# validation loss under 1.9 nats per character in about three minutes of one CPU core.
+# The default run, chosen by measurement on Shakespeare's plays with one torch thread
+# (`python -m minigpt.train --preset lab-live --batch_size 32 --max_iters 1500
+# --learning_rate 4e-3 --warmup_iters 50 --eval_interval 100`): validation loss 1.908 at step
+# 900 and 1.880 at step 1000 (~2M tokens, 106 s of training), 1.799 at the end (1500 steps,
+# 194 s on a machine shared with other jobs). 3 layers x 96 wide did the same per CPU second;
+# this shape has more heads to watch.
 LIVE_MODEL = PRESETS["lab-live"]
 LIVE_TRAIN = TrainConfig(
     batch_size=32,
@@ -220,13 +226,14 @@ def make_spec(
     vocab_size: int | None = None,
     corpus_key: str = "shakespeare",
 ) -> tuple[RunSpec | None, list[str]]:
-    """A RunSpec from a form's values, or None and every problem that stopped it.
+    """A RunSpec from a form's values (missing fields from LIVE_MODEL and LIVE_TRAIN), or None
+    and every problem that stopped it.
 
     GPTConfig refuses an impossible shape (width not divisible by heads) as it is made, so a
     form cannot hold one in a RunSpec; this collects those problems with the training ones.
     Example: make_spec({"n_embd": 65, "n_head": 4}, {})[0] is None.
     """
-    train_cfg = TrainConfig(**train)
+    train_cfg = LIVE_TRAIN.replace(**train)  # fields the form leaves out keep the live defaults
     try:
         cfg = GPTConfig(**{**LIVE_MODEL.to_dict(), **model})
     except ValueError as e:
@@ -288,8 +295,7 @@ class LiveRun:
         if problems := self.spec.problems(text, len(data), cfg.vocab_size):  # exact counts
             raise RunError(problems)
         if model is None:
-            with torch.random.fork_rng(devices=[]):  # the caller's RNG stays untouched
-                torch.manual_seed(spec.train.seed)
+            with rng.seeded(spec.train.seed):  # alone on the global generator, then handed back
                 model = GPT(cfg)
         self.model = model
         try:
@@ -323,12 +329,18 @@ class LiveRun:
         """Nothing more to train: every step is done, or training diverged."""
         return self.failure is not None or self.steps_done >= self.max_iters
 
-    def advance(self, seconds: float, sampling: SamplingConfig | None = None) -> list[StepMetrics]:
+    def advance(
+        self,
+        seconds: float,
+        sampling: SamplingConfig | None = None,
+        keep_going: Callable[[], bool] | None = None,
+    ) -> list[StepMetrics]:
         """Train until `seconds` have passed (at least one step) or the run is done.
 
         Evaluates when the schedule says so; every few steps adds a sample (made with
-        `sampling`) and a head snapshot. A diverging step sets `failure` and ends the slice;
-        the model keeps its last sane weights.
+        `sampling`) and a head snapshot. `keep_going` is asked between steps, so a Stop
+        pressed meanwhile ends the slice after the current step. A diverging step sets
+        `failure` and ends the slice; the model keeps its last sane weights.
         """
         if self.done:
             return []
@@ -336,7 +348,10 @@ class LiveRun:
         if not self.snapshots:
             self._log(sampling, force=True)  # where it starts: noise, heads looking everywhere
         made: list[StepMetrics] = []
-        while not self.done and (not made or time.perf_counter() - start < seconds):
+        while not self.done and (
+            not made
+            or (time.perf_counter() - start < seconds and (keep_going is None or keep_going()))
+        ):
             try:
                 m = self.trainer.step()
             except TrainingDiverged as e:
@@ -523,15 +538,19 @@ class LiveRun:
                 token_data = _token_data(text, tok, train.val_fraction)
             except ValueError as e:
                 raise RunError(
-                    [f"The checkpoint's tokenizer cannot read this corpus: {e}. Continue on "
-                     "the text it was trained on"]
+                    [
+                        f"The checkpoint's tokenizer cannot read this corpus: {e}. Continue on "
+                        "the text it was trained on"
+                    ]
                 ) from None
         run = cls(spec, text, tokenizer=tok, data=token_data, model=ckpt.model)
         if state is not None:
             try:
                 run.trainer.load_state_dict(state)
             except (ValueError, KeyError, RuntimeError) as e:
-                raise CheckpointError(f"the checkpoint's training state does not fit: {e}") from None
+                raise CheckpointError(
+                    f"the checkpoint's training state does not fit: {e}"
+                ) from None
         run.samples = [(int(s), str(t)) for s, t in ckpt.extra.get("samples", [])]
         run.failure = None  # a diverged run may be continued, say with a lower learning rate
         return run
@@ -546,4 +565,3 @@ def _readable(tokenizer: Tokenizer, text: str) -> list[int]:
     if isinstance(tokenizer, CharTokenizer):
         text = tokenizer.known(text)[0]
     return tokenizer.encode(text)
-

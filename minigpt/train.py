@@ -19,9 +19,11 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from minigpt import rng
 from minigpt.data import TokenData
 from minigpt.distributed import DistContext, autocast
 
+_NO_DRAWS = contextlib.nullcontext()  # a step without dropout draws no random numbers
 _AT_LEAST_ONE = (
     "batch_size",
     "gradient_accumulation_steps",
@@ -247,11 +249,14 @@ class Trainer:
         if self.ddp is not None:
             net, skip_sync = self.ddp, (skip_sync if sync else self.ddp.no_sync())
         # Dropout draws from the global RNG; seeding it per step keeps a resumed run identical
-        # to an uninterrupted one, and fork_rng hands the caller's RNG back untouched. Adding
-        # i * 2**32 gives micro-batch i the same masks on whichever process trains it.
+        # to an uninterrupted one, and rng.seeded hands the caller's RNG back untouched and keeps
+        # other threads (other Streamlit sessions) out of the stream meanwhile. Adding i * 2**32
+        # gives micro-batch i the same masks on whichever process trains it. Without dropout
+        # nothing is drawn, so concurrent trainers need not wait for each other.
         rng_devices = [self.device] if self.device.type == "cuda" else []
-        with skip_sync, torch.random.fork_rng(devices=rng_devices):
-            torch.manual_seed(self.config.seed + self.steps_done + (i << 32))
+        seed = self.config.seed + self.steps_done + (i << 32)
+        masks = rng.seeded(seed, rng_devices) if self.model.config.dropout > 0 else _NO_DRAWS
+        with skip_sync, masks:
             with autocast(self.device):
                 _, loss = net(x.to(self.device), y.to(self.device))
             (loss / self.micro_steps if self.micro_steps > 1 else loss).backward()

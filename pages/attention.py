@@ -62,55 +62,62 @@ st.caption(
     "characters are written as escapes like \\u200f."
 )
 
-scores, one = st.columns([2, 3], gap="large")
-with scores:
-    st.header("Which heads do what")
-    rows = view.rows()
-    st.dataframe(
-        rows,
-        key=state.ATTN_TABLE,
-        on_select=state.head_table_picker(cfg.n_head),
-        selection_mode="single-row",
-        hide_index=True,
-        height=min(35 * (len(rows) + 1) + 3, 720),  # every head of a small model, no scrolling
-        column_config={
-            "layer": st.column_config.NumberColumn("layer", width="small"),
-            "head": st.column_config.NumberColumn("head", width="small"),
-            "previous_token": st.column_config.ProgressColumn(
-                "previous-token",
-                min_value=0.0,
-                max_value=1.0,
-                format="%.2f",
-                help="Mean attention from each token to the one just before it, on your text.",
-            ),
-            "first_token": st.column_config.ProgressColumn(
-                "first-token",
-                min_value=0.0,
-                max_value=1.0,
-                format="%.2f",
-                help="Mean attention from each token to the very first one, on your text.",
-            ),
-            "induction": st.column_config.ProgressColumn(
-                "induction",
-                min_value=0.0,
-                max_value=1.0,
-                format="%.2f",
-                help="On random tokens repeated twice: mean attention from the second copy of a "
-                "token to the token that followed its first copy.",
-            ),
-        },
+st.header("Which heads do what")
+rows = view.rows()
+st.dataframe(
+    rows,
+    key=state.ATTN_TABLE,
+    on_select=state.head_table_picker(cfg.n_head),
+    selection_mode="single-row",
+    hide_index=True,
+    height=min(35 * (len(rows) + 1) + 3, 600),  # every head of a small model, no scrolling
+    column_config={
+        "layer": st.column_config.NumberColumn("layer", width="small"),
+        "head": st.column_config.NumberColumn("head", width="small"),
+        "previous_token": st.column_config.ProgressColumn(
+            "previous-token",
+            min_value=0.0,
+            max_value=1.0,
+            format="%.2f",
+            help="Mean attention from each token to the one just before it, on your text.",
+        ),
+        "first_token": st.column_config.ProgressColumn(
+            "first-token",
+            min_value=0.0,
+            max_value=1.0,
+            format="%.2f",
+            help="Mean attention from each token to the very first one, on your text.",
+        ),
+        "induction": st.column_config.ProgressColumn(
+            "induction",
+            min_value=0.0,
+            max_value=1.0,
+            format="%.2f",
+            help="On random tokens repeated twice: mean attention from the second copy of a "
+            "token to the token that followed its first copy.",
+        ),
+    },
+)
+best = max(rows, key=lambda r: r["induction"])
+st.caption(
+    "Click a row to see that head below; click a column title to sort. The previous-token and "
+    "first-token scores are measured on your text. The induction score is measured on random "
+    "tokens repeated twice, where only copying from the first copy helps, so it does not change "
+    f"with your text. Strongest induction head: layer {best['layer']}, head {best['head']} "
+    f"({best['induction']:.2f})."
+    + (
+        " That is low: this model has not formed a clear induction head (small models trained "
+        "briefly often have not), so expect no copying stripe in the second copy of your text."
+        if best["induction"] < 0.2
+        else ""
     )
-    best = max(rows, key=lambda r: r["induction"])
-    st.caption(
-        "Click a row to see that head; click a column title to sort. The previous-token and "
-        "first-token scores are measured on your text. The induction score is measured on "
-        "random tokens repeated twice, where only copying from the first copy helps, so it "
-        f"does not change with your text. Strongest induction head: layer {best['layer']}, "
-        f"head {best['head']} ({best['induction']:.2f})."
-    )
+)
 
-with one:
-    st.header("One head")
+
+# Fragments: choosing a head or a token redraws only its own charts, not the whole page.
+@st.fragment
+def head_views(maps, labels: list[str]) -> None:
+    st.header("One head, and its whole layer")
     left, right = st.columns(2)
     layer = left.radio(
         "Layer",
@@ -126,42 +133,46 @@ with one:
         horizontal=True,
         format_func=lambda i: f"head {i}",
     )
-    st.plotly_chart(
+    one, every = st.columns([3, 2], gap="medium")
+    one.plotly_chart(
         charts.attention_heatmap(
-            view.maps[layer, head], labels, f"Layer {layer}, head {head}: who looks at whom"
+            maps[layer, head], labels, f"Layer {layer}, head {head}: who looks at whom"
         )
     )
-    st.caption(
+    one.caption(
         "Each row is a token looking back; its weights over the tokens up to itself add up to 1 "
         "(the blank upper triangle is the future, which it may not see). A previous-token head "
         "draws a line just below the diagonal. On a repeated line, an induction head draws a "
         "second line in the lower-left block: each token of the second copy looks at the token "
         "after its twin in the first copy."
     )
+    every.plotly_chart(charts.attention_grid(maps[layer], labels, layer, selected=head, cols=2))
+    every.caption(
+        f"Every head of layer {layer}, on the same colour scale as the map on the left, so "
+        "heads can be compared at a glance; hover for the tokens and the exact weight."
+    )
 
-st.header(f"Every head of layer {layer}")
-st.plotly_chart(charts.attention_grid(view.maps[layer], labels, layer, selected=head))
-st.caption(
-    "The same colour means the same weight in every panel, so heads can be compared at a glance. "
-    "Hover for the tokens and the exact weight."
-)
 
-st.header("Token focus: where one token looks, in every head")
-state.clamp_attention_focus(len(ids))
-focus = st.pills(
-    "Token",
-    list(range(len(ids))),
-    key=state.ATTN_FOCUS,
-    required=True,
-    format_func=lambda i: charts.token_pill(labels[i], i),
-    help="Pick a token; the chart shows its attention in every layer and head.",
-)
-st.plotly_chart(
-    charts.token_focus_heatmap(token_focus(view.maps, focus), labels, cfg.n_head, focus)
-)
-st.caption(
-    "Each row is one head, each column a token the picked one can see. Early layers often look "
-    "at the previous token or at themselves; later layers look further back."
-)
+@st.fragment
+def focus_view(maps, labels: list[str]) -> None:
+    st.header("Token focus: where one token looks, in every head")
+    state.clamp_attention_focus(len(labels))
+    focus = st.pills(
+        "Token",
+        list(range(len(labels))),
+        key=state.ATTN_FOCUS,
+        required=True,
+        format_func=lambda i: charts.token_pill(labels[i], i),
+        help="Pick a token; the chart shows its attention in every layer and head.",
+    )
+    st.plotly_chart(charts.token_focus_heatmap(token_focus(maps, focus), labels, cfg.n_head, focus))
+    st.caption(
+        "Each row is one head, each column a token the picked one can see. A previous-token head "
+        "lights up the column just before the picked token, a head resting on the first token "
+        "lights up column 0, and an induction head the token after an earlier copy of this one."
+    )
 
+
+head_views(view.maps, labels)
+focus_view(view.maps, labels)
 continue_box()

@@ -32,7 +32,7 @@ shipped, yours = st.tabs(["Precomputed: 5 encodings × 3 seeds", "Run it yoursel
 with shipped:
     compare_ui.shipped_section(results, reading, metric)
 with yours:
-    chosen = [r for r in records if r.name in st.session_state[state.CMP_IMPORTED]]
+    chosen = [r for r in records if r.name in state.compare_imported()]
     reference = compare_ui.shipped_setup(results) if results else None
     compare_ui.live_controls([r.name for r in records])
     compare_ui.yours(chosen, reading, metric, reference)

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from lab import cache, charts, sidebar, state
-from minigpt.inspect import untrained_rows
+from minigpt.inspect import untrained_tail
 
 SCHEMES = {
     "learned": "a learned table: one trained vector per position, added to each token",
@@ -31,7 +31,7 @@ st.info(
 )
 
 state.positional_defaults(cfg.block_size, cfg.n_embd, cfg.n_head)
-left, middle, right = st.columns([1, 1, 2])
+left, right = st.columns(2)
 n_pos = left.slider(
     "Positions",
     8,
@@ -40,7 +40,7 @@ n_pos = left.slider(
     key=state.POS_N,
     help="How many positions the formula-based views (sinusoid, RoPE, ALiBi) draw.",
 )
-width = middle.slider(
+width = right.slider(
     "Width (dimensions)",
     8,
     state.POS_MAX_WIDTH,
@@ -49,14 +49,6 @@ width = middle.slider(
     help="Length of the vector being encoded: the embedding for the sinusoid, one head's "
     "query or key for RoPE.",
 )
-dims = right.multiselect(
-    "Dimensions drawn as waves",
-    list(range(width)),
-    key=state.POS_DIMS,
-    max_selections=8,
-    help="Each chosen dimension is drawn as a curve over position.",
-)
-
 views = cache.positional_views(lab_model.key, lab_model, n_pos, width)
 
 st.header("Sinusoidal: fixed waves" + (yours if cfg.pos_emb == "sinusoidal" else ""))
@@ -112,7 +104,7 @@ else:
             {"learned": views.learned_by_distance, "sinusoidal": views.sinusoid_by_distance}
         )
     )
-    stale = untrained_rows(views.learned_row_norms, views.init_row_norm)
+    tail = untrained_tail(views.learned_row_norms, views.init_row_norm)
     near, far = views.learned_by_distance[1], views.learned_by_distance[rows // 2 :].mean()
     st.caption(
         f"The table has exactly {rows} rows, one per position of the model's context "
@@ -120,12 +112,13 @@ else:
         "this model cannot read longer text at all. No column is a clean wave: the model was "
         "never told what a position is, only given one free vector for each. "
         + (
-            "Every row has moved well away from the length a random row starts with (dashed "
-            "line), so every position was trained; none was left at its random start. "
-            if not stale
-            else f"Rows {', '.join(map(str, stale[:12]))}{'…' if len(stale) > 12 else ''} are "
-            "still about as long as a random row (dashed line): training barely touched them, "
-            "which happens when the model rarely saw text that long. "
+            "No run of rows at the end of the table is still as long as a random start (dashed "
+            "line; one row may cross it by chance), so every position was trained: the model "
+            "saw text as long as its context. "
+            if tail is None
+            else f"Rows {tail} to {rows - 1} are still about as long as a random start (dashed "
+            "line): training barely touched them, because the model rarely or never saw text "
+            "that long. "
         )
         + f"Neighbouring positions have a mean cosine similarity of {near:.2f}, positions at "
         f"least {rows // 2} apart {far:.2f}: "
@@ -136,26 +129,40 @@ else:
         )
     )
 
-st.header("Waves: chosen dimensions over position")
-if not dims:
-    st.info("Pick some dimensions above to draw them as waves.")
-else:
+
+# Fragments: the waves' dimensions and ALiBi's head redraw only their own charts.
+@st.fragment
+def waves(sinusoid, learned) -> None:
+    st.header("Waves: chosen dimensions over position")
+    dims = st.multiselect(
+        "Dimensions drawn as waves",
+        list(range(sinusoid.shape[1])),
+        key=state.POS_DIMS,
+        max_selections=8,
+        help="Each chosen dimension is drawn as a curve over position.",
+    )
+    if not dims:
+        st.info("Pick some dimensions to draw them as waves.")
+        return
     left, right = st.columns(2)
-    left.plotly_chart(charts.dimension_waves(views.sinusoid, dims, "Sinusoidal dimensions"))
-    if views.learned is not None:
-        learned_dims = [d for d in dims if d < views.learned.shape[1]]
+    left.plotly_chart(charts.dimension_waves(sinusoid, dims, "Sinusoidal dimensions"))
+    if learned is not None:
+        learned_dims = [d for d in dims if d < learned.shape[1]]
         right.plotly_chart(
-            charts.dimension_waves(views.learned, learned_dims, "The same dimensions, learned")
+            charts.dimension_waves(learned, learned_dims, "The same dimensions, learned")
         )
     st.caption(
         "Sinusoid dimensions 2i and 2i+1 are a sine and a cosine of the same speed, a quarter turn "
         "apart; the higher the dimension, the slower the wave."
         + (
             " The learned dimensions wander: a trained model need not use clean frequencies."
-            if views.learned is not None
+            if learned is not None
             else ""
         )
     )
+
+
+waves(views.sinusoid, views.learned)
 
 st.header("RoPE: rotate queries and keys" + (yours if cfg.pos_emb == "rope" else ""))
 left, middle, right = st.columns(3)
@@ -177,24 +184,28 @@ st.caption(
     )
 )
 
-st.header("ALiBi: a penalty for distance" + (yours if cfg.pos_emb == "alibi" else ""))
-head = st.radio(
-    "Head",
-    list(range(cfg.n_head)),
-    key=state.POS_ALIBI_HEAD,
-    horizontal=True,
-    format_func=lambda h: f"head {h}",
-    help=f"ALiBi's slopes depend on the head count; these are for {cfg.n_head} heads.",
-)
-left, right = st.columns(2)
-left.plotly_chart(
-    charts.alibi_heatmap(views.alibi_bias[head], head, float(views.alibi_slopes[head]))
-)
-right.plotly_chart(charts.alibi_lines(views.alibi_slopes, n_pos, highlight=head))
-st.caption(
-    "ALiBi adds nothing to the tokens either: before the softmax each head subtracts slope × "
-    "distance from the score of every earlier key (the future, above the diagonal, is masked "
-    "anyway). Slopes halve from head to head (for a power-of-two head count), so some heads "
-    "look only at the last few tokens and others see far back. Because it is a formula, it "
-    "runs at any length, even past the context the model was trained on."
-)
+
+@st.fragment
+def alibi(bias, slopes) -> None:
+    st.header("ALiBi: a penalty for distance" + (yours if cfg.pos_emb == "alibi" else ""))
+    head = st.radio(
+        "Head",
+        list(range(len(slopes))),
+        key=state.POS_ALIBI_HEAD,
+        horizontal=True,
+        format_func=lambda h: f"head {h}",
+        help=f"ALiBi's slopes depend on the head count; these are for {len(slopes)} heads.",
+    )
+    left, right = st.columns(2)
+    left.plotly_chart(charts.alibi_heatmap(bias[head], head, float(slopes[head])))
+    right.plotly_chart(charts.alibi_lines(slopes, len(bias[head]), highlight=head))
+    st.caption(
+        "ALiBi adds nothing to the tokens either: before the softmax each head subtracts slope × "
+        "distance from the score of every earlier key (the future, above the diagonal, is masked "
+        "anyway). For n heads (a power of two) the slopes are 2^(−8/n), its square, its cube, …, "
+        "so some heads look only at the last few tokens and others see far back. Because it is a formula, it "
+        "runs at any length, even past the context the model was trained on."
+    )
+
+
+alibi(views.alibi_bias, views.alibi_slopes)

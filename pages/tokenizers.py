@@ -89,8 +89,12 @@ st.caption(
     f"Trained on the first {trained.chars:,} characters of the corpus in {trained.seconds:.1f} s "
     f"(a slice keeps training to seconds; the result is cached, so changing anything below is "
     f"instant): {n:,} merges, vocabulary {256 + n:,}."
-    + (f" The text ran out of pairs after {n:,} merges." if n < vocab_size - 256 else "")
 )
+if n < vocab_size - 256:
+    st.info(
+        f"You asked for a vocabulary of {vocab_size:,}, but this text ran out of pairs to merge "
+        f"after {n:,} merges, so the vocabulary stops at {256 + n:,}. A longer text allows more."
+    )
 
 st.subheader("2 · Step through the merges")
 text = st.text_area(

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lab import training_ui
+from lab import training_keep, training_setup, training_ui
 
 st.title("Live training")
 st.markdown(
@@ -12,8 +12,8 @@ st.markdown(
 )
 
 st.header("1 · Set up a run")
-setup = training_ui.setup_form()
-training_ui.preview(setup)
+setup = training_setup.setup_form()
+training_setup.preview(setup, time_it=not training_ui.is_training())
 
 st.header("2 · Train")
 training_ui.controls(setup)
@@ -23,4 +23,4 @@ st.header("3 · Heads forming")
 training_ui.heads_replay()
 
 st.header("4 · Keep the result")
-training_ui.after_run(setup)
+training_keep.after_run(setup)

@@ -219,3 +219,27 @@ def test_the_command_writes_every_run_with_learned_undefined_past_its_length(tmp
             assert all(math.isfinite(loss) for loss in beyond)
     learned, alibi = results["runs"][:2]
     assert learned["params"] - alibi["params"] == 8 * 16
+
+
+def test_a_live_comparison_trains_in_lockstep_then_measures_each_model():
+    from minigpt.corpus import shakespeare_text
+    from minigpt.experiments import CompareSpec, LiveComparison
+    from minigpt.tokenizer import CharTokenizer
+
+    text = shakespeare_text(["Macbeth"])
+    tok = CharTokenizer.train(text)
+    spec = CompareSpec(CFG, FAST, encodings=("learned", "alibi"), seeds=(0, 1), eval_tokens=256)
+    comp = LiveComparison(spec, text, tok, TokenData.from_text(text, tok))
+    first = comp.runs["learned", 0].model
+    assert torch.equal(first.wte.weight, comp.runs["alibi", 0].model.wte.weight)
+    assert not torch.equal(first.wte.weight, comp.runs["learned", 1].model.wte.weight)
+    comp.advance(0.0)  # one round: every run one step
+    assert [run.steps_done for run in comp.runs.values()] == [1, 1, 1, 1]
+    for _ in range(100):
+        if comp.done:
+            break
+        comp.advance(0.05)
+    assert comp.done and comp.steps_done == FAST.max_iters
+    learned = comp.extrapolation["learned", 1]["windows"]
+    assert learned.loss[-1] is None and learned.limit == CFG.block_size
+    assert all(v is not None for v in comp.extrapolation["alibi", 0]["position"].loss)

@@ -18,7 +18,7 @@ from minigpt.inspect import (
     similarity_by_distance,
     token_focus,
     token_labels,
-    untrained_rows,
+    untrained_tail,
     visible,
 )
 from minigpt.positional import inverse_frequencies
@@ -78,15 +78,20 @@ def test_rope_relative_score_is_one_at_distance_zero_and_decays():
     assert score[1:].max() < 1.0 and score[100:].mean() < score[:10].mean()
 
 
-def test_untrained_rows_finds_rows_still_at_their_random_start():
+def test_untrained_tail_finds_rows_still_at_their_random_start():
     m = model()
     views = positional_views(m, 8, 8)
     # A fresh table is all random start: every row is about 0.02 * sqrt(n_embd) long.
-    assert untrained_rows(views.learned_row_norms, views.init_row_norm) == list(range(16))
+    assert untrained_tail(views.learned_row_norms, views.init_row_norm) == 0
     with torch.no_grad():
         m.wpe.weight[:10] *= 10  # "trained": these rows moved far from the start
     views = positional_views(m, 8, 8)
-    assert untrained_rows(views.learned_row_norms, views.init_row_norm) == list(range(10, 16))
+    assert untrained_tail(views.learned_row_norms, views.init_row_norm) == 10
+    with torch.no_grad():
+        m.wpe.weight[10:] *= 10  # every row trained...
+        m.wpe.weight[7] /= 10  # ...one merely crossing the random-start length by chance
+    views = positional_views(m, 8, 8)
+    assert untrained_tail(views.learned_row_norms, views.init_row_norm) is None
 
 
 # ---------------------------------------------------------------- attention

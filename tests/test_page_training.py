@@ -27,7 +27,6 @@ TINY_SETTINGS = {
     state.TRAIN_WARMUP: 2,
     state.TRAIN_STEPS: 400,
     state.TRAIN_LR: 3e-3,
-    state._TRAIN_CHUNKS: 1,  # one slice per run(): AppTest would otherwise train to the end
 }
 
 
@@ -42,6 +41,15 @@ def tiny_page(**settings) -> AppTest:
     for key, value in {**TINY_SETTINGS, **settings}.items():
         at.session_state[key] = value
     return at.run()
+
+
+def to_the_end(at: AppTest, limit: int = 200) -> AppTest:
+    """AppTest never ticks run_every, so each run() trains one slice: run until it stops."""
+    for _ in range(limit):
+        if not box(at).running:
+            return at
+        at.run()
+    raise AssertionError("the run did not stop")
 
 
 def box(at: AppTest) -> training_ui.Session:
@@ -104,7 +112,9 @@ def test_impossible_settings_are_refused_before_anything_runs(settings, words):
 def test_an_upload_that_is_not_text_is_refused():
     at = tiny_page(**{state.TRAIN_SOURCE: "Upload a file"})
     assert "choose a text file" in at.error[0].value
-    at.file_uploader(key=state.TRAIN_UPLOAD).set_value(("x.bin", b"\x00\x01\x02" * 50, "application/octet-stream")).run()
+    at.file_uploader(key=state.TRAIN_UPLOAD).set_value(
+        ("x.bin", b"\x00\x01\x02" * 50, "application/octet-stream")
+    ).run()
     assert errors(at) == [] and "binary" in at.error[0].value
 
 
@@ -121,10 +131,13 @@ def test_a_run_grows_stops_resumes_and_resets():
     at.run()
     second = box(at).run.steps_done
     assert second > first  # the metrics grow from one run() to the next
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert spec["data"][0]["name"] == "training batch" and len(spec["data"][0]["x"]) > 0
+    titles = [json.loads(chart.proto.spec)["title"] for chart in at.get("vega_lite_chart")]
+    assert titles == ["Loss", "Perplexity (evaluated)", "Learning rate"]
+    assert at.get("vega_lite_chart")[0].proto.data  # the curve, as Arrow bytes
     assert metric(at, "Step") == f"{second:,} / 400"
-    assert at.button(key=state.TRAIN_START).disabled and not at.button(key=state.TRAIN_STOP).disabled
+    assert (
+        at.button(key=state.TRAIN_START).disabled and not at.button(key=state.TRAIN_STOP).disabled
+    )
 
     at.button(key=state.TRAIN_STOP).click().run()
     stopped = box(at).run.steps_done
@@ -146,27 +159,33 @@ def test_a_run_grows_stops_resumes_and_resets():
 
 
 def test_a_finished_run_fills_every_section():
-    at = tiny_page(**{state.TRAIN_STEPS: 12, state._TRAIN_CHUNKS: None})
-    at.button(key=state.TRAIN_START).click().run()  # no cap: trains to the end in this run()
+    at = tiny_page(**{state.TRAIN_STEPS: 12})
+    to_the_end(at.button(key=state.TRAIN_START).click().run())
     assert errors(at) == []
     run = box(at).run
     assert run.done and run.steps_done == 12 and not box(at).running
     assert "finished: 12 steps" in messages(at)
     assert at.button(key=state.TRAIN_START).disabled
     assert any("step 12" in c.value for c in at.code)  # the sample log
-    titles = [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "") for c in at.get("plotly_chart")]
+    titles = [
+        json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "")
+        for c in at.get("plotly_chart")
+    ]
     assert any(t.startswith("Every head of layer 0 at step 12") for t in titles)
     assert at.select_slider(key=state.TRAIN_REPLAY).value == len(run.snapshots) - 1
     at.select_slider(key=state.TRAIN_REPLAY).set_value(0).run()
-    titles = [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "") for c in at.get("plotly_chart")]
+    titles = [
+        json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "")
+        for c in at.get("plotly_chart")
+    ]
     assert any(t.startswith("Every head of layer 0 at step 0") for t in titles)
     assert at.session_state["finished_runs"][-1].metrics[-1]["step"] == 12
     assert len(at.get("download_button")) == 2
 
 
 def test_using_the_model_hands_a_frozen_copy_to_the_sidebar():
-    at = tiny_page(**{state.TRAIN_STEPS: 6, state._TRAIN_CHUNKS: None})
-    at.button(key=state.TRAIN_START).click().run()
+    at = tiny_page(**{state.TRAIN_STEPS: 6})
+    to_the_end(at.button(key=state.TRAIN_START).click().run())
     at.button(key=state.TRAIN_USE).click().run()
     assert errors(at) == []
     name = "Live run 1 (step 6)"
@@ -177,8 +196,8 @@ def test_using_the_model_hands_a_frozen_copy_to_the_sidebar():
 
 
 def test_a_diverging_run_stops_with_a_message():
-    at = tiny_page(**{state.TRAIN_LR: 10.0, state.TRAIN_WARMUP: 0, state._TRAIN_CHUNKS: None})
-    at.button(key=state.TRAIN_START).click().run()
+    at = tiny_page(**{state.TRAIN_LR: 10.0, state.TRAIN_WARMUP: 0})
+    to_the_end(at.button(key=state.TRAIN_START).click().run())
     assert errors(at) == []
     run = box(at).run
     assert run.failure and not box(at).running
@@ -204,7 +223,10 @@ def test_a_session_past_the_cap_waits_in_a_queue():
         at = tiny_page()
         at.button(key=state.TRAIN_START).click().run()
         assert errors(at) == []
-        assert f"{slots.size} other sessions are training; yours starts when one finishes" in at.warning[0].value
+        assert (
+            f"{slots.size} other sessions are training; yours starts when one finishes"
+            in at.warning[0].value
+        )
         assert box(at).run.steps_done == 0
         slots.release(others[0])
         at.run()
@@ -237,22 +259,25 @@ def _pickle() -> bytes:
 )
 def test_bad_checkpoint_uploads_are_refused(make, words):
     at = tiny_page()
-    at.file_uploader(key=state.TRAIN_CKPT).set_value(("bad.safetensors", make(), "application/octet-stream")).run()
+    at.file_uploader(key=state.TRAIN_CKPT).set_value(
+        ("bad.safetensors", make(), "application/octet-stream")
+    ).run()
     assert errors(at) == []
     assert "Can't use this file" in at.error[0].value and words in at.error[0].value
 
 
 def test_an_uploaded_checkpoint_can_be_continued_or_explored():
     at = tiny_page()
-    at.file_uploader(key=state.TRAIN_CKPT).set_value(("mine.safetensors", _trained_checkpoint(), "application/octet-stream")).run()
+    at.file_uploader(key=state.TRAIN_CKPT).set_value(
+        ("mine.safetensors", _trained_checkpoint(), "application/octet-stream")
+    ).run()
     assert errors(at) == [] and "trained 10 of 10 steps" in " ".join(c.value for c in at.caption)
     at.button(key=state.TRAIN_EXPLORE).click().run()
     assert at.session_state[state.MODEL_CHOICE] == "Uploaded: mine.safetensors"
     at.number_input(key=state.TRAIN_CKPT_STEPS).set_value(14).run()
     at.button(key=state.TRAIN_CONTINUE).click().run()
     assert errors(at) == [] and box(at).run.steps_done == 10 and box(at).run.max_iters == 14
-    at.session_state[state._TRAIN_CHUNKS] = None
-    at.button(key=state.TRAIN_START).click().run()
+    to_the_end(at.button(key=state.TRAIN_START).click().run())
     assert box(at).run.steps_done == 14 and "finished" in messages(at)
 
 
@@ -278,14 +303,21 @@ def test_slots_cap_owners_and_free_themselves_when_a_tab_goes_quiet():
 # ---------------------------------------------------------------- chart builders
 
 
-def test_training_curves_thin_long_curves_and_draw_perplexity():
-    rows = [{"step": s, "train_loss": 4.0 - s / 1000, "lr": 1e-3, "val_loss": None} for s in range(1, 2001)]
+def test_training_panels_thin_long_curves_and_draw_perplexity():
+    rows = [
+        {"step": s, "train_loss": 4.0 - s / 1000, "lr": 1e-3, "val_loss": None}
+        for s in range(1, 2001)
+    ]
     rows[999]["val_loss"], rows[999]["eval_train_loss"] = 2.0, 1.9
-    fig = charts.training_curves(rows, 2000)
-    batch, train, _, val, val_ppl, lr = fig.data
-    assert len(batch.x) <= 300 and batch.x[0] < 5
-    assert list(val.y) == [2.0] and val_ppl.y[0] == pytest.approx(7.389, rel=1e-3)
-    assert lr.xaxis == "x3" and fig.layout.xaxis.range == (0, 2000)
+    (loss_spec, loss), (_, ppl), (_, lr) = charts.training_panels(rows, 2000)
+    batch = [d for d in loss if d["series"] == "training batch"]
+    assert len(batch) <= 300 and batch[0]["step"] < 5
+    assert [d["value"] for d in loss if d["series"] == "validation"] == [2.0]
+    assert [round(d["value"], 3) for d in ppl if d["series"] == "validation"] == [7.389]
+    assert len(lr) <= 300 and {d["series"] for d in lr} == {"learning rate"}
+    assert loss_spec["encoding"]["x"]["scale"]["domain"] == [0, 2000]
+    # the specs do not depend on the data, so the browser updates the charts in place
+    assert charts.training_panels(rows[:10], 2000)[0][0] == loss_spec
 
 
 def test_head_scores_chart_draws_every_head_twice():

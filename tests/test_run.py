@@ -60,7 +60,14 @@ def test_default_settings_are_the_measured_preset_and_fine():
         ({}, {}, "char", None, "", "empty"),
         ({}, {}, "char", None, "   \n\n  ", "only spaces"),
         ({"n_embd": 66, "n_head": 4}, {}, "char", None, TEXT, "divide evenly"),
-        ({"block_size": 0}, {}, "char", None, TEXT, "Context length (block_size) must be at least 1"),
+        (
+            {"block_size": 0},
+            {},
+            "char",
+            None,
+            TEXT,
+            "Context length (block_size) must be at least 1",
+        ),
         ({"block_size": 100_000}, {}, "char", None, TEXT, f"at most {MAX_CONTEXT}"),
         ({"block_size": 512}, {}, "char", None, TEXT, "too long for this corpus"),
         ({}, {"learning_rate": 0.0}, "char", None, TEXT, "Learning rate (learning_rate) must be"),
@@ -78,8 +85,12 @@ def test_default_settings_are_the_measured_preset_and_fine():
         ({"dropout": 1.5}, {}, "char", None, TEXT, "Dropout (dropout)"),
     ],
 )
-def test_impossible_settings_are_named_before_anything_runs(model, train, tokenizer, vocab, text, words):
-    spec, problems = make_spec({**TINY.to_dict(), **model}, {**FAST.to_dict(), **train}, tokenizer, vocab)
+def test_impossible_settings_are_named_before_anything_runs(
+    model, train, tokenizer, vocab, text, words
+):
+    spec, problems = make_spec(
+        {**TINY.to_dict(), **model}, {**FAST.to_dict(), **train}, tokenizer, vocab
+    )
     if spec is not None:
         problems = spec.problems(text)
         with pytest.raises(RunError) as err:
@@ -134,6 +145,13 @@ def test_a_run_trains_in_slices_and_keeps_everything_to_watch():
     assert run.eta_seconds() == 0.0 and run.tokens_per_second() > 0
 
 
+def test_a_stop_between_steps_ends_the_slice_after_the_current_step():
+    run = tiny_run()
+    asked = []
+    made = run.advance(60.0, QUIET, keep_going=lambda: asked.append(1) or len(asked) < 3)
+    assert len(made) == 3 and len(asked) == 3  # asked before each further step
+
+
 def test_samples_and_snapshots_come_every_few_steps():
     run = tiny_run(RunSpec(model=TINY, train=FAST.replace(max_iters=40)))
     assert run.sample_every == run.snapshot_every == 2
@@ -159,7 +177,9 @@ def test_the_sample_depends_on_the_weights_not_on_luck():
 
 
 def test_a_diverging_run_stops_with_a_message_and_keeps_sane_weights():
-    run = tiny_run(RunSpec(model=TINY, train=FAST.replace(learning_rate=10.0, max_iters=200, warmup_iters=0)))
+    run = tiny_run(
+        RunSpec(model=TINY, train=FAST.replace(learning_rate=10.0, max_iters=200, warmup_iters=0))
+    )
     while not run.done:
         run.advance(10.0, QUIET)
     assert run.failure and "diverged" in run.failure and "learning rate" in run.failure

@@ -23,8 +23,14 @@ from tests.e2e.helpers import SHOTS
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -47,17 +53,31 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(log_path: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
-    """`streamlit run lab/app.py` as a user runs it: the console script, from the repo root."""
+def start_server(
+    log_path: Path, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> tuple[subprocess.Popen, str]:
+    """`streamlit run lab/app.py` as a user runs it: the console script, from the repo root
+    (or from `cwd`, another copy of it)."""
     port = _free_port()
     cmd = [
-        str(Path(sys.executable).parent / "streamlit"), "run", "lab/app.py",
-        "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
-        "--browser.gatherUsageStats=false", "--server.fileWatcherType=none",
+        str(Path(sys.executable).parent / "streamlit"),
+        "run",
+        "lab/app.py",
+        "--server.headless=true",
+        f"--server.port={port}",
+        "--server.address=127.0.0.1",
+        "--browser.gatherUsageStats=false",
+        "--server.fileWatcherType=none",
     ]
     log = log_path.open("w")
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True, env={**os.environ, **(env or {})})
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, **(env or {})},
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -1,0 +1,1 @@
+"""`python -m benchmarks`: our figures as ratios against references run in the same process."""

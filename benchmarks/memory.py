@@ -1,0 +1,187 @@
+"""Memory of a real `streamlit run lab/app.py` (started as the browser tests start it), driven by
+Debian's chromium through Playwright: every page visited, a short training run, then a 2nd and
+3rd browser session. RSS is summed over the server's process group, read from /proc and
+sampled every 0.2 s in the background so the peak between readings is caught too.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmarks.pages import APP, page_names
+from benchmarks.table import Row
+
+LIMIT_MB = 690  # Community Cloud's smallest memory allowance
+PAGE_SIZE = 4096
+
+
+def url_paths() -> list[str]:
+    """The url path of each page the router registers (its url_path=, else the file's stem)."""
+    source = APP.read_text(encoding="utf-8")
+    out = []
+    for name in page_names():
+        m = re.search(
+            rf"""PAGES\s*/\s*["']{re.escape(name)}\.py["'][^)]*?url_path=["']([\w-]+)""", source
+        )
+        out.append(m.group(1) if m else name)
+    return out
+
+
+def group_rss_mb(pgid: int) -> float:
+    """Resident memory of every process in a process group, in MB (from /proc/<pid>/statm)."""
+    total = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+            if int(fields[2]) != pgid:  # state, ppid, pgrp
+                continue
+            total += int((proc / "statm").read_text().split()[1]) * PAGE_SIZE
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended while we looked
+    return total / 1e6
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The kernel's high-water mark (VmHWM) of one process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024 / 1e6
+    return 0.0
+
+
+class Sampler:
+    """Samples a process group's RSS in a thread and keeps the largest sum seen."""
+
+    def __init__(self, pgid: int, every: float = 0.2) -> None:
+        self.pgid, self.every, self.peak = pgid, every, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.peak = max(self.peak, group_rss_mb(self.pgid))
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _visit_all(context, url: str, paths: list[str], wait_for_app, rss=None) -> tuple:
+    """Open every page in one new tab; returns the tab and {path: MB the server grew by}."""
+    page, growth = context.new_page(), {}
+    for path in paths:
+        before = rss() if rss else 0.0
+        page.goto(f"{url}/{path}")
+        wait_for_app(page, timeout=180_000)
+        growth[path] = (rss() if rss else 0.0) - before
+    return page, growth
+
+
+def _short_training(page, url: str, seconds: float, wait_for_app) -> str:
+    """Start the training page's default run, let it train, stop it. Returns what happened."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    page.goto(f"{url}/training")
+    wait_for_app(page, timeout=180_000)
+    start = page.locator(".st-key-training-start button")
+    try:
+        start.wait_for(state="visible", timeout=60_000)
+    except PlaywrightError:
+        return "no Start button found: no training run"
+    start.click()
+    page.wait_for_timeout(int(seconds * 1000))
+    page.locator(".st-key-training-stop button").click()
+    wait_for_app(page, timeout=60_000)
+    return f"then trained ~{seconds:.0f} s in session 1"
+
+
+def run(log: Callable[[str], None], quick: bool = False) -> list[Row]:
+    """Session 1 visits every page (growth per page noted), sessions 2 and 3 do the same, then
+    session 1 trains for a few seconds; the peak is over all of it."""
+    try:
+        from playwright.sync_api import sync_playwright
+
+        from tests.e2e.conftest import ARGS, CHROMIUM, start_server, stop_server
+        from tests.e2e.helpers import wait_for_app
+    except ImportError as e:
+        return [Row("Server memory", None, "MB", note=f"skipped: {e}")]
+    if not Path(CHROMIUM).exists():
+        return [Row("Server memory", None, "MB", note=f"skipped: no browser at {CHROMIUM}")]
+
+    paths = url_paths()
+    if quick:  # the pages that load the most: the model, plotly, the tokenizer tables
+        paths = [p for p in paths if p in ("home", "attention")] or paths[:2]
+    log_file = Path(tempfile.mkdtemp(prefix="bench-memory-")) / "server.log"
+    proc, url = start_server(log_file)
+    rss = lambda: group_rss_mb(proc.pid)  # noqa: E731
+    try:
+        idle = rss()
+        with Sampler(proc.pid) as sampler, sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            viewport = {"width": 1400, "height": 1600}
+            page, growth = _visit_all(
+                browser.new_context(viewport=viewport), url, paths, wait_for_app, rss
+            )
+            time.sleep(1.0)
+            after = [rss()]
+            log(
+                f"memory: idle {idle:.0f} MB, 1 session {after[0]:.0f} MB; by page: "
+                + ", ".join(f"{k} +{v:.0f}" for k, v in growth.items())
+            )
+            for _ in range(1 if quick else 2):  # a 2nd and a 3rd person
+                _visit_all(browser.new_context(viewport=viewport), url, paths, wait_for_app)
+                time.sleep(1.0)
+                after.append(rss())
+                log(f"memory: {len(after)} sessions {after[-1]:.0f} MB")
+            trained = "no training (--quick)"
+            if not quick and "training" in paths:
+                trained = _short_training(page, url, 10.0, wait_for_app)
+                time.sleep(1.0)
+                log(f"memory: after training {rss():.0f} MB, peak so far {sampler.peak:.0f} MB")
+            browser.close()
+        hwm = peak_rss_mb(proc.pid)
+        peak = max(sampler.peak, *after, hwm)
+        extra = (after[-1] - after[0]) / (len(after) - 1)
+        top = sorted(growth.items(), key=lambda kv: -kv[1])[:3]
+        return [
+            Row("Server RSS, idle after start", idle, "MB", better="lower", note="no session yet"),
+            Row(
+                "Server RSS: 1 session after every page",
+                after[0],
+                "MB",
+                better="lower",
+                limit=LIMIT_MB,
+                note=f"{len(paths)} pages; most growth: "
+                + ", ".join(f"{k} +{v:.0f} MB" for k, v in top),
+            ),
+            Row(
+                "Server RSS: extra per additional session",
+                extra,
+                "MB",
+                better="lower",
+                note=f"(RSS with {len(after)} sessions - with 1) / {len(after) - 1}, each "
+                f"visiting {len(paths)} pages; the allocator's reuse makes this noisy",
+            ),
+            Row(
+                f"Server peak RSS: {len(after)} sessions, every page, short training",
+                peak,
+                "MB",
+                better="lower",
+                limit=LIMIT_MB,
+                note=f"{trained}; sampled every 0.2 s; server VmHWM {hwm:.0f} MB",
+            ),
+        ]
+    finally:
+        stop_server(proc)

@@ -1,0 +1,170 @@
+"""The Live training page's last part: use the trained model on the other pages, download it
+and its metrics, or upload a checkpoint to continue training or to explore it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from lab import state
+from lab.models import LabModel
+from lab.training_setup import Setup
+from lab.training_ui import Session, reset, session
+from minigpt.checkpoint import CheckpointError, load_checkpoint
+from minigpt.run import LIVE_TRAIN, LiveRun, RunError
+
+
+def _use() -> None:
+    box = session()
+    run = box.run
+    if run is None or not box.lock.acquire(timeout=5):
+        return
+    try:
+        name = f"{box.name} (step {run.steps_done:,})"
+        state.add_session_model(
+            name, LabModel(name, run.frozen_model(), run.tokenizer, run.metrics_rows())
+        )
+        box.notice = f"**{name}** is now the model every page shows (pick another in the sidebar)."
+    finally:
+        box.lock.release()
+
+
+def _checkpoint_bytes(box: Session, run: LiveRun):
+    def make() -> bytes:
+        with box.lock:  # runs on its own thread: never while a slice trains
+            return run.to_checkpoint_bytes()
+
+    return make
+
+
+def _metrics_csv(box: Session, run: LiveRun):
+    def make() -> str:
+        with box.lock:
+            rows = run.metrics_rows()
+        return pd.DataFrame(rows).to_csv(index=False)
+
+    return make
+
+
+def after_run(setup: Setup) -> None:
+    """Use the model on other pages, download it and its metrics, or upload a checkpoint."""
+    box = session()
+    run = box.run
+    if box.notice:
+        st.success(box.notice)
+        box.notice = None
+    if run is not None and run.steps_done > 0:
+        cols = st.columns(3)
+        cols[0].button(
+            "Use this model",
+            key=state.TRAIN_USE,
+            on_click=_use,
+            type="primary",
+            width="stretch",
+            help="A frozen copy becomes the sidebar's model, for "
+            "the Positional and Attention pages; training on does not change it.",
+        )
+        slug = box.name.lower().replace(" ", "-")
+        cols[1].download_button(
+            "Download checkpoint",
+            _checkpoint_bytes(box, run),
+            file_name=f"{slug}-step{run.steps_done}.safetensors",
+            mime="application/octet-stream",
+            on_click="ignore",
+            width="stretch",
+        )
+        cols[2].download_button(
+            "Download metrics (CSV)",
+            _metrics_csv(box, run),
+            file_name=f"{slug}-metrics.csv",
+            mime="text/csv",
+            on_click="ignore",
+            width="stretch",
+        )
+    else:
+        st.caption("Once a run has trained a step, you can use, download or continue it here.")
+    upload = st.file_uploader(
+        "Or upload a checkpoint (.safetensors) to continue or explore", key=state.TRAIN_CKPT
+    )
+    if upload is None:
+        return
+    data = upload.getvalue()
+    try:
+        ckpt = load_checkpoint(data)
+    except CheckpointError as e:
+        st.error(f"Can't use this file: {e}")
+        return
+    steps = int(ckpt.trainer_state["steps_done"]) if ckpt.trainer_state else 0
+    planned = ckpt.train_config.max_iters if ckpt.train_config else LIVE_TRAIN.max_iters
+    c = ckpt.config
+    st.caption(
+        f"{upload.name}: {c.n_layer} layers × {c.n_head} heads × {c.n_embd} wide, "
+        f"{ckpt.tokenizer.kind} tokens, trained {steps:,} of {planned:,} steps."
+    )
+    st.session_state.setdefault(state.TRAIN_CKPT_STEPS, max(planned, steps + 500))
+    cols = st.columns([1, 1, 1])
+    cols[0].number_input(
+        "Steps in total when continuing", 1, 1_000_000, step=100, key=state.TRAIN_CKPT_STEPS
+    )
+    cols[1].button(
+        "Continue training it",
+        key=state.TRAIN_CONTINUE,
+        on_click=_continue,
+        args=(data, upload.name, setup),
+        disabled=box.running or setup.text is None,
+        width="stretch",
+        help="On the corpus chosen above; Resume starts it.",
+    )
+    cols[2].button(
+        "Explore it on the other pages",
+        key=state.TRAIN_EXPLORE,
+        on_click=_explore,
+        args=(data, upload.name),
+        width="stretch",
+    )
+
+
+def _continue(data: bytes, filename: str, setup: Setup) -> None:
+    box = session()
+    total = int(st.session_state.get(state.TRAIN_CKPT_STEPS, 0))
+    try:
+        ckpt = load_checkpoint(data)
+        done = int(ckpt.trainer_state["steps_done"]) if ckpt.trainer_state else 0
+        planned = ckpt.train_config.max_iters if ckpt.train_config else None
+        run = LiveRun.from_checkpoint(
+            data,
+            setup.text,
+            corpus_key=setup.corpus_key,
+            max_iters=total if total != planned and total > done else None,
+        )
+    except (CheckpointError, RunError) as e:
+        box.message = f"Can't use {filename}: {e}"
+        return
+    reset()
+    box.started += 1
+    box.run, box.name = run, f"Live run {box.started} (from {filename})"
+    box.notice = f"Loaded {filename} at step {run.steps_done:,}: press Resume to train on."
+
+
+def _explore(data: bytes, filename: str) -> None:
+    box = session()
+    try:
+        ckpt = load_checkpoint(data)
+    except CheckpointError as e:
+        box.message = f"Can't use {filename}: {e}"
+        return
+    model = ckpt.model.eval().requires_grad_(False)
+    name = f"Uploaded: {filename}"
+    state.add_session_model(name, LabModel(name, model, ckpt.tokenizer, _loss_rows(ckpt.metrics)))
+    box.notice = f"**{name}** is now the model every page shows (pick another in the sidebar)."
+
+
+def _loss_rows(metrics: dict) -> list[dict]:
+    """A checkpoint's history and evaluations as rows with step, train_loss and val_loss."""
+    rows = {
+        m["step"]: {"step": m["step"], "train_loss": m.get("loss")}
+        for m in metrics.get("history", [])
+    }
+    for e in metrics.get("evals", []):
+        rows.setdefault(e["step"], {"step": e["step"]})["val_loss"] = e.get("val_loss")
+    return [rows[s] for s in sorted(rows)]

@@ -1,0 +1,244 @@
+"""The Live training page's setup: corpus, tokenizer, model and optimisation settings, checked
+in words before anything runs, and a preview of the run they describe (its parameters by role,
+its tokens, and a time per step measured on a throwaway model)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import streamlit as st
+
+from lab import cache, state
+from minigpt.cli import torchrun_command
+from minigpt.config import POS_EMBS, PRESETS
+from minigpt.corpus import CorpusError
+from minigpt.model import param_breakdown
+from minigpt.run import LIVE_MODEL, LIVE_TRAIN, TOKENIZERS, RunSpec, make_spec
+
+MAX_UPLOAD_BYTES = 5_000_000
+LAB_PRESETS = {name: cfg for name, cfg in PRESETS.items() if name.startswith("lab-")}
+TOKENIZER_NAMES = {"char": "Characters", "bpe": "BPE", "word": "Words"}
+POS_NAMES = {
+    "learned": "learned table",
+    "sinusoidal": "sinusoidal",
+    "rope": "RoPE",
+    "alibi": "ALiBi",
+    "none": "none",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Setup:
+    """The run the form describes, and everything that stops it (empty when it can start)."""
+
+    spec: RunSpec | None
+    problems: list[str]
+    text: str | None
+    corpus_key: str
+    tokenizer: object | None = None
+    data: object | None = None
+
+
+def setup_form() -> Setup:
+    """Corpus, tokenizer, model and optimisation settings, checked before anything runs."""
+    state.training_defaults(LIVE_MODEL.to_dict(), LIVE_TRAIN.to_dict())
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        source = st.radio("Corpus", state.TRAIN_SOURCES, key=state.TRAIN_SOURCE, horizontal=True)
+        if source == "Paste text":
+            st.text_area(
+                "Your corpus",
+                key=state.TRAIN_PASTE,
+                height=120,
+                placeholder="Paste a few pages of text…",
+            )
+        elif source == "Upload a file":
+            st.file_uploader(
+                f"A plain UTF-8 text file, up to {MAX_UPLOAD_BYTES // 1_000_000} MB",
+                key=state.TRAIN_UPLOAD,
+            )
+    with right:
+        kind = st.radio(
+            "Tokenizer",
+            TOKENIZERS,
+            key=state.TRAIN_TOKENIZER,
+            horizontal=True,
+            format_func=TOKENIZER_NAMES.get,
+        )
+        st.number_input(
+            "Vocabulary size",
+            0,
+            100_000,
+            step=64,
+            key=state.TRAIN_VOCAB,
+            disabled=kind == "char",
+            help="BPE: 256 byte tokens plus one per merge. Words: the most frequent "
+            "words kept, the rest become <unk>. Characters need none: every "
+            "character of the corpus is a token.",
+        )
+    st.markdown("**Model**")
+    cols = st.columns(7)
+    cols[0].selectbox(
+        "Preset",
+        list(LAB_PRESETS),
+        key=state.TRAIN_PRESET,
+        on_change=state.apply_training_preset,
+        args=(LAB_PRESETS,),
+        help="Fills in the shape; every field stays editable. lab-live is the "
+        "default, measured to write word-like Shakespeare in about three minutes.",
+    )
+    cols[1].number_input("Layers", 0, 64, key=state.TRAIN_LAYERS)
+    cols[2].number_input("Heads", 0, 64, key=state.TRAIN_HEADS)
+    cols[3].number_input(
+        "Width",
+        0,
+        4096,
+        step=8,
+        key=state.TRAIN_WIDTH,
+        help="n_embd: the length of every token's vector. Each head gets width / heads.",
+    )
+    cols[4].number_input(
+        "Context length",
+        0,
+        100_000,
+        step=8,
+        key=state.TRAIN_CONTEXT,
+        help="block_size: how many tokens the model reads at once.",
+    )
+    cols[5].number_input("Dropout", 0.0, 0.9, step=0.05, key=state.TRAIN_DROPOUT)
+    cols[6].selectbox("Positions", POS_EMBS, key=state.TRAIN_POS, format_func=POS_NAMES.get)
+    st.markdown("**Optimisation**")
+    cols = st.columns(6)
+    cols[0].number_input(
+        "Learning rate",
+        0.0,
+        1000.0,
+        step=1e-3,
+        format="%g",
+        key=state.TRAIN_LR,
+        help="AdamW's peak step size, reached after warmup; it then falls "
+        "along a cosine to a tenth of it.",
+    )
+    cols[1].number_input("Warmup steps", 0, 100_000, key=state.TRAIN_WARMUP)
+    cols[2].number_input(
+        "Batch size", 0, 4096, key=state.TRAIN_BATCH, help="Windows of text per step."
+    )
+    cols[3].number_input("Steps", 0, 1_000_000, step=100, key=state.TRAIN_STEPS)
+    cols[4].number_input(
+        "Gradient clipping",
+        0.0,
+        100.0,
+        step=0.5,
+        format="%g",
+        key=state.TRAIN_CLIP,
+        help="Largest gradient norm allowed (0: off).",
+    )
+    cols[5].number_input(
+        "Seed",
+        0,
+        2**31 - 1,
+        key=state.TRAIN_SEED,
+        help="The same seed and settings train the same model again.",
+    )
+    return _check(source)
+
+
+def _corpus(source: str) -> tuple[str | None, str, list[str]]:
+    """(text, its key, problems) for the chosen corpus."""
+    if source == state.TRAIN_SOURCES[0]:
+        return cache.default_corpus(), "shakespeare", []
+    if source == state.TRAIN_SOURCES[1]:
+        text = st.session_state.get(state.TRAIN_PASTE, "")
+    else:
+        upload = st.session_state.get(state.TRAIN_UPLOAD)
+        if upload is None:
+            return (
+                None,
+                "upload",
+                ["Corpus: choose a text file to train on, or pick another corpus"],
+            )
+        try:
+            text = cache.upload_text(upload.getvalue(), MAX_UPLOAD_BYTES)
+        except CorpusError as e:
+            return None, "upload", [f"Corpus: {e}"]
+    digest = hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()[:16]
+    return text, f"text-{digest}", []
+
+
+def _check(source: str) -> Setup:
+    text, key, problems = _corpus(source)
+    settings = state.training_settings()
+    vocab = settings["vocab_size"] if settings["tokenizer"] != "char" else None
+    spec, shape = make_spec(settings["model"], settings["train"], settings["tokenizer"], vocab, key)
+    problems += shape
+    if spec is None or text is None or problems:
+        return Setup(spec, problems, text, key)
+    if problems := spec.input_problems(text):
+        return Setup(spec, problems, text, key)
+    try:
+        tok, data = cache.run_inputs(key, spec.tokenizer, vocab, spec.train.val_fraction, text)
+    except ValueError as e:
+        return Setup(spec, [f"Tokenizer: {e}"], text, key)
+    return Setup(spec, spec.problems(text, len(data), tok.vocab_size), text, key, tok, data)
+
+
+def preview(setup: Setup, time_it: bool = True) -> None:
+    """What the run will be: parameters by role, tokens, and a measured time per step (only
+    when time_it: timing steps while this session trains would slow its own run)."""
+    if setup.problems:
+        st.error(
+            "**Can't start with these settings:**\n\n" + "\n".join(f"- {p}" for p in setup.problems)
+        )
+        return
+    spec, data = setup.spec, setup.data
+    cfg = spec.model.replace(vocab_size=setup.tokenizer.vocab_size)
+    parts = param_breakdown(cfg)
+    total = sum(parts.values())
+    cols = st.columns(4)
+    cols[0].metric("Parameters", f"{total:,}")
+    cols[1].metric(
+        "Tokens in the corpus",
+        f"{len(data):,}",
+        help=f"{data.n_train:,} to train on, {len(data) - data.n_train:,} held out "
+        "to validate on (the last 10%).",
+    )
+    if not time_it:
+        cols[2].metric("Time per step", "—", help="Not measured while this session trains.")
+    else:
+        seconds = cache.seconds_per_step(spec, setup.text, setup.tokenizer, data)
+        cols[2].metric(
+            "Time per step",
+            f"{seconds * 1000:,.0f} ms",
+            help="Measured just now on a throwaway copy of the model, on this server.",
+        )
+        cols[3].metric(
+            "Whole run, about",
+            duration(seconds * spec.train.max_iters * 1.05),
+            help="Steps × time per step, plus evaluations and samples.",
+        )
+    st.caption(
+        "Where the parameters are: "
+        + " · ".join(f"{name} {n:,} ({n / total:.0%})" for name, n in parts.items())
+        + f". Vocabulary {setup.tokenizer.vocab_size:,} {TOKENIZER_NAMES[spec.tokenizer].lower()}; "
+        f"each step reads {spec.train.batch_size} windows of {cfg.block_size} tokens."
+    )
+    with st.expander("Run this bigger"):
+        st.caption(
+            "The same run shared out over 8 GPUs (or CPU processes) with `torchrun`, from "
+            "a clone of this repository; the README's *Train bigger with torchrun* has more."
+        )
+        corpus = None if setup.corpus_key == "shakespeare" else "your_corpus.txt"
+        st.code(
+            torchrun_command(
+                cfg, spec.train, spec.tokenizer, spec.vocab_size, nproc=8, data=corpus
+            ),
+            language="bash",
+        )
+
+
+def duration(seconds: float) -> str:
+    """Example: duration(83) == "1:23"."""
+    seconds = max(0, round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"

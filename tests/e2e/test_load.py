@@ -1,0 +1,213 @@
+"""A classroom on one server (on demand: `pytest -m load tests/e2e/test_load.py -s`).
+
+Eight browser sessions open one `streamlit run lab/app.py` at once and visit every page, each
+with its own sidebar seed; three press Start on the training page with the trainer cap at 2, so
+the third waits in a queue (a message, not a frozen page) until the first closes its tab mid-run
+and its slot comes back. Every session ends with its own state and no exception, and once the
+tabs close the server's threads and memory return close to where they were before the class.
+
+The server gets server.disconnectedSessionTTL=5 (the default keeps a closed tab's session for
+120 s, in case it reconnects), so the wait for the clean-up stays short. Figures are printed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import start_server, stop_server
+from tests.e2e.helpers import SHOTS, wait_for_app
+
+pytestmark = pytest.mark.load
+
+N_SESSIONS = 8
+TRAINERS = 3  # sessions 0, 1, 2 press Start; the cap lets two train at once
+CAP = 2
+TTL = 5  # seconds a closed tab's session is kept for reconnecting
+PATHS = ["", "tokenizers", "positional", "attention", "compare", "training"]  # "": Home
+# The same pages by their sidebar links: moving inside the app keeps the session (a page.goto
+# reloads the tab, which is a new session with fresh state).
+LINKS = ["Tokenizers", "Positional embeddings", "Attention", "Compare", "Live training"]
+VIEWPORT = {"width": 1400, "height": 1600}
+TIMEOUT = 180_000  # ms: eight sessions share two loaded cores
+LEASE = 15.0  # lab.slots.TrainerSlots' default: a slot not renewed for this long is free
+
+
+def status(pid: int) -> tuple[int, float]:
+    """(threads, resident MB) of one process, from /proc/<pid>/status."""
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    return int(fields["Threads"]), int(fields["VmRSS"].split()[0]) / 1024
+
+
+class Peak:
+    """The most threads and memory seen, sampled every 0.25 s on a thread of its own."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.threads, self.rss = pid, 0, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            threads, rss = status(self.pid)
+            self.threads, self.rss = max(self.threads, threads), max(self.rss, rss)
+
+    def __enter__(self) -> Peak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def settle(pid: int, timeout: float = 120.0) -> tuple[int, float, float]:
+    """Wait until the thread count has not changed for 3 s (closed sessions cleaned up).
+    Returns (threads, MB, seconds waited)."""
+    start = time.monotonic()
+    last, since = status(pid)[0], time.monotonic()
+    while time.monotonic() - start < timeout:
+        time.sleep(0.5)
+        now = status(pid)[0]
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= 3 and time.monotonic() - start >= TTL + 2:
+            break
+    threads, rss = status(pid)
+    return threads, rss, time.monotonic() - start
+
+
+def clean(page: Page, name: str) -> None:
+    """No exception element and no generic error on the page (a screenshot when there is)."""
+    exceptions = page.get_by_test_id("stException")
+    main = page.get_by_test_id("stMain").inner_text()
+    lost = page.get_by_text("Page not found").count()  # a URL the router does not know
+    if exceptions.count() or lost or "An error has occurred" in main:
+        page.screenshot(path=str(SHOTS / f"load_{name}.png"))
+        text = exceptions.first.inner_text() if exceptions.count() else main[:500]
+        raise AssertionError(f"{name}: {text}")
+
+
+def seed_box(page: Page):
+    return page.locator(".st-key-seed input")
+
+
+def test_a_classroom_of_eight_on_one_server(browser: Browser) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    log_path = SHOTS / "load_server.log"
+    t_start = time.monotonic()
+    proc, url = start_server(
+        log_path,
+        env={
+            "MINIGPT_MAX_TRAINERS": str(CAP),
+            "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(TTL),
+        },
+    )
+    figures: dict[str, str] = {"server start": f"{time.monotonic() - t_start:.1f} s"}
+    try:
+        idle = status(proc.pid)
+
+        # One visit first: imports, the shipped model and the shared caches load once per server.
+        t0 = time.monotonic()
+        warm = browser.new_context(viewport=VIEWPORT)
+        page = warm.new_page()
+        for path in PATHS:
+            page.goto(f"{url}/{path}")
+            wait_for_app(page, timeout=TIMEOUT)
+            clean(page, f"warmup_{path or 'home'}")
+        warm.close()
+        figures["warm-up: one session, every page"] = f"{time.monotonic() - t0:.1f} s"
+        base_threads, base_rss, _ = settle(proc.pid)
+
+        with Peak(proc.pid) as peak:
+            contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(N_SESSIONS)]
+            pages = [c.new_page() for c in contexts]
+            t0 = time.monotonic()
+            for page in pages:  # all eight arrive at once; the server serves them together
+                page.goto(url, wait_until="commit")
+            for i, page in enumerate(pages):
+                wait_for_app(page, timeout=TIMEOUT)
+                clean(page, f"{i}_home")
+                seed_box(page).fill(str(100 + i))  # each student picks their own seed
+                seed_box(page).press("Enter")
+            for i, page in enumerate(pages):
+                wait_for_app(page, timeout=TIMEOUT)
+                expect(page.get_by_test_id("stMain")).to_contain_text(
+                    f"seed {100 + i}", timeout=TIMEOUT
+                )
+            for link in LINKS:
+                for page in pages:
+                    page.get_by_test_id("stSidebarNav").get_by_role("link", name=link).click()
+                for i, page in enumerate(pages):
+                    wait_for_app(page, timeout=TIMEOUT)
+                    clean(page, f"{i}_{link}")
+            figures[f"{N_SESSIONS} sessions, every page at once"] = f"{time.monotonic() - t0:.1f} s"
+
+            # Everyone is on the training page now; three press Start.
+            a, b, c = pages[:TRAINERS]
+            t0 = time.monotonic()
+            for page in (a, b):
+                page.locator(".st-key-training-start button").click()
+            for page in (a, b):
+                expect(page.get_by_text("Training Live run 1")).to_be_visible(timeout=TIMEOUT)
+            figures["two trainers running"] = f"{time.monotonic() - t0:.1f} s after Start"
+            c.locator(".st-key-training-start button").click()
+            queued = c.get_by_text("other sessions are training; yours starts when one finishes")
+            expect(queued).to_be_visible(timeout=TIMEOUT)
+            c.screenshot(path=str(SHOTS / "load_queued.png"))
+            for page in pages[TRAINERS:]:  # the others never see anyone's run
+                expect(page.get_by_text("Press Start to train")).to_be_visible()
+                expect(page.locator(".st-key-training-stop button")).to_be_disabled()
+
+            contexts[0].close()  # a closes its tab mid-run; its slot's lease runs out
+            t0 = time.monotonic()
+            expect(c.get_by_text("Training Live run 1")).to_be_visible(timeout=TIMEOUT)
+            waited = time.monotonic() - t0
+            figures["queued session starts after the tab closed"] = (
+                f"{waited:.1f} s (lease {LEASE:.0f} s)"
+            )
+            assert waited < LEASE + 30
+            for page in (b, c):
+                page.locator(".st-key-training-stop button").click()
+                expect(page.get_by_text("Live run 1 is stopped at step")).to_be_visible(
+                    timeout=60_000
+                )
+                expect(page.get_by_text("Live run 2")).to_have_count(0)
+
+            # Every remaining session still has its own settings.
+            for page in pages[1:]:
+                page.get_by_test_id("stSidebarNav").get_by_role("link", name="Home").click()
+            for i, page in enumerate(pages[1:], start=1):
+                wait_for_app(page, timeout=TIMEOUT)
+                clean(page, f"{i}_home_again")
+                assert seed_box(page).input_value() == str(100 + i)
+                expect(page.get_by_test_id("stMain")).to_contain_text(f"seed {100 + i}")
+            for context in contexts[1:]:
+                context.close()
+            peak_threads, peak_rss = peak.threads, peak.rss
+
+        after_threads, after_rss, waited = settle(proc.pid)
+        figures |= {
+            "threads: idle / warm / peak / after close": (
+                f"{idle[0]} / {base_threads} / {peak_threads} / {after_threads}"
+            ),
+            "RSS MB: idle / warm / peak / after close": (
+                f"{idle[1]:.0f} / {base_rss:.0f} / {peak_rss:.0f} / {after_rss:.0f}"
+            ),
+            "clean-up after the last tab closed": f"{waited:.1f} s",
+        }
+    finally:
+        stop_server(proc)
+        print("\n" + "\n".join(f"{k}: {v}" for k, v in figures.items()))
+        (SHOTS / "load_figures.txt").write_text("\n".join(f"{k}: {v}" for k, v in figures.items()))
+
+    log = log_path.read_text()
+    assert "Traceback" not in log, log[-3000:]
+    assert after_threads <= base_threads + 2, figures
+    assert after_rss <= base_rss + 200, figures  # freed sessions; the allocator keeps a little

@@ -1,0 +1,94 @@
+"""A fresh copy of the repository works as a new user's clone would: `streamlit run lab/app.py`
+from its root serves every page, and each opens in a real browser without an exception.
+
+The copy holds the files git would hand over (tracked, plus new files not ignored yet: what the
+next commit will hold), so anything the app reads from an ignored or missing file fails here.
+It runs with this venv's packages: installing them afresh takes minutes, and .ci/run does that.
+"""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from urllib.request import urlopen
+
+import pytest
+
+from tests.apptest import ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+def repo_files() -> list[str]:
+    out = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    return [p for p in out.decode().split("\0") if p and (ROOT / p).is_file()]
+
+
+def url_paths() -> list[str]:
+    """Every page's URL path, read from the router's st.Page calls: "" for the default page
+    (Streamlit serves it at the root, whatever its url_path), then the others' url_path."""
+    paths = [""]
+    for node in ast.walk(ast.parse((ROOT / "lab" / "app.py").read_text())):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "Page":
+            kw = {k.arg: k.value for k in node.keywords}
+            if not (isinstance(kw.get("default"), ast.Constant) and kw["default"].value):
+                paths.append(kw["url_path"].value)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory) -> Path:
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs git and a git checkout")
+    dest = tmp_path_factory.mktemp("clone") / "minigpt-lab"
+    for rel in repo_files():
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, dest / rel)
+    return dest
+
+
+def test_a_fresh_clone_serves_every_page(clone: Path) -> None:
+    pw = pytest.importorskip("playwright.sync_api")
+    from tests.e2e.conftest import ARGS, CHROMIUM, start_server, stop_server
+    from tests.e2e.helpers import wait_for_app
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"needs Debian's chromium at {CHROMIUM}")
+    assert not (clone / ".venv").exists() and (clone / "assets" / "shakespeare").is_dir()
+    paths = url_paths()
+    assert {"", "tokenizers", "positional", "attention", "training", "compare"} <= set(paths)
+
+    started = time.monotonic()
+    proc, url = start_server(clone / "server.log", env={"PYTHONPATH": ""}, cwd=clone)
+    try:
+        assert urlopen(f"{url}/_stcore/health", timeout=10).read() == b"ok"
+        for path in paths:
+            with urlopen(f"{url}/{path}", timeout=10) as reply:
+                assert reply.status == 200 and b"<noscript>" in reply.read()
+        with pw.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1600})
+            for path in paths:
+                page.goto(f"{url}/{path}")
+                wait_for_app(page, timeout=120_000)
+                exceptions = page.get_by_test_id("stException")
+                assert exceptions.count() == 0, f"{path}: {exceptions.first.inner_text()}"
+                assert page.get_by_text("Page not found").count() == 0, path
+                main = page.get_by_test_id("stMain").inner_text()
+                assert "An error has occurred" not in main, path
+                assert page.get_by_test_id("stHeading").count() > 0, f"{path} shows no title"
+            browser.close()
+    finally:
+        stop_server(proc)
+    log = (clone / "server.log").read_text()
+    assert "Traceback" not in log, log[-3000:]
+    assert str(ROOT) not in log  # nothing was loaded from the original checkout
+    print(
+        f"fresh clone: {len(repo_files())} files, every page served in {time.monotonic() - started:.0f} s"
+    )

@@ -1,0 +1,274 @@
+"""The Compare page: shipped results at once, alone and through the router; the reading switch
+changes the chart; a live comparison trains and is measured; added runs are flagged; and the
+pure pieces behind it (series, text, CSV, charts)."""
+
+import base64
+import csv
+import dataclasses
+import io
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from lab import charts, compare_ui, state
+from lab.models import LabModel
+from lab.runs import RunRecord
+from minigpt import GPT, GPTConfig
+from minigpt.corpus import shakespeare_text
+from minigpt.experiments import CompareSpec, Extrapolation
+from minigpt.tokenizer import CharTokenizer
+from minigpt.train import TrainConfig
+from tests.apptest import TIMEOUT, errors, page_path, run_page, run_router
+
+TINY = "Tiny (tests)"
+TINY_SPEC = CompareSpec(
+    GPTConfig(n_layer=1, n_head=2, n_embd=16, block_size=8, scale_embeddings=True),
+    TrainConfig(batch_size=4, max_iters=12, warmup_iters=2, eval_interval=6, eval_iters=1),
+    eval_tokens=512,
+)
+
+
+def figures(at: AppTest) -> dict[str, dict]:
+    """Every chart on the page by its title; the shipped tab's come first, so they win."""
+    out: dict[str, dict] = {}
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        out.setdefault(spec["layout"]["title"]["text"], spec)
+    return out
+
+
+def titled(at: AppTest, start: str) -> dict:
+    return next(spec for title, spec in figures(at).items() if title.startswith(start))
+
+
+def array(value) -> np.ndarray:
+    """A plotly array from the JSON spec: a list (None for gaps) or plotly>=6's base64 form."""
+    if isinstance(value, dict):
+        return np.frombuffer(base64.b64decode(value["bdata"]), value["dtype"]).astype(float)
+    return np.array([np.nan if v is None else v for v in value], dtype=float)
+
+
+def trace(spec: dict, name: str) -> dict:
+    return next(t for t in spec["data"] if t.get("name") == name)
+
+
+def notes(spec: dict) -> list[str]:
+    return [a["text"] for a in spec["layout"].get("annotations", [])]
+
+
+# ---------------------------------------------------------------- the page
+
+
+@pytest.fixture(scope="module")
+def alone() -> AppTest:
+    return run_page("compare")
+
+
+def test_the_page_runs_alone_and_shows_the_shipped_comparison_at_once(alone):
+    assert errors(alone) == []
+    curves = titled(alone, "Training curves")
+    assert {t["name"] for t in curves["data"] if "name" in t} >= {
+        "learned (train)",
+        "alibi (validation)",
+    }
+    text = "\n".join(m.value for m in alone.markdown)
+    assert "Measured on held-out text, 3 seeds per encoding" in text
+    assert "not defined for **learned**" in text
+    assert len(alone.get("download_button")) >= 2
+
+
+def test_learned_is_shown_as_undefined_past_its_table(alone):
+    spec = titled(alone, "Held-out loss over non-overlapping windows")
+    learned = trace(spec, "learned")
+    x, y = np.array(learned["x"]), array(learned["y"])
+    assert np.isfinite(y[x <= 64]).all() and np.isnan(y[x > 64]).all()
+    assert any(n.startswith("learned: no positions past 64") for n in notes(spec))
+    assert np.isfinite(array(trace(spec, "alibi")["y"])).all()  # the others run at any length
+    table = alone.dataframe[0].value
+    assert table.set_index("run").loc["learned", "loss at 4× (256)"] == "not defined"
+
+
+def test_switching_the_reading_changes_the_chart():
+    at = run_page("compare")
+    before = titled(at, "Held-out loss over")
+    at.radio(key=state.CMP_READING).set_value("position").run()
+    assert errors(at) == []
+    after = titled(at, "Held-out loss at each token position")
+    assert trace(before, "alibi")["x"] == [32, 48, 64, 80, 96, 128, 192, 256]
+    assert trace(after, "alibi")["x"] == list(range(256))
+    learned = array(trace(after, "learned")["y"])
+    assert np.isfinite(learned[:64]).all() and np.isnan(learned[64:]).all()
+    assert "at positions 64-127" in "\n".join(m.value for m in at.markdown)
+
+
+def test_the_page_runs_through_the_router():
+    at = run_router("compare")
+    assert errors(at) == []
+    assert at.title[0].value == "Compare positional encodings"
+
+
+def test_a_live_comparison_trains_then_is_measured(monkeypatch):
+    monkeypatch.setitem(compare_ui.LIVE_PRESETS, TINY, TINY_SPEC)
+    at = AppTest.from_file(page_path("compare"), default_timeout=TIMEOUT)
+    at.session_state[state.CMP_PRESET] = TINY
+    at.session_state[state.CMP_ENCODINGS] = ["learned", "rope"]
+    at.run()
+    at.button(key=state.CMP_START).click().run()
+    for _ in range(40):  # AppTest never ticks the fragment's timer: each run() trains a slice
+        if any(s.value.startswith("Done") for s in at.success):
+            break
+        at.run()
+    assert errors(at) == []
+    assert any(s.value.startswith("Done: 2 runs of 12 steps") for s in at.success)
+    spec = [json.loads(c.proto.spec) for c in at.get("plotly_chart")][-1]  # yours: the last
+    learned = trace(spec, "learned")
+    x, y = np.array(learned["x"]), array(learned["y"])
+    assert np.isfinite(y[x <= 8]).all() and np.isnan(y[x > 8]).all()
+    assert np.isfinite(array(trace(spec, "rope")["y"])).all()
+    assert any(n.startswith("learned: no positions past 8") for n in notes(spec))
+    assert at.button(key=state.CMP_START).disabled  # nothing left to resume
+
+
+@pytest.fixture(scope="module")
+def record() -> RunRecord:
+    tok = CharTokenizer.train(shakespeare_text())
+    cfg = GPTConfig(n_layer=2, n_head=2, n_embd=16, block_size=8, vocab_size=tok.vocab_size)
+    torch.manual_seed(0)
+    model = LabModel("my run (step 2)", GPT(cfg).eval(), tok)
+    metrics = [{"step": 1, "train_loss": 4.3}, {"step": 2, "train_loss": 4.1, "val_loss": 4.2}]
+    return RunRecord(
+        "my run",
+        cfg,
+        TrainConfig(learning_rate=0.01),
+        "char",
+        "shakespeare",
+        metrics,
+        [(2, "ROMEO:\nxyz")],
+        model,
+        0.01,
+    )
+
+
+def test_a_finished_run_is_added_and_flagged_for_differing_in_more_than_its_encoding(record):
+    at = AppTest.from_file(page_path("compare"), default_timeout=TIMEOUT)
+    at.session_state["finished_runs"] = [record]  # as the Training page keeps them
+    at.session_state[state.CMP_IMPORTED] = ["my run"]
+    at.run()
+    assert errors(at) == []
+    (warning,) = [w.value for w in at.warning]
+    assert "differs in more than the encoding" in warning
+    assert "n_layer: 2 (reference: 2)" not in warning
+    assert "n_embd: 16 (reference: 64)" in warning and "learning_rate: 0.01" in warning
+    spec = [json.loads(c.proto.spec) for c in at.get("plotly_chart")][-1]
+    mine = trace(spec, "my run (learned)")
+    x, y = np.array(mine["x"]), array(mine["y"])
+    assert np.isfinite(y[x <= 8]).all() and np.isnan(y[x > 8]).all()
+
+
+# ---------------------------------------------------------------- the pieces
+
+
+def extrapolation(loss, limit=None, mode="windows", x=(4, 8, 16)) -> Extrapolation:
+    return Extrapolation(mode, list(x), list(loss), [1] * len(x), 8, limit)
+
+
+def entry(pos_emb, seed, loss, limit=None, imported=False) -> compare_ui.Entry:
+    curve = [
+        {"step": 10, "train_loss": 3.0 + seed},
+        {"step": 20, "train_loss": 2.0, "val_loss": 2.5},
+    ]
+    return compare_ui.Entry(
+        pos_emb,
+        pos_emb,
+        seed,
+        curve,
+        100,
+        0.01,
+        {"windows": extrapolation(loss, limit)},
+        imported=imported,
+    )
+
+
+def test_series_average_seeds_and_keep_undefined_points_undefined():
+    entries = [entry("learned", 0, [2.0, 1.8, None], 8), entry("learned", 1, [2.2, 2.0, None], 8)]
+    series = compare_ui.extrapolation_series(entries, "windows")["learned"]
+    assert series["mean"] == [pytest.approx(2.1), pytest.approx(1.9), None]
+    assert series["low"][:2] == [2.0, 1.8] and series["high"][2] is None
+    curves = compare_ui.curve_series(entries)["learned"]
+    assert curves["steps"] == [10, 20] and curves["train"][0] == [3.5, 2.0]
+    assert curves["val_steps"] == [20]
+    fig = charts.extrapolation_chart(
+        compare_ui.extrapolation_series(entries, "windows"), "windows", 8, "t"
+    )
+    assert any("learned: no positions past 8" in a.text for a in fig.layout.annotations)
+
+
+def test_the_ordering_is_computed_from_the_numbers():
+    entries = [
+        entry("alibi", 0, [2.0, 1.9, 1.9]),
+        entry("alibi", 1, [2.0, 1.9, 1.95]),
+        entry("sinusoidal", 0, [2.0, 1.95, 2.6]),
+        entry("sinusoidal", 1, [2.0, 1.96, 2.8]),
+        entry("learned", 0, [2.0, 2.0, None], 8),
+        entry("learned", 1, [2.0, 2.01, None], 8),
+    ]
+    text = "\n".join(compare_ui.ordering_lines(entries, "windows"))
+    assert "at 8 tokens (1×" in text and "**alibi** 1.900 ± 0.000 <" in text
+    assert "at 16 tokens (2×" in text and "not defined for **learned**" in text
+    assert "**sinusoidal** at context 16" in text and "**alibi** never does" in text
+    flipped = [
+        dataclasses.replace(
+            e,
+            extrapolation={
+                "windows": extrapolation(
+                    [2.0, 1.9, 3.0 if e.pos_emb == "alibi" else 1.9],
+                    e.extrapolation["windows"].limit,
+                )
+            },
+        )
+        for e in entries
+    ]
+    assert "**alibi** at context 16" in "\n".join(compare_ui.ordering_lines(flipped, "windows"))
+
+
+def test_differences_name_every_field_but_the_encoding():
+    a = compare_ui.Setup(GPTConfig(), TrainConfig(), "char", "shakespeare")
+    assert (
+        compare_ui.differences(a, dataclasses.replace(a, model=a.model.replace(pos_emb="rope")))
+        == []
+    )
+    b = compare_ui.Setup(GPTConfig(n_layer=2), TrainConfig(seed=1), "bpe", "upload:abc")
+    assert compare_ui.differences(a, b) == [
+        "n_layer: 2 (reference: 4)",
+        "seed: 1 (reference: 1337)",
+        "tokenizer: bpe (reference: char)",
+        "corpus: upload:abc (reference: shakespeare)",
+    ]
+
+
+def test_csv_exports_leave_undefined_points_empty():
+    entries = [entry("learned", 0, [2.0, 1.8, None], 8)]
+    rows = list(csv.DictReader(io.StringIO(compare_ui.extrapolation_csv(entries))))
+    assert [r["loss"] for r in rows] == ["2", "1.8", ""]
+    assert [r["defined"] for r in rows] == ["True", "True", "False"]
+    curves = list(csv.DictReader(io.StringIO(compare_ui.curves_csv(entries))))
+    assert curves[1]["val_loss"] == "2.5"
+    assert float(curves[1]["val_ppl"]) == pytest.approx(math.exp(2.5), rel=1e-5)
+
+
+def test_binned_curves_average_steps_and_keep_evaluations():
+    rows = [
+        {"step": s, "train_loss": float(s), "val_loss": 9.0 if s == 3 else None}
+        for s in range(1, 6)
+    ]
+    assert compare_ui.binned(rows, every=2) == [
+        {"step": 2, "train_loss": 1.5},
+        {"step": 3, "train_loss": 3.0, "val_loss": 9.0},
+        {"step": 4, "train_loss": 4.0},
+        {"step": 5, "train_loss": 5.0},
+    ]
+    assert compare_ui.smoothed([1.0, 3.0, 5.0, None], 3) == [2.0, 3.0, 4.0, None]
