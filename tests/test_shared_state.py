@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
@@ -209,11 +208,6 @@ def test_dropout_runs_trained_at_once_match_the_same_runs_trained_alone():
     assert all(_same(alone[s], together[s]) for s in alone)
 
 
-@pytest.mark.xfail(
-    reason="minigpt/run.py LiveRun builds its model under fork_rng + manual_seed without "
-    "minigpt.rng.seeded's lock (reported; remove this mark once it uses rng.seeded)",
-    strict=False,
-)
 def test_two_students_starting_the_same_run_at_once_get_the_same_model():
     spec = RunSpec(corpus_key="test", model=PRESETS["lab-live"], train=FAST)
     tok, data = cache.run_inputs("test-shared", "char", None, FAST.val_fraction, TEXT)
