@@ -177,10 +177,11 @@ def get_lr(it: int, train: RefTrain) -> float:
 def get_batch(
     data: torch.Tensor, batch_size: int, block_size: int, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """nanoGPT's get_batch: random windows stacked into x (B, T) and y shifted by one."""
+    """nanoGPT's get_batch: random windows stacked into x (B, T) and y shifted by one, widened
+    to int64 per batch from the compactly stored ids (nanoGPT keeps uint16 on disk)."""
     ix = torch.randint(len(data) - block_size, (batch_size,), generator=generator)
-    x = torch.stack([data[i : i + block_size] for i in ix])
-    y = torch.stack([data[i + 1 : i + 1 + block_size] for i in ix])
+    x = torch.stack([data[i : i + block_size] for i in ix]).long()
+    y = torch.stack([data[i + 1 : i + 1 + block_size] for i in ix]).long()
     return x, y
 
 

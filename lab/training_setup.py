@@ -206,7 +206,7 @@ def preview(setup: Setup, time_it: bool = True) -> None:
     if not time_it:
         cols[2].metric("Time per step", "—", help="Not measured while this session trains.")
     else:
-        seconds = cache.seconds_per_step(spec, setup.text, setup.tokenizer, data)
+        seconds = cache.seconds_per_step(spec.step_cost_key(), setup.text, setup.tokenizer, data)
         cols[2].metric(
             "Time per step",
             f"{seconds * 1000:,.0f} ms",

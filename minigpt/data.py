@@ -15,16 +15,32 @@ Split = Literal["train", "val"]
 _SPLIT_NAMES = {"train": "training", "val": "validation"}
 
 
-class TokenData:
-    """A 1-D long tensor of token ids and where validation begins.
+def compact_dtype(max_id: int) -> torch.dtype:
+    """The smallest integer dtype that holds ids up to max_id.
 
+    A corpus is held once per server and shared by every session, so its size counts: the
+    plays are 4.8 M characters, 38 MB as int64 and 10 MB as int16. Batches are widened to
+    int64 (what embeddings and the loss take) only when they are drawn, as nanoGPT does.
+    Example: compact_dtype(64) is torch.int16; compact_dtype(50_000) is torch.int32
+    """
+    return torch.int16 if max_id <= torch.iinfo(torch.int16).max else torch.int32
+
+
+class TokenData:
+    """A 1-D tensor of token ids (stored compactly) and where validation begins.
+
+    `train` and `val` are views in the compact dtype; get_batch and windows return int64.
     Example: TokenData(range(100), val_fraction=0.1).val.tolist() == list(range(90, 100))
     """
 
     def __init__(self, ids: torch.Tensor | Sequence[int], val_fraction: float = 0.1) -> None:
         if not 0.0 <= val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1) (got {val_fraction})")
-        self.ids = torch.as_tensor(ids, dtype=torch.long).flatten()  # (N,)
+        ids = torch.as_tensor(ids).flatten()  # (N,)
+        if ids.is_floating_point() or (len(ids) and int(ids.min()) < 0):
+            raise ValueError("token ids must be non-negative integers")
+        max_id = int(ids.max()) if len(ids) else 0
+        self.ids = ids.to(compact_dtype(max_id))
         self.val_fraction = val_fraction
         self.n_train = int(len(self.ids) * (1.0 - val_fraction))
         self.train = self.ids[: self.n_train]  # views: no copy of the text
@@ -71,7 +87,7 @@ class TokenData:
         ids = self.check(split, block_size)
         starts = torch.randint(len(ids) - block_size, (batch_size,), generator=generator)  # (B,)
         offsets = starts[:, None] + torch.arange(block_size)  # (B, T)
-        return ids[offsets], ids[offsets + 1]
+        return ids[offsets].long(), ids[offsets + 1].long()
 
     def windows(
         self, split: Split, block_size: int, stride: int | None = None
@@ -79,7 +95,7 @@ class TokenData:
         """Every window of block_size tokens, stride apart (default: side by side), in order.
 
         For measuring a loss over a whole split instead of a random sample of it. The tail that
-        does not fill a window is left out. Returns x (N, T) and y (N, T), views of the ids.
+        does not fill a window is left out. Returns x (N, T) and y (N, T) as int64 copies.
         Example: TokenData(range(11), 0.0).windows("train", 4)[0].tolist()
         == [[0, 1, 2, 3], [4, 5, 6, 7]]
         """
@@ -89,4 +105,4 @@ class TokenData:
         ids = self.check(split, block_size)
         x = ids[:-1].unfold(0, block_size, stride)  # (N, T)
         y = ids[1:].unfold(0, block_size, stride)  # (N, T), each row one token later
-        return x, y
+        return x.long(), y.long()

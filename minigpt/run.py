@@ -191,6 +191,28 @@ class RunSpec:
             f"{need:,} tokens. Use a shorter context or a longer text"
         ]
 
+    def step_cost_key(self) -> RunSpec:
+        """This spec with the settings that cannot change a step's cost put back to defaults.
+
+        A step costs the same whatever the step count, schedule, seed or evaluation settings,
+        so a cache of measured step times keyed on this key is not re-timed when they change.
+        Example: two specs differing only in max_iters have equal step_cost_key()s.
+        """
+        d = LIVE_TRAIN
+        return dataclasses.replace(
+            self,
+            train=dataclasses.replace(
+                self.train,
+                max_iters=d.max_iters,
+                learning_rate=d.learning_rate,
+                min_lr=d.min_lr,
+                warmup_iters=d.warmup_iters,
+                eval_iters=d.eval_iters,
+                eval_interval=d.eval_interval,
+                seed=d.seed,
+            ),
+        )
+
     def describe(self) -> str:
         """Example: "4 layers × 4 heads × 64 wide, context 64, learned positions, char tokens"."""
         m = self.model

@@ -10,7 +10,19 @@ def test_split_is_contiguous_with_validation_last():
     data = TokenData(range(1000), val_fraction=0.1)
     assert data.train.tolist() == list(range(900))
     assert data.val.tolist() == list(range(900, 1000))
-    assert data.ids.dtype == torch.long and len(data) == 1000
+    assert len(data) == 1000
+
+
+def test_ids_are_stored_compactly_and_served_as_int64():
+    # A shared corpus costs a quarter of int64's memory; models still get int64.
+    small, large = TokenData(range(1000)), TokenData([0, 40_000] * 100)
+    assert small.ids.dtype == torch.int16 and large.ids.dtype == torch.int32
+    x, y = small.get_batch("train", 4, 8, torch.Generator().manual_seed(0))
+    assert x.dtype == y.dtype == torch.long
+    assert small.windows("val", 8)[0].dtype == torch.long
+    assert large.get_batch("train", 2, 4)[0].max() <= 40_000
+    with pytest.raises(ValueError, match="non-negative"):
+        TokenData([0, -1, 2])
 
 
 def test_from_text_encodes_with_the_tokenizer():

@@ -119,6 +119,17 @@ def test_spec_round_trips_through_a_dict():
     assert hash(spec) == hash(RunSpec.from_dict(spec.to_dict()))  # keys caches
 
 
+def test_the_step_cost_key_ignores_only_what_cannot_change_a_step():
+    # The training page times a step once per key: changing Steps must not re-time it.
+    base = RunSpec("x", "char", None, TINY, FAST)
+    longer = RunSpec("x", "char", None, TINY, FAST.replace(max_iters=500, learning_rate=0.1))
+    assert longer.step_cost_key() == base.step_cost_key()
+    wider = RunSpec("x", "char", None, TINY.replace(n_embd=32), FAST)
+    bigger_batch = RunSpec("x", "char", None, TINY, FAST.replace(batch_size=8))
+    keys = {s.step_cost_key() for s in (base, wider, bigger_batch)}
+    assert len(keys) == 3
+
+
 # ---------------------------------------------------------------- training in slices
 
 
