@@ -26,7 +26,7 @@ import torch
 from lab import tokens_view
 from lab.models import LabModel
 from lab.slots import TrainerSlots
-from minigpt import inspect
+from minigpt import views
 from minigpt.bpe import GPT4_SPLIT_PATTERN, BPETokenizer, render_token
 from minigpt.checkpoint import load_checkpoint
 from minigpt.corpus import decode_upload, shakespeare_text
@@ -172,9 +172,9 @@ def cl100k_tokens(text: str) -> list[tuple[int, str]]:
 @st.cache_data(max_entries=64, show_spinner=False)
 def positional_views(
     model_key: str, _lab_model: LabModel, n_pos: int, width: int
-) -> inspect.PositionalViews:
+) -> views.PositionalViews:
     """Every positional scheme at this size, and the model's learned table if it has one."""
-    return inspect.positional_views(_lab_model.model, n_pos, width)
+    return views.positional_views(_lab_model.model, n_pos, width)
 
 
 # Attention page
@@ -189,16 +189,16 @@ def _private(model: torch.nn.Module) -> torch.nn.Module:
 @st.cache_data(max_entries=32, show_spinner="Measuring induction on repeated random tokens…")
 def induction_scores(model_key: str, _lab_model: LabModel) -> np.ndarray:
     """Each head's induction score (n_layer, n_head): one per model, whatever the text."""
-    return inspect.induction_scores(_private(_lab_model.model))
+    return views.induction_scores(_private(_lab_model.model))
 
 
 @st.cache_data(max_entries=128, show_spinner="Running the model on your text…")
 def attention_view(
     model_key: str, _lab_model: LabModel, ids: tuple[int, ...]
-) -> inspect.AttentionView:
+) -> views.AttentionView:
     """Every head's attention on these ids, and the per-head scores (cached per model and text)."""
     induction = induction_scores(model_key, _lab_model)
-    return inspect.attention_for_ids(_private(_lab_model.model), list(ids), induction)
+    return views.attention_for_ids(_private(_lab_model.model), list(ids), induction)
 
 
 # Training page

@@ -26,8 +26,8 @@ from lab import cache, charts, state
 from lab.models import LabModel
 from lab.runs import RunRecord
 from lab.training_setup import Setup, duration
-from minigpt.inspect import token_labels
 from minigpt.run import LiveRun, RunError, RunSpec
+from minigpt.views import token_labels
 
 CHUNK_SECONDS = 0.5  # training per fragment run: Stop lands within a second, charts ~2x a second
 WAIT_SECONDS = 1.0  # how often a queued session looks for a free trainer slot

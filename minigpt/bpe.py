@@ -159,14 +159,15 @@ class BPETokenizer:
         """Wrap a tiktoken rank table; ids are the ranks and encoding merges by rank like tiktoken.
 
         Encoding looks merged bytes up in the table, as tiktoken does, so the ids match it
-        exactly; `merges` is recovered from the ranks only when first asked for.
+        exactly; `merges` is recovered from the ranks only when first asked for. The table is
+        kept by reference, so change neither afterwards.
         """
         missing = [b for b in range(256) if bytes([b]) not in mergeable_ranks]
         if missing:
             raise ValueError(f"ranks are not byte-level: no token for bytes {missing[:5]}...")
         tok = cls([], pattern, special_tokens)
         tok._merges = None
-        tok._ranks = dict(mergeable_ranks)
+        tok._ranks = mergeable_ranks  # shared, not copied: 100k entries is 5-10 MB a copy
         tok._byte_ids = [tok._ranks[bytes([b])] for b in range(256)]
         tok._vocab = {rank: token for token, rank in tok._ranks.items()}
         return tok

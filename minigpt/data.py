@@ -36,11 +36,18 @@ class TokenData:
     def __init__(self, ids: torch.Tensor | Sequence[int], val_fraction: float = 0.1) -> None:
         if not 0.0 <= val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1) (got {val_fraction})")
-        ids = torch.as_tensor(ids).flatten()  # (N,)
-        if ids.is_floating_point() or (len(ids) and int(ids.min()) < 0):
+        if not isinstance(ids, torch.Tensor):
+            # Straight from a list to the compact dtype: an int64 tensor in between would
+            # briefly cost four times the memory, and peak memory is what a server pays for.
+            ids = list(ids)
+            lo, hi = (min(ids), max(ids)) if ids else (0, 0)
+            if lo < 0:
+                raise ValueError("token ids must be non-negative integers")
+            ids = torch.tensor(ids, dtype=compact_dtype(hi))
+        elif ids.is_floating_point() or (len(ids) and int(ids.min()) < 0):
             raise ValueError("token ids must be non-negative integers")
-        max_id = int(ids.max()) if len(ids) else 0
-        self.ids = ids.to(compact_dtype(max_id))
+        ids = ids.flatten()  # (N,)
+        self.ids = ids.to(compact_dtype(int(ids.max()) if len(ids) else 0))
         self.val_fraction = val_fraction
         self.n_train = int(len(self.ids) * (1.0 - val_fraction))
         self.train = self.ids[: self.n_train]  # views: no copy of the text

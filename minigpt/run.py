@@ -26,11 +26,11 @@ from minigpt.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from minigpt.config import PRESETS, GPTConfig
 from minigpt.corpus import CorpusError, check_corpus
 from minigpt.data import TokenData
-from minigpt.inspect import AttentionView, attention_for_ids
 from minigpt.model import GPT, count_params
 from minigpt.sampling import SamplingConfig, generate
 from minigpt.tokenizer import CharTokenizer, Tokenizer, WordTokenizer, build_tokenizer
 from minigpt.train import StepMetrics, TrainConfig, Trainer, TrainingDiverged
+from minigpt.views import AttentionView, attention_for_ids
 
 TOKENIZERS = ("char", "bpe", "word")
 # The default run, chosen by measurement on Shakespeare's plays with one torch thread

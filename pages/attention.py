@@ -4,7 +4,7 @@ import streamlit as st
 
 from lab import cache, charts, sidebar, state
 from lab.models import encode_text
-from minigpt.inspect import crop_to_context, token_focus, token_labels
+from minigpt.views import crop_to_context, token_focus, token_labels
 
 st.title("Attention")
 st.markdown(

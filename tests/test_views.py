@@ -1,4 +1,4 @@
-"""The arrays the positional and attention pages draw (minigpt/inspect.py)."""
+"""The arrays the positional and attention pages draw (minigpt/views.py)."""
 
 import unicodedata
 
@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from minigpt import GPT, GPTConfig
-from minigpt.inspect import (
+from minigpt.positional import inverse_frequencies
+from minigpt.tokenizer import CharTokenizer, WordTokenizer
+from minigpt.views import (
     attention_for_ids,
     crop_to_context,
     head_rows,
@@ -21,8 +23,6 @@ from minigpt.inspect import (
     untrained_tail,
     visible,
 )
-from minigpt.positional import inverse_frequencies
-from minigpt.tokenizer import CharTokenizer, WordTokenizer
 
 
 def model(pos_emb: str = "learned", n_head: int = 3) -> GPT:
