@@ -223,6 +223,13 @@ def preview(setup: Setup, time_it: bool = True) -> None:
         + f". Vocabulary {setup.tokenizer.vocab_size:,} {TOKENIZER_NAMES[spec.tokenizer].lower()}; "
         f"each step reads {spec.train.batch_size} windows of {cfg.block_size} tokens."
     )
+    asked, got = spec.vocab_size, setup.tokenizer.vocab_size
+    if spec.tokenizer != "char" and asked is not None and got < asked:
+        unit = "distinct words" if spec.tokenizer == "word" else "pairs left to merge"
+        st.info(
+            f"You asked for a vocabulary of {asked:,}; this text has only enough {unit} "
+            f"for {got:,}, so the model uses {got:,}."
+        )
     with st.expander("Run this bigger"):
         st.caption(
             "The same run shared out over 8 GPUs (or CPU processes) with `torchrun`, from "

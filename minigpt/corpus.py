@@ -20,6 +20,8 @@ import importlib.metadata
 import re
 from collections.abc import Sequence
 
+import regex
+
 _SPEAKER = re.compile(r"^\*\*(.+?)\*\*$")  # **First Witch**
 _INLINE_DIRECTION = re.compile(r"_+\\?\[[^\]]*\]_+|\*\\?\[[^\]]*\]\*")  # _\[Aside]_ mid-line
 _BARE_DIRECTION = re.compile(r"^\\?\[[^\]]*\]_?$")  # [Within]_ (an opening "_" went missing)
@@ -169,6 +171,11 @@ def check_corpus(text: str, min_chars: int) -> str:
         raise CorpusError("the text is empty: paste or upload something to train on")
     if not text.strip():
         raise CorpusError("the text holds only spaces and line breaks: there is nothing to learn")
+    if not regex.search(r"[^\p{C}\p{Z}]", text):  # stops at the first visible character
+        raise CorpusError(
+            "the text holds only invisible characters (control, formatting or space marks): "
+            "there is nothing to learn"
+        )
     if len(text) < min_chars:
         raise CorpusError(
             f"the text has {len(text):,} characters, but training needs at least {min_chars:,} "

@@ -92,3 +92,6 @@ def test_check_corpus_explains_what_is_missing():
         check_corpus(" \n\t ", 10)
     with pytest.raises(CorpusError, match=r"5 characters.*at least 10"):
         check_corpus("hello", 10)
+    with pytest.raises(CorpusError, match="only invisible"):
+        check_corpus("\x00\x07\u200d\u202e\u00a0\x85" * 20, 10)
+    assert check_corpus("\x00" * 20 + "a", 10)  # one visible character is something to learn

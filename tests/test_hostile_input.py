@@ -100,6 +100,12 @@ TOKENIZERS = [
     Row("whitespace-only paste", tok_paste(" \n\t  \n"), "error", "only spaces and line breaks"),
     Row("too short to train on", tok_paste("abc"), "error", "at least 50"),
     Row(
+        "only control and format characters",
+        tok_paste("\x00\x07\u200d\u202e\x85\u2066" * 20),
+        "error",
+        "only invisible characters",
+    ),
+    Row(
         "no upload yet",
         setting(**{state.TOK_SOURCE: "Upload a file"}),
         "info",

@@ -109,6 +109,14 @@ def test_impossible_settings_are_refused_before_anything_runs(settings, words):
     assert at.button(key=state.TRAIN_START).disabled
 
 
+def test_a_vocabulary_the_text_cannot_fill_is_shrunk_out_loud():
+    # TEXT repeats three lines: its words run out long before 2,000 of them.
+    at = tiny_page(**{state.TRAIN_TOKENIZER: "word", state.TRAIN_VOCAB: 2000})
+    assert errors(at) == []
+    assert "You asked for a vocabulary of 2,000" in messages(at)
+    assert not at.button(key=state.TRAIN_START).disabled
+
+
 def test_an_upload_that_is_not_text_is_refused():
     at = tiny_page(**{state.TRAIN_SOURCE: "Upload a file"})
     assert "choose a text file" in at.error[0].value
