@@ -1,471 +1,44 @@
-"""The compare page's pieces: comparisons as rows of numbers, the text they read as, the live
-trainer. Figures come from lab/charts.py, the experiment itself from minigpt/experiments.py.
-
-Three kinds of run meet here and are treated alike as `Entry`s: the shipped precomputed ones
-(assets/compare/results.json), the ones this session trains live, and runs finished on the
-training page. Entries with the same `group` (an encoding) are seeds of one setup: they are
-drawn as a mean with the seeds' spread around it.
+"""The compare page's sections: the shipped comparison, the live one this session trains, and
+the runs it adds from the Training page. The numbers behind them are lab/compare_data.py's,
+the figures lab/charts.py's, the experiment minigpt/experiments.py's, and the training loop
+lab/live.py's (shared with the Training page).
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
-import math
-import statistics
-import threading
-import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from lab import cache, charts, state
-from lab.models import LabModel, encode_text
-from minigpt.config import POS_EMBS, GPTConfig
-from minigpt.experiments import (
-    MODES,
-    CompareSpec,
-    Extrapolation,
-    LiveComparison,
-    extrapolation_lengths,
-    holds_until,
-    ranking,
-    seed_stats,
-    value_at,
+from lab import cache, charts, live, state
+from lab.compare_data import (
+    LIVE_PRESETS,
+    SMOOTH,
+    Entry,
+    Setup,
+    _groups,
+    baseline_params,
+    curve_series,
+    curves_csv,
+    differences,
+    extrapolation_csv,
+    extrapolation_series,
+    imported_entry,
+    live_entries,
+    ordering_lines,
+    record_setup,
+    shipped_entries,
+    summary_table,
 )
-from minigpt.model import count_params
-from minigpt.train import TrainConfig
-
-READINGS = {
-    "windows": "Loss over non-overlapping windows of each length",
-    "position": "Loss by token position (sliding window)",
-}
-TOLERANCE = 0.1  # nats above the trained level that count as "breaking down"
-SMOOTH = 8  # positions averaged together in the position reading (one token is noisy)
-CURVE_EVERY = 10  # steps per point of a live training curve (a single batch's loss is noisy)
-
-# What the live comparison can train. Both stay far below the shipped run's cost.
-LIVE_PRESETS: dict[str, CompareSpec] = {
-    "Quick: 1 layer × 32 wide, context 32, 150 steps": CompareSpec(
-        GPTConfig(n_layer=1, n_head=4, n_embd=32, block_size=32, scale_embeddings=True),
-        TrainConfig(
-            batch_size=16,
-            max_iters=150,
-            learning_rate=3e-3,
-            warmup_iters=15,
-            eval_interval=50,
-            eval_iters=5,
-        ),
-        eval_tokens=4_096,
-    ),
-    "The shipped shape: 2 layers × 64 wide, context 64, 300 steps": CompareSpec(
-        GPTConfig(n_layer=2, n_head=4, n_embd=64, block_size=64, scale_embeddings=True),
-        TrainConfig(
-            batch_size=16,
-            max_iters=300,
-            learning_rate=3e-3,
-            warmup_iters=40,
-            eval_interval=50,
-            eval_iters=10,
-        ),
-        eval_tokens=16_384,
-    ),
-}
-
-
-@dataclass(frozen=True, eq=False)
-class Entry:
-    """One trained model as the comparison sees it, whichever way it was made."""
-
-    group: str  # seeds of one setup share a group: the encoding, or a training-page run's name
-    pos_emb: str
-    seed: int | None
-    curve: list[dict[str, Any]]  # {"step", "train_loss", "val_loss" (where evaluated)}
-    params: int
-    seconds_per_step: float | None
-    extrapolation: dict[str, Extrapolation] = field(default_factory=dict)  # by reading
-    sample: str | None = None
-    model: LabModel | None = None  # for fresh samples; None for the shipped results
-    imported: bool = False
-
-
-@dataclass(frozen=True)
-class Setup:
-    """Everything besides the encoding that a fair comparison must hold fixed."""
-
-    model: GPTConfig
-    train: TrainConfig
-    tokenizer_kind: str
-    corpus_key: str
-
-
-# Making entries
-
-
-def shipped_entries(results: dict[str, Any]) -> list[Entry]:
-    """The precomputed comparison, one entry per (encoding, seed)."""
-    return [
-        Entry(
-            group=r["pos_emb"],
-            pos_emb=r["pos_emb"],
-            seed=r["seed"],
-            curve=r["curve"],
-            params=r["params"],
-            seconds_per_step=r["seconds_per_step"],
-            extrapolation={m: Extrapolation.from_dict(d) for m, d in r["extrapolation"].items()},
-            sample=r["sample"],
-        )
-        for r in results["runs"]
-    ]
-
-
-def shipped_setup(results: dict[str, Any]) -> Setup:
-    return Setup(
-        GPTConfig.from_dict(results["model"]),
-        TrainConfig.from_dict(results["train"]),
-        results["tokenizer"],
-        results["corpus"],
-    )
-
-
-def binned(rows: Iterable[dict[str, Any]], every: int = CURVE_EVERY) -> list[dict[str, Any]]:
-    """A per-step log as one point per `every` steps: the mean training loss of those steps,
-    and the validation loss where an evaluation ran.
-
-    Example: binned([{"step": 1, "train_loss": 2.0}, {"step": 2, "train_loss": 1.0}], 2)
-    == [{"step": 2, "train_loss": 1.5}]
-    """
-    out: list[dict[str, Any]] = []
-    pending: list[float] = []
-    rows = list(rows)
-    for i, row in enumerate(rows):
-        if row.get("train_loss") is not None:
-            pending.append(row["train_loss"])
-        evaluated = row.get("val_loss") is not None
-        if pending and (row["step"] % every == 0 or evaluated or i == len(rows) - 1):
-            point = {"step": row["step"], "train_loss": statistics.fmean(pending)}
-            if evaluated:
-                point["val_loss"] = row["val_loss"]
-            out.append(point)
-            pending = []
-    return out
-
-
-def live_entries(comp: LiveComparison, key: str) -> list[Entry]:
-    """The session's live runs; they carry a LabModel (for samples) once training is done."""
-    out = []
-    for (pos_emb, seed), run in comp.runs.items():
-        history = run.trainer.history
-        lab_model = None
-        if comp.training_done:
-            lab_model = LabModel(f"{pos_emb} (seed {seed})", run.model, run.tokenizer,
-                                 key=f"{key}:{pos_emb}:{seed}")  # fmt: skip
-        out.append(
-            Entry(
-                group=pos_emb,
-                pos_emb=pos_emb,
-                seed=seed,
-                curve=binned(run.metrics_rows()),
-                params=run.model.num_params(),
-                seconds_per_step=statistics.median(m.dt for m in history) if history else None,
-                extrapolation=comp.extrapolation.get((pos_emb, seed), {}),
-                model=lab_model,
-            )
-        )
-    return out
-
-
-def imported_entry(record: Any, extrapolation: dict[str, Extrapolation]) -> Entry:
-    """A run finished on the training page (a lab.runs.RunRecord)."""
-    return Entry(
-        group=f"{record.name} ({record.config.pos_emb})",
-        pos_emb=record.config.pos_emb,
-        seed=record.train_config.seed,
-        curve=binned(record.metrics),
-        params=count_params(record.config),
-        seconds_per_step=record.seconds_per_step,
-        extrapolation=extrapolation,
-        sample=record.samples[-1][1] if record.samples else None,
-        model=record.model,
-        imported=True,
-    )
-
-
-def record_setup(record: Any) -> Setup:
-    return Setup(record.config, record.train_config, record.tokenizer_kind, record.corpus_key)
-
-
-def differences(reference: Setup, other: Setup) -> list[str]:
-    """What, besides the positional encoding, differs between two setups, one phrase each.
-
-    Example: differences(a, dataclasses.replace(a, tokenizer_kind="bpe"))
-    == ["tokenizer: bpe (reference: char)"]
-    """
-    out = []
-    for part in ("model", "train"):
-        ref, oth = getattr(reference, part), getattr(other, part)
-        for f in dataclasses.fields(ref):
-            if f.name == "pos_emb":
-                continue
-            a, b = getattr(ref, f.name), getattr(oth, f.name)
-            if a != b:
-                out.append(f"{f.name}: {b} (reference: {a})")
-    for name, label in (("tokenizer_kind", "tokenizer"), ("corpus_key", "corpus")):
-        a, b = getattr(reference, name), getattr(other, name)
-        if a != b:
-            out.append(f"{label}: {b} (reference: {a})")
-    return out
-
-
-# Series for the charts
-
-
-def _groups(entries: Sequence[Entry]) -> dict[str, list[Entry]]:
-    groups: dict[str, list[Entry]] = {}
-    for e in entries:
-        groups.setdefault(e.group, []).append(e)
-    return groups
-
-
-def _spread(columns: Sequence[Sequence[float | None]]) -> tuple[list, list, list]:
-    """Mean, lowest and highest over seeds at each point (None where no seed is defined)."""
-    stats = [seed_stats(point) for point in zip(*columns, strict=True)]
-    return (
-        [s.mean if s else None for s in stats],
-        [s.low if s else None for s in stats],
-        [s.high if s else None for s in stats],
-    )
-
-
-def _style(group: list[Entry]) -> dict[str, Any]:
-    first = group[0]
-    return {
-        "color": charts.ENCODING_COLORS.get(first.pos_emb, "#9467bd"),
-        "dash": "dash" if first.imported else "solid",
-        "n": len(group),
-    }
-
-
-def curve_series(entries: Sequence[Entry], perplexity: bool = False) -> dict[str, dict[str, Any]]:
-    """Per group: the steps every seed logged, and mean/low/high of train and validation loss."""
-    value = (lambda x: math.exp(min(x, 50))) if perplexity else (lambda x: x)
-    out = {}
-    for name, group in _groups(entries).items():
-        series = _style(group)
-        for part, key, steps_key in (
-            ("train", "train_loss", "steps"),
-            ("val", "val_loss", "val_steps"),
-        ):
-            per_seed = [
-                {p["step"]: value(p[key]) for p in e.curve if p.get(key) is not None} for e in group
-            ]
-            steps = sorted(set.intersection(*(set(s) for s in per_seed))) if per_seed else []
-            series[steps_key] = steps
-            series[part] = _spread([[s[t] for t in steps] for s in per_seed])
-        out[name] = series
-    return out
-
-
-def smoothed(loss: Sequence[float | None], width: int = SMOOTH) -> list[float | None]:
-    """Each defined value averaged with its neighbours (width of them in all); None stays None.
-
-    Example: smoothed([1.0, 3.0, 5.0, None], 3) == [2.0, 3.0, 4.0, None]
-    """
-    out: list[float | None] = []
-    half = width // 2
-    for i, v in enumerate(loss):
-        near = [u for u in loss[max(0, i - half) : i - half + width] if u is not None]
-        out.append(None if v is None else statistics.fmean(near or [v]))
-    return out
-
-
-def extrapolation_series(entries: Sequence[Entry], mode: str) -> dict[str, dict[str, Any]]:
-    """Per group with a measurement: x, mean/low/high over seeds (None: not defined), limit."""
-    out = {}
-    for name, group in _groups(entries).items():
-        results = [e.extrapolation[mode] for e in group if mode in e.extrapolation]
-        if not results or any(r.x != results[0].x for r in results):
-            continue
-        losses = [smoothed(r.loss) if mode == "position" else r.loss for r in results]
-        mean, low, high = _spread(losses)
-        out[name] = {**_style(group), "n": len(results), "x": results[0].x, "mean": mean,
-                     "low": low, "high": high, "limit": results[0].limit,
-                     "train_length": results[0].train_length}  # fmt: skip
-    return out
-
-
-# Reading the numbers
-
-
-def _fmt(s: Any) -> str:
-    return f"{s.mean:.3f} ± {s.sd:.3f}" if s.n > 1 else f"{s.mean:.3f}"
-
-
-def _chain(order: list[tuple[str, Any]]) -> str:
-    """Best first; "≈" where the seeds' ranges overlap, so that step of the order is not settled."""
-    text = ""
-    for i, (name, s) in enumerate(order):
-        if i:
-            prev = order[i - 1][1]
-            text += " ≈ " if s.low <= prev.high else " < "
-        text += f"**{name}** {_fmt(s)}"
-    return text
-
-
-def _mean_over(result: Extrapolation, lo: int, hi: int) -> float | None:
-    vals = [v for x, v in zip(result.x, result.loss, strict=True) if lo <= x < hi]
-    return statistics.fmean(vals) if vals and None not in vals else None
-
-
-def ordering_lines(entries: Sequence[Entry], mode: str) -> list[str]:
-    """What the measurements say, as sentences computed from them (nothing here is assumed).
-
-    Windows: the ranking at 1, 2 and 4 times the training length. Position: the ranking over
-    the second half of the trained positions, positions 1-2x and 2-4x. Then where each group's
-    loss first rises more than TOLERANCE nats above its trained level.
-    """
-    groups = {n: [e.extrapolation[mode] for e in g if mode in e.extrapolation]
-              for n, g in _groups(entries).items()}  # fmt: skip
-    groups = {n: rs for n, rs in groups.items() if rs}
-    if not groups:
-        return []
-    n = min(rs[0].train_length for rs in groups.values())
-    seeds = sorted({len(rs) for rs in groups.values()})
-    unit = "seed" if seeds == [1] else "seeds"
-    spread = (
-        "one seed, so an order between close values may be luck"
-        if seeds == [1]
-        else "mean ± standard deviation over seeds; **≈** where the seeds' ranges overlap"
-    )
-    lines = [f"Measured on held-out text, {'/'.join(map(str, seeds))} {unit} per encoding "
-             f"({spread}):"]  # fmt: skip
-    if mode == "windows":
-        spans = [(f"at {f * n} tokens ({f}× the training length)",
-                  lambda r, L=f * n: value_at(r, L)) for f in (1, 2, 4)]  # fmt: skip
-    else:
-        spans = [
-            (f"at positions {n // 2}-{n - 1} (trained)", lambda r: _mean_over(r, n // 2, n)),
-            (f"at positions {n}-{2 * n - 1} (1-2×)", lambda r: _mean_over(r, n, 2 * n)),
-            (f"at positions {2 * n}-{4 * n - 1} (2-4×)", lambda r: _mean_over(r, 2 * n, 4 * n)),
-        ]
-    for label, read in spans:
-        values = {name: [read(r) for r in rs] for name, rs in groups.items()}
-        order = ranking(values)
-        missing = [name for name in values if name not in dict(order)]
-        if not order and not missing:
-            continue
-        line = f"- {label}: " + (_chain(order) if order else "nothing defined")
-        if missing:
-            line += f"; not defined for {', '.join(f'**{m}**' for m in missing)}"
-        lines.append(line)
-    breaks = []
-    for name, rs in groups.items():
-        mean = Extrapolation(mode, rs[0].x, _spread([r.loss for r in rs])[0], rs[0].tokens,
-                             rs[0].train_length, rs[0].limit)  # fmt: skip
-        where = holds_until(mean, TOLERANCE)
-        longest = max(x for x, v in zip(mean.x, mean.loss, strict=True) if v is not None)
-        what = "context" if mode == "windows" else "position"
-        if mean.limit is not None and longest < max(mean.x):
-            breaks.append(f"**{name}** is not defined past {mean.limit} (its table ends there)")
-        elif where is None:
-            breaks.append(f"**{name}** never does, up to {what} {longest}")
-        else:
-            breaks.append(f"**{name}** at {what} {where}")
-    level = (
-        "its own loss at the training length"
-        if mode == "windows"
-        else f"its own mean loss at trained positions {n // 2}-{n - 1}"
-    )
-    lines.append(f"- where each rises more than {TOLERANCE} nats above {level}: "
-                 + "; ".join(breaks) + ".")  # fmt: skip
-    return lines
-
-
-def summary_table(entries: Sequence[Entry], baseline: int | None = None) -> pd.DataFrame:
-    """One row per group: size, speed, final loss and windowed loss at 1, 2 and 4x."""
-    rows = []
-    for name, group in _groups(entries).items():
-        params = group[0].params
-        final = seed_stats([_final_val(e) for e in group])
-        speed = seed_stats([e.seconds_per_step for e in group])
-        row = {
-            "run": name,
-            "seeds": len(group),
-            "parameters": params,
-            "vs no positions": f"{params - baseline:+,}" if baseline is not None else "",
-            "ms per step": f"{1000 * speed.mean:.0f}" if speed else "",
-            "final validation loss": _fmt(final) if final else "",
-        }
-        windows = [e.extrapolation["windows"] for e in group if "windows" in e.extrapolation]
-        if windows:
-            n = windows[0].train_length
-            for f in (1, 2, 4):
-                s = seed_stats([value_at(r, f * n) for r in windows])
-                row[f"loss at {f}× ({f * n})"] = _fmt(s) if s else "not defined"
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def _final_val(entry: Entry) -> float | None:
-    vals = [p["val_loss"] for p in entry.curve if p.get("val_loss") is not None]
-    return vals[-1] if vals else None
-
-
-# Files
-
-
-def curves_csv(entries: Sequence[Entry]) -> str:
-    """Every curve point of every run, long format (one row per run and step)."""
-    out = io.StringIO()
-    w = csv.writer(out)
-    w.writerow(["run", "pos_emb", "seed", "step", "train_loss", "val_loss", "train_ppl", "val_ppl"])
-    for e in entries:
-        for p in e.curve:
-            tl, vl = p.get("train_loss"), p.get("val_loss")
-            w.writerow([e.group, e.pos_emb, e.seed, p["step"], _num(tl), _num(vl),
-                        _num(tl, math.exp), _num(vl, math.exp)])  # fmt: skip
-    return out.getvalue()
-
-
-def extrapolation_csv(entries: Sequence[Entry]) -> str:
-    """Every extrapolation point, both readings; an undefined point has an empty loss."""
-    out = io.StringIO()
-    w = csv.writer(out)
-    w.writerow(["run", "pos_emb", "seed", "reading", "x", "loss", "defined", "tokens"])
-    for e in entries:
-        for mode in MODES:
-            r = e.extrapolation.get(mode)
-            for x, loss, tokens in zip(r.x, r.loss, r.tokens, strict=True) if r else ():
-                w.writerow(
-                    [e.group, e.pos_emb, e.seed, mode, x, _num(loss), loss is not None, tokens]
-                )
-    return out.getvalue()
-
-
-def _num(v: float | None, f: Callable[[float], float] = float) -> str:
-    return "" if v is None else f"{f(min(v, 50.0) if f is math.exp else v):.6g}"
-
-
-def baseline_params(entries: Sequence[Entry]) -> int | None:
-    """Parameters of a model without position information, the reference for the extra ones."""
-    nones = [e.params for e in entries if e.pos_emb == "none" and not e.imported]
-    return nones[0] if nones else None
-
-
-def encodings_in(entries: Sequence[Entry]) -> list[str]:
-    return [p for p in POS_EMBS if any(e.pos_emb == p for e in entries)]
-
-
-# Drawing (Streamlit)
+from lab.models import encode_text
+from minigpt.config import POS_EMBS
+from minigpt.experiments import LiveComparison, extrapolation_lengths
 
 CHUNK_SECONDS = 0.4  # training per fragment run, shared out among the runs (as on Training)
-WAIT_SECONDS = 1.0  # how often a queued session looks for a free trainer slot
 TICK_SECONDS = 1.0  # while training, the fragment also reruns on this timer (see `yours`)
 IMPORTED_EVAL_TOKENS = 8_192  # held-out tokens a training-page run is measured on
 EXPECTED = (
@@ -584,27 +157,21 @@ def shipped_section(results: dict[str, Any] | None, reading: str, metric: str) -
 
 
 @dataclass(eq=False)
-class Live:
-    """This session's live comparison; kept in st.session_state, so it belongs to one tab."""
+class Live(live.LiveBox):
+    """The compare page's box: this session's live comparison and what it is compared with."""
 
-    owner: str = field(default_factory=lambda: uuid.uuid4().hex)  # holds a trainer slot
-    lock: threading.Lock = field(default_factory=threading.Lock)  # one slice at a time
     comparison: LiveComparison | None = None
     setup: Setup | None = None
     key: str = ""  # new for every comparison: keys its models in the sample cache
-    running: bool = False
-    waiting: int = 0  # other sessions training when this one last asked for a slot
-    message: str | None = None  # why the last Start was refused
     chunks: int = 0  # slices trained during the current script run
-    refresh: bool = False  # training ended inside the fragment: redraw the whole page once
 
 
-def live() -> Live:
+def live_box() -> Live:
     return state.compare_live(Live)
 
 
 def _start() -> None:
-    box = live()
+    box = live_box()
     box.message = None
     if box.comparison is None:
         encodings = tuple(st.session_state[state.CMP_ENCODINGS])
@@ -630,24 +197,17 @@ def _start() -> None:
     box.running = not box.comparison.done
 
 
-def _stop() -> None:
-    box = live()
-    box.running = False
-    cache.trainer_slots().release(box.owner)
-
-
 def _reset() -> None:
-    _stop()
-    box = live()
+    box = live_box()
+    live.stop(box)
     box.comparison, box.setup, box.message, box.waiting = None, None, None, 0
 
 
 def live_controls(imported_names: list[str]) -> None:
     """What to train (encodings, preset, seeds), which finished runs to add, and the buttons."""
-    box = live()
+    box = live_box()
     box.chunks = 0  # a new script run: the tests' cap on slices starts again
-    if not box.running:
-        cache.trainer_slots().release(box.owner)  # never hold a slot while not training
+    live.release_if_idle(box)
     comp = box.comparison
     busy = comp is not None
     left, middle, right = st.columns([3, 3, 1])
@@ -681,52 +241,29 @@ def live_controls(imported_names: list[str]) -> None:
         height=68,
         help="Every model continues it with the sidebar's sampling settings.",
     )
-    cols = st.columns([1, 1, 1, 5], vertical_alignment="center")
-    cols[0].button(
-        "Start" if comp is None else "Resume",
-        key=state.CMP_START,
-        type="primary",
-        on_click=_start,
-        disabled=box.running or (comp is not None and comp.done),
-        width="stretch",
-    )
-    cols[1].button(
-        "Stop", key=state.CMP_STOP, on_click=_stop, disabled=not box.running, width="stretch"
-    )
-    cols[2].button(
-        "Reset",
-        key=state.CMP_RESET,
-        on_click=_reset,
-        disabled=comp is None,
-        width="stretch",
-        help="Forget this comparison and set up another.",
+    note = live.buttons(
+        box,
+        (state.CMP_START, state.CMP_STOP, state.CMP_RESET),
+        _start,
+        _reset,
+        has_work=comp is not None,
+        can_start=comp is None or not comp.done,
+        reset_help="Forget this comparison and set up another.",
     )
     if comp is None:
         spec = LIVE_PRESETS[st.session_state[state.CMP_PRESET]]
         n = len(st.session_state[state.CMP_ENCODINGS]) * int(st.session_state[state.CMP_SEEDS])
-        cols[3].caption(f"{n} runs of {spec.train.max_iters} steps each, trained in turn.")
+        note.caption(f"{n} runs of {spec.train.max_iters} steps each, trained in turn.")
     if box.message:
         st.error(f"Can't start: {box.message}")
 
 
-def _train_slice(box: Live) -> None:
-    box.chunks += 1
-    slots = cache.trainer_slots()
-    if not slots.acquire(box.owner):
-        box.waiting = max(1, slots.others(box.owner))
-        return
-    box.waiting = 0
-    if not box.lock.acquire(blocking=False):
-        return  # another script run of this session is mid-slice (a full rerun overlapped)
-    try:
-        comp = box.comparison
-        if comp is not None:
-            comp.advance(CHUNK_SECONDS)
-    finally:
-        box.lock.release()
-    if comp is None or comp.done:
-        box.running, box.refresh = False, True
-        slots.release(box.owner)
+def _advance(box: Live) -> bool:
+    """Train the comparison for a slice (shared out among its runs); True once it is over."""
+    comp = box.comparison
+    if comp is not None:
+        comp.advance(CHUNK_SECONDS)
+    return comp is None or comp.done
 
 
 def _status(box: Live) -> None:
@@ -792,19 +329,15 @@ def yours(records: Sequence[Any], reading: str, metric: str, reference: Setup | 
     every TICK_SECONDS: a full run trains one slice and the tick restarts the chain of fragment
     reruns, each of which trains a slice and asks for the next one.
     """
-    every = TICK_SECONDS if live().running else None
+    every = TICK_SECONDS if live_box().running else None
     st.fragment(_panel, run_every=every)(records, reading, metric, reference)
 
 
-def _in_fragment_rerun() -> bool:
-    ctx = get_script_run_ctx()
-    return bool(ctx is not None and ctx.fragment_ids_this_run)
-
-
 def _panel(records: Sequence[Any], reading: str, metric: str, reference: Setup | None) -> None:
-    box = live()
+    box = live_box()
     if box.running:
-        _train_slice(box)
+        box.chunks += 1
+        live.train_slice(box, lambda: _advance(box))
     entries: list[Entry] = []
     if box.comparison is not None:
         _status(box)
@@ -819,12 +352,5 @@ def _panel(records: Sequence[Any], reading: str, metric: str, reference: Setup |
             "Choose encodings and press **Start**: the models train here in turn, from the "
             "same start on the same batches, and are then measured on longer contexts."
         )
-    if box.running:
-        limit = state.compare_chunks_per_run()
-        if _in_fragment_rerun() and (limit is None or box.chunks < limit):
-            if box.waiting:
-                time.sleep(WAIT_SECONDS)  # queued: look for a free slot again in a moment
-            st.rerun(scope="fragment")
-    elif box.refresh:
-        box.refresh = False
-        st.rerun()  # finished inside the fragment: update the buttons above, stop the ticks
+    limit = state.compare_chunks_per_run()
+    live.go_on(box, may_loop=limit is None or box.chunks < limit)

@@ -2,27 +2,21 @@
 and the replay of the heads forming (the setup is in training_setup, keeping the result in
 training_keep).
 
-Training follows pattern C of the Streamlit notes: a fragment trains for CHUNK_SECONDS, draws,
-and reruns itself, so the page never freezes; Stop ends a slice after its current step. The
-run lives in this session's state (no other tab sees it), behind a per-session lock (a full
-rerun can overlap a slice), and trains only while it holds one of the server's trainer slots.
+The loop itself (a fragment that trains a slice, draws and reruns itself, under the server's
+trainer cap and a per-session lock) is lab/live.py's, shared with the Compare page. The run
+lives in this session's state, so no other tab sees it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import gc
-import threading
-import time
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from lab import cache, charts, state
+from lab import charts, live, state
 from lab.models import LabModel
 from lab.runs import RunRecord
 from lab.training_setup import Setup, duration
@@ -30,7 +24,6 @@ from minigpt.run import LiveRun, RunError, RunSpec
 from minigpt.views import token_labels
 
 CHUNK_SECONDS = 0.5  # training per fragment run: Stop lands within a second, charts ~2x a second
-WAIT_SECONDS = 1.0  # how often a queued session looks for a free trainer slot
 KICK_SECONDS = 0.5  # after a full run, how soon the browser restarts the training fragment
 _CURVE_SCHEMA = pa.schema(
     [("step", pa.float64()), ("value", pa.float64()), ("series", pa.string())]
@@ -38,20 +31,17 @@ _CURVE_SCHEMA = pa.schema(
 
 
 @dataclass(eq=False)
-class Session:
-    """One session's live training; kept in st.session_state, so it belongs to that tab alone."""
+class Session(live.LiveBox):
+    """The training page's box: its run, and what the page says about it.
 
-    owner: str = field(default_factory=lambda: uuid.uuid4().hex)  # holds a trainer slot
-    lock: threading.Lock = field(default_factory=threading.Lock)  # one slice at a time
+    `message` also says why a Continue or Explore of an uploaded checkpoint was refused.
+    """
+
     run: LiveRun | None = None
     name: str = ""
-    running: bool = False
-    waiting: int = 0  # other sessions training when this one last asked for a slot
-    message: str | None = None  # why the last Start, Continue or Explore was refused (shown once)
     notice: str | None = None  # a one-off confirmation ("now the sidebar's model")
     kept_at: int = -1  # steps_done when this run was last kept for the compare page
     started: int = 0  # runs started in this session, for their names
-    refresh: bool = False  # the run stopped inside the fragment: redraw the whole page once
 
 
 def session() -> Session:
@@ -83,53 +73,33 @@ def _start(setup: Setup) -> None:
     box.running = not box.run.done
 
 
-def _stop() -> None:
-    box = session()
-    box.running = False
-    cache.trainer_slots().release(box.owner)
-
-
 def reset() -> None:
     """Forget this session's run (it stays on the Compare page as a RunRecord)."""
     box = session()
-    _stop()
+    live.stop(box)
     box.run, box.message, box.kept_at, box.waiting = None, None, -1, 0
 
 
 def controls(setup: Setup) -> None:
     """Start (or Resume), Stop and Reset; and keep a run that stopped for the compare page."""
     box = session()
+    live.release_if_idle(box)
     if not box.running:
-        cache.trainer_slots().release(box.owner)  # never hold a slot while not training
         _keep(box)
     run = box.run
-    cols = st.columns([1, 1, 1, 5], vertical_alignment="center")
-    label = "Start" if run is None else "Resume"
-    cols[0].button(
-        label,
-        key=state.TRAIN_START,
-        type="primary",
-        width="stretch",
-        on_click=_start,
-        args=(setup,),
-        disabled=box.running
-        or (run is None and bool(setup.problems))
-        or (run is not None and run.done),
-    )
-    cols[1].button(
-        "Stop", key=state.TRAIN_STOP, on_click=_stop, disabled=not box.running, width="stretch"
-    )
-    cols[2].button(
-        "Reset",
-        key=state.TRAIN_RESET,
-        on_click=reset,
-        disabled=run is None,
-        width="stretch",
-        help="Forget this run (it stays on the Compare page) and "
+    note = live.buttons(
+        box,
+        (state.TRAIN_START, state.TRAIN_STOP, state.TRAIN_RESET),
+        _start,
+        reset,
+        start_args=(setup,),
+        has_work=run is not None,
+        can_start=not setup.problems if run is None else not run.done,
+        reset_help="Forget this run (it stays on the Compare page) and "
         "set up a new one with the settings above.",
     )
     if run is not None and setup.spec is not None and _differs(run.spec, setup.spec):
-        cols[3].caption(
+        note.caption(
             "The run below was set up with other settings; Reset to train one "
             "with the settings above."
         )
@@ -147,10 +117,9 @@ def _differs(a: RunSpec, b: RunSpec) -> bool:
 def live_panel() -> None:
     """The fragment that trains: a slice of CHUNK_SECONDS, then the numbers, charts and samples.
 
-    Only a fragment rerun may rerun itself (st.rerun(scope="fragment") raises during a full
-    run), so while training the fragment also gets run_every: after a full run (Start, a
-    sidebar change) the browser's timer kicks it, and from then on it loops by itself. The
-    timer's ticks during the loop never interrupt it; they fold into its next rerun.
+    While training it also gets run_every: after a full run (Start, a sidebar change) the
+    browser's timer kicks it, and from then on it loops by itself (live.go_on). The timer's
+    ticks during the loop never interrupt it; they fold into its next rerun.
     """
     box = session()
     st.fragment(run_every=KICK_SECONDS if box.running else None)(_live)()
@@ -173,61 +142,20 @@ def _live_body() -> None:
         )
         return
     if box.running:
-        _train_slice(box)
+        live.train_slice(box, lambda: _advance(box))
     _draw(box)
-    if box.running and _in_fragment_rerun():
-        if box.waiting:
-            time.sleep(WAIT_SECONDS)  # queued: look for a free slot again in a moment
-        st.rerun(scope="fragment")
-    elif not box.running and box.refresh:
-        box.refresh = False
-        st.rerun()  # the run ended inside the fragment: update the buttons and sections below
+    live.go_on(box)
 
 
-def _in_fragment_rerun() -> bool:
-    ctx = get_script_run_ctx()
-    return bool(ctx is not None and ctx.fragment_ids_this_run)
-
-
-_frozen = False
-
-
-def _freeze_startup_objects() -> None:
-    """Move every object alive now (torch, pandas, Streamlit: ~250,000 of them, almost all
-    immortal modules and classes) out of the garbage collector's sight, once per process.
-
-    Streamlit runs a full gc.collect() after every script run (runner.postScriptGC), fragment
-    reruns included; walking all those objects took 0.35 s here, as long as a training slice.
-    Frozen, a collection only walks what was made since, and the loop trains instead.
-    """
-    global _frozen
-    if not _frozen:
-        _frozen = True
-        gc.collect()  # nothing that is garbage now gets frozen
-        gc.freeze()
-
-
-def _train_slice(box: Session) -> None:
-    _freeze_startup_objects()
-    slots = cache.trainer_slots()
-    if not slots.acquire(box.owner):
-        box.waiting = max(1, slots.others(box.owner))
-        return
-    box.waiting = 0
-    if not box.lock.acquire(blocking=False):
-        return  # another script run of this session is mid-slice (a full rerun overlapped)
-    try:
-        run = box.run
-        if run is not None:
-            # A full run (Start, Stop elsewhere, a sidebar change) trains one step and draws
-            # at once; the fragment's own reruns then train a whole slice each.
-            seconds = CHUNK_SECONDS if _in_fragment_rerun() else 0.0
-            run.advance(seconds, state.sampling(), keep_going=lambda: box.running)
-    finally:
-        box.lock.release()
-    if run is None or run.done:
-        box.running, box.refresh = False, True
-        slots.release(box.owner)
+def _advance(box: Session) -> bool:
+    """Train this session's run for a slice; True once it is over (done, failed or gone)."""
+    run = box.run
+    if run is not None:
+        # A full run (Start, Stop elsewhere, a sidebar change) trains one step and draws at
+        # once; the fragment's own reruns then train a whole slice each.
+        seconds = CHUNK_SECONDS if live.in_fragment_rerun() else 0.0
+        run.advance(seconds, state.sampling(), keep_going=lambda: box.running)
+    return run is None or run.done
 
 
 def _draw(box: Session) -> None:

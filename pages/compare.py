@@ -3,7 +3,7 @@ they ever saw."""
 
 import streamlit as st
 
-from lab import cache, compare_ui, state
+from lab import cache, compare_data, compare_ui, state
 
 st.title("Compare positional encodings")
 st.markdown(
@@ -15,12 +15,12 @@ st.markdown(
 
 results = cache.compare_results()
 records = state.finished_runs()
-state.compare_defaults(next(iter(compare_ui.LIVE_PRESETS)), [r.name for r in records])
+state.compare_defaults(next(iter(compare_data.LIVE_PRESETS)), [r.name for r in records])
 left, right = st.columns(2)
 reading = left.radio(
     "Extrapolation reading",
-    list(compare_ui.READINGS),
-    format_func=compare_ui.READINGS.get,
+    list(compare_data.READINGS),
+    format_func=compare_data.READINGS.get,
     key=state.CMP_READING,
     help="Windows: cut held-out text into windows of each length and average the loss. "
     "Position: slide one long window along the text and average the loss at each position, "
@@ -33,6 +33,6 @@ with shipped:
     compare_ui.shipped_section(results, reading, metric)
 with yours:
     chosen = [r for r in records if r.name in state.compare_imported()]
-    reference = compare_ui.shipped_setup(results) if results else None
+    reference = compare_data.shipped_setup(results) if results else None
     compare_ui.live_controls([r.name for r in records])
     compare_ui.yours(chosen, reading, metric, reference)

@@ -20,7 +20,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lab import state, training_ui
+from lab import live, state, training_ui
 from minigpt.run import LiveRun, RunSpec
 from tests.apptest import APP, TIMEOUT, errors, page_path
 from tests.test_run import FAST, TEXT, TINY
@@ -370,7 +370,7 @@ TRAINING = [
 def training_page():
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(training_ui, "CHUNK_SECONDS", 0.02)
-        mp.setattr(training_ui, "WAIT_SECONDS", 0.0)
+        mp.setattr(live, "WAIT_SECONDS", 0.0)
         yield fresh(page_path("training"), **TRAIN_NORMAL)
 
 

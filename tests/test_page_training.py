@@ -10,7 +10,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lab import cache, charts, state, training_ui
+from lab import cache, charts, live, state, training_ui
 from lab.slots import TrainerSlots
 from minigpt.run import LiveRun, RunSpec
 from tests.apptest import TIMEOUT, errors, page_path, run_router
@@ -33,7 +33,7 @@ TINY_SETTINGS = {
 @pytest.fixture(autouse=True)
 def short_slices(monkeypatch):
     monkeypatch.setattr(training_ui, "CHUNK_SECONDS", 0.05)
-    monkeypatch.setattr(training_ui, "WAIT_SECONDS", 0.0)
+    monkeypatch.setattr(live, "WAIT_SECONDS", 0.0)
 
 
 def tiny_page(**settings) -> AppTest:

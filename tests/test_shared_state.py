@@ -14,7 +14,7 @@ import threading
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lab import cache, state, training_ui
+from lab import cache, live, state, training_ui
 from minigpt import rng
 from minigpt.checkpoint import load_checkpoint, save_checkpoint
 from minigpt.config import PRESETS
@@ -63,7 +63,7 @@ def snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def test_one_session_training_and_settings_never_reach_another(monkeypatch):
     monkeypatch.setattr(training_ui, "CHUNK_SECONDS", 0.05)
-    monkeypatch.setattr(training_ui, "WAIT_SECONDS", 0.0)
+    monkeypatch.setattr(live, "WAIT_SECONDS", 0.0)
     shipped = cache.shipped_model()
     weights, tokens = snapshot(shipped.model), shipped.tokenizer.to_dict()
 
