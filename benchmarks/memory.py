@@ -6,30 +6,22 @@ sampled every 0.2 s in the background so the peak between readings is caught too
 
 from __future__ import annotations
 
-import re
 import tempfile
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.pages import APP, page_names
 from benchmarks.table import Row
+from lab.catalog import CATALOG
 
 LIMIT_MB = 690  # Community Cloud's smallest memory allowance
 PAGE_SIZE = 4096
 
 
 def url_paths() -> list[str]:
-    """The url path of each page the router registers (its url_path=, else the file's stem)."""
-    source = APP.read_text(encoding="utf-8")
-    out = []
-    for name in page_names():
-        m = re.search(
-            rf"""PAGES\s*/\s*["']{re.escape(name)}\.py["'][^)]*?url_path=["']([\w-]+)""", source
-        )
-        out.append(m.group(1) if m else name)
-    return out
+    """Where a browser finds each page ("" for the default page, served at the root)."""
+    return [page.url for page in CATALOG]
 
 
 def group_rss_mb(pgid: int) -> float:

@@ -9,12 +9,12 @@ share of a rerun (no network, no drawing).
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.table import Row, median
+from lab.catalog import CATALOG
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "lab" / "app.py"
@@ -24,9 +24,7 @@ INTERACTION_LIMIT = 0.5  # seconds, after the first load
 
 def page_names() -> list[str]:
     """The pages the router registers, in its order. Example: "home" in page_names()."""
-    source = APP.read_text(encoding="utf-8")
-    names = re.findall(r"""PAGES\s*/\s*["']([\w-]+)\.py["']""", source)
-    return list(dict.fromkeys(names)) or sorted(p.stem for p in (ROOT / "pages").glob("*.py"))
+    return [page.name for page in CATALOG]
 
 
 def _timed_run(at) -> float:

@@ -14,56 +14,24 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from lab import runtime, sidebar  # noqa: E402
+from lab.catalog import CATALOG, sections  # noqa: E402
 
 runtime.configure_torch()
 st.set_page_config(page_title="minigpt lab", page_icon=":material/biotech:", layout="wide")
 
-PAGES = ROOT / "pages"
 navigation = st.navigation(
     {
-        "": [
+        section: [
             st.Page(
-                PAGES / "home.py",
-                title="Home",
-                icon=":material/home:",
-                url_path="home",
-                default=True,
+                page.path,
+                title=page.title,
+                icon=f":material/{page.icon}:",
+                url_path=page.name,
+                default=page is CATALOG[0],
             )
-        ],
-        "Explore": [
-            st.Page(
-                PAGES / "tokenizers.py",
-                title="Tokenizers",
-                icon=":material/text_fields:",
-                url_path="tokenizers",
-            ),
-            st.Page(
-                PAGES / "positional.py",
-                title="Positional embeddings",
-                icon=":material/waves:",
-                url_path="positional",
-            ),
-            st.Page(
-                PAGES / "attention.py",
-                title="Attention",
-                icon=":material/visibility:",
-                url_path="attention",
-            ),
-        ],
-        "Train": [
-            st.Page(
-                PAGES / "training.py",
-                title="Live training",
-                icon=":material/model_training:",
-                url_path="training",
-            ),
-            st.Page(
-                PAGES / "compare.py",
-                title="Compare",
-                icon=":material/compare_arrows:",
-                url_path="compare",
-            ),
-        ],
+            for page in pages
+        ]
+        for section, pages in sections().items()
     }
 )
 # Drawn before the page runs, so the sampling settings keep their values across page switches.

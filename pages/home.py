@@ -3,6 +3,7 @@
 import streamlit as st
 
 from lab import charts, sidebar
+from lab.catalog import CATALOG
 
 st.title("minigpt lab")
 st.markdown(
@@ -10,43 +11,11 @@ st.markdown(
     "model trained here from Shakespeare's plays; nothing is downloaded and nothing is faked."
 )
 
-PAGES = [
-    (
-        "../pages/tokenizers.py",
-        "Tokenizers",
-        "How text becomes numbers: step through byte-pair merges one at a time, forward and back, "
-        "and compare your tokenizer with GPT-4's real one.",
-    ),
-    (
-        "../pages/positional.py",
-        "Positional embeddings",
-        "How a model knows word order: sinusoidal waves, a learned table, RoPE's rotations and "
-        "ALiBi's distance penalty, drawn as the model uses them.",
-    ),
-    (
-        "../pages/attention.py",
-        "Attention",
-        "Where every head of every layer looks, on text you type, and which heads have learned to "
-        "copy what came before (induction heads).",
-    ),
-    (
-        "../pages/training.py",
-        "Live training",
-        "Press Start and watch a model go from noise to Shakespeare in a few minutes: losses, "
-        "samples and attention heads forming, all while it trains.",
-    ),
-    (
-        "../pages/compare.py",
-        "Compare",
-        "Learned, sinusoidal, RoPE, ALiBi and no positions: identical models trained side by side, "
-        "then asked to read contexts longer than they ever saw.",
-    ),
-]
-columns = st.columns(len(PAGES))
-for column, (path, title, lesson) in zip(columns, PAGES, strict=True):
+lessons = CATALOG[1:]  # every page but this one
+for column, page in zip(st.columns(len(lessons)), lessons, strict=True):
     with column, st.container(border=True):
-        st.page_link(path, label=title)
-        st.caption(lesson)
+        st.page_link(f"../pages/{page.name}.py", label=page.title)
+        st.caption(page.lesson)
 
 model = sidebar.current_model()
 left, right = st.columns(2)

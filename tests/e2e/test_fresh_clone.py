@@ -8,7 +8,6 @@ It runs with this venv's packages: installing them afresh takes minutes, and .ci
 
 from __future__ import annotations
 
-import ast
 import shutil
 import subprocess
 import time
@@ -18,6 +17,7 @@ from urllib.request import urlopen
 import pytest
 from playwright.sync_api import Page
 
+from lab.catalog import CATALOG
 from tests.apptest import ROOT
 from tests.e2e.conftest import start_server, stop_server
 from tests.e2e.helpers import wait_for_app
@@ -31,18 +31,6 @@ def repo_files() -> list[str]:
         cwd=ROOT, capture_output=True, check=True,
     ).stdout  # fmt: skip
     return [p for p in out.decode().split("\0") if p and (ROOT / p).is_file()]
-
-
-def url_paths() -> list[str]:
-    """Every page's URL path, read from the router's st.Page calls: "" for the default page
-    (Streamlit serves it at the root, whatever its url_path), then the others' url_path."""
-    paths = [""]
-    for node in ast.walk(ast.parse((ROOT / "lab" / "app.py").read_text())):
-        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "Page":
-            kw = {k.arg: k.value for k in node.keywords}
-            if not (isinstance(kw.get("default"), ast.Constant) and kw["default"].value):
-                paths.append(kw["url_path"].value)
-    return paths
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +49,7 @@ def test_a_fresh_clone_serves_every_page(clone: Path, page: Page) -> None:
     process fails once the fixture's event loop is running (CI collects this after other e2e
     tests)."""
     assert not (clone / ".venv").exists() and (clone / "assets" / "shakespeare").is_dir()
-    paths = url_paths()
+    paths = [page.url for page in CATALOG]
     assert {"", "tokenizers", "positional", "attention", "training", "compare"} <= set(paths)
 
     started = time.monotonic()
