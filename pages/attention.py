@@ -63,6 +63,15 @@ st.caption(
 )
 
 st.header("Which heads do what")
+
+
+def score_column(label: str, help: str) -> st.column_config.Column:
+    """A head score in [0, 1], drawn as a bar."""
+    return st.column_config.ProgressColumn(
+        label, min_value=0.0, max_value=1.0, format="%.2f", help=help
+    )
+
+
 rows = view.rows()
 st.dataframe(
     rows,
@@ -74,26 +83,16 @@ st.dataframe(
     column_config={
         "layer": st.column_config.NumberColumn("layer", width="small"),
         "head": st.column_config.NumberColumn("head", width="small"),
-        "previous_token": st.column_config.ProgressColumn(
+        "previous_token": score_column(
             "previous-token",
-            min_value=0.0,
-            max_value=1.0,
-            format="%.2f",
-            help="Mean attention from each token to the one just before it, on your text.",
+            "Mean attention from each token to the one just before it, on your text.",
         ),
-        "first_token": st.column_config.ProgressColumn(
-            "first-token",
-            min_value=0.0,
-            max_value=1.0,
-            format="%.2f",
-            help="Mean attention from each token to the very first one, on your text.",
+        "first_token": score_column(
+            "first-token", "Mean attention from each token to the very first one, on your text."
         ),
-        "induction": st.column_config.ProgressColumn(
+        "induction": score_column(
             "induction",
-            min_value=0.0,
-            max_value=1.0,
-            format="%.2f",
-            help="On random tokens repeated twice: mean attention from the second copy of a "
+            "On random tokens repeated twice: mean attention from the second copy of a "
             "token to the token that followed its first copy.",
         ),
     },

@@ -6,6 +6,9 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from lab import state
+from tests.test_run import TEXT
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "lab" / "app.py")
 TIMEOUT = 120  # a cold `import torch` plus a model load takes seconds on a busy 2-core machine
@@ -31,3 +34,18 @@ def run_page(name: str) -> AppTest:
 def errors(at: AppTest) -> list[str]:
     """Every exception shown on the page, as text (an empty list means a clean page)."""
     return [str(e.value) for e in at.exception]
+
+
+# The training page set up for a tiny, fast run on a pasted text (a few ms per step).
+TINY_TRAINING = {
+    state.TRAIN_SOURCE: "Paste text",
+    state.TRAIN_PASTE: TEXT,
+    state.TRAIN_LAYERS: 1,
+    state.TRAIN_HEADS: 2,
+    state.TRAIN_WIDTH: 16,
+    state.TRAIN_CONTEXT: 16,
+    state.TRAIN_BATCH: 4,
+    state.TRAIN_WARMUP: 2,
+    state.TRAIN_STEPS: 400,
+    state.TRAIN_LR: 3e-3,
+}

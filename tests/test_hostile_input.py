@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 
 from lab import live, state, training_ui
 from minigpt.run import LiveRun, RunSpec
-from tests.apptest import APP, TIMEOUT, errors, page_path
+from tests.apptest import APP, TIMEOUT, TINY_TRAINING, errors, page_path
 from tests.test_run import FAST, TEXT, TINY
 
 
@@ -165,18 +165,9 @@ def test_tokenizers_page(tokenizers_page: AppTest, row: Row) -> None:
 # ---------------------------------------------------------------- Live training
 
 TRAIN_NORMAL = {
-    state.TRAIN_SOURCE: "Paste text",
-    state.TRAIN_PASTE: TEXT,
+    **TINY_TRAINING,
     state.TRAIN_TOKENIZER: "char",
     state.TRAIN_VOCAB: 512,
-    state.TRAIN_LAYERS: 1,
-    state.TRAIN_HEADS: 2,
-    state.TRAIN_WIDTH: 16,
-    state.TRAIN_CONTEXT: 16,
-    state.TRAIN_BATCH: 4,
-    state.TRAIN_WARMUP: 2,
-    state.TRAIN_STEPS: 400,
-    state.TRAIN_LR: 3e-3,
     state.MAX_NEW_TOKENS: 10,  # the sidebar's length: samples logged while training stay short
 }
 REFUSED = "can't start with these settings"

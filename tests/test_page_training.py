@@ -13,21 +13,10 @@ from streamlit.testing.v1 import AppTest
 from lab import cache, charts, live, state, training_ui
 from lab.slots import TrainerSlots
 from minigpt.run import LiveRun, RunSpec
-from tests.apptest import TIMEOUT, errors, page_path, run_router
+from tests.apptest import TIMEOUT, TINY_TRAINING, errors, page_path, run_router
 from tests.test_run import FAST, TEXT, TINY
 
-TINY_SETTINGS = {
-    state.TRAIN_SOURCE: "Paste text",
-    state.TRAIN_PASTE: TEXT,
-    state.TRAIN_LAYERS: 1,
-    state.TRAIN_HEADS: 2,
-    state.TRAIN_WIDTH: 16,
-    state.TRAIN_CONTEXT: 16,
-    state.TRAIN_BATCH: 4,
-    state.TRAIN_WARMUP: 2,
-    state.TRAIN_STEPS: 400,
-    state.TRAIN_LR: 3e-3,
-}
+TINY_SETTINGS = TINY_TRAINING
 
 
 @pytest.fixture(autouse=True)

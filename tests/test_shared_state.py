@@ -22,20 +22,10 @@ from minigpt.experiments import same_start_models
 from minigpt.model import GPT
 from minigpt.run import LiveRun, RunSpec
 from minigpt.train import Trainer
-from tests.apptest import APP, TIMEOUT, errors
+from tests.apptest import APP, TIMEOUT, TINY_TRAINING, errors
 from tests.test_run import FAST, TEXT, TINY
 
-TINY_RUN = {
-    state.TRAIN_SOURCE: "Paste text",
-    state.TRAIN_PASTE: TEXT,
-    state.TRAIN_LAYERS: 1,
-    state.TRAIN_HEADS: 2,
-    state.TRAIN_WIDTH: 16,
-    state.TRAIN_CONTEXT: 16,
-    state.TRAIN_BATCH: 4,
-    state.TRAIN_WARMUP: 2,
-    state.TRAIN_STEPS: 8,
-}
+TINY_RUN = {**TINY_TRAINING, state.TRAIN_STEPS: 8}
 
 
 def shown(at: AppTest) -> dict:
