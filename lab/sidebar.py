@@ -47,7 +47,16 @@ def draw() -> None:
             key=state.TOP_P,
             help="Keep the smallest set of tokens whose probability adds up to p (1 = keep all).",
         )
-        st.slider("Maximum new tokens", 10, 1000, step=10, key=state.MAX_NEW_TOKENS)
+        st.slider(
+            "Maximum new tokens",
+            10,
+            1000,
+            step=10,
+            key=state.MAX_NEW_TOKENS,
+            help="Tokens that fit in the model's context come quickly (their keys and values "
+            "are kept); each one past it needs a pass over the whole window, so long samples "
+            "are slower.",
+        )
         st.number_input(
             "Seed",
             0,

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from minigpt.config import GPTConfig
+from minigpt.kvcache import KVCache, LayerCache
 from minigpt.positional import alibi_bias, apply_rope, rope_angles, sinusoidal_table
 from minigpt.probes import Probe
 
@@ -49,23 +50,30 @@ class CausalSelfAttention(nn.Module):
                 "alibi", alibi_bias(self.n_head, config.block_size), persistent=False
             )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cache: LayerCache | None = None) -> torch.Tensor:
         B, T, C = x.shape
+        start = 0 if cache is None else len(cache)  # position of x's first token
+        end = start + T
         # (B, T, C) -> (B, nh, T, hs): each head works on its own slice of the width.
         q = self.query(x).view(B, T, self.n_head, self.head_size).transpose(1, 2)
         k = self.key(x).view(B, T, self.n_head, self.head_size).transpose(1, 2)
         v = self.value(x).view(B, T, self.n_head, self.head_size).transpose(1, 2)
         if self.pos_emb == "rope":
             angles = (
-                self.rope_angles[:T]
-                if len(self.rope_angles) >= T
-                else rope_angles(T, self.head_size)
+                self.rope_angles[start:end]
+                if len(self.rope_angles) >= end
+                else rope_angles(end, self.head_size)[start:]
             )
             q, k = apply_rope(q, angles), apply_rope(k, angles)
+        if cache is not None:
+            k, v = cache.append(k, v)  # (B, nh, end, hs): the cached tokens' k, v, then ours
         bias = None
         if self.pos_emb == "alibi":
+            # Rows for our queries (positions start..end-1), columns for every key so far.
             bias = (
-                self.alibi[:, :T, :T] if self.alibi.shape[-1] >= T else alibi_bias(self.n_head, T)
+                self.alibi[:, start:end, :end]
+                if self.alibi.shape[-1] >= end
+                else alibi_bias(self.n_head, end)[:, start:]
             )
 
         if self.probs.active:
@@ -77,25 +85,36 @@ class CausalSelfAttention(nn.Module):
 
     def _explicit(self, q, k, v, bias: torch.Tensor | None) -> torch.Tensor:
         """Softmax(q k^T / sqrt(hs) + bias, masked) v, written out so the probabilities can be seen."""
-        T = q.size(-2)
-        scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_size)  # (B, nh, T, T)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_size)  # (B, nh, Tq, Tk)
         if bias is not None:
             scores = scores + bias
-        future = torch.ones(T, T, dtype=torch.bool, device=q.device).triu(1)
-        scores = scores.masked_fill(future, float("-inf"))  # a token may not look ahead
-        probs = self.probs(F.softmax(scores, dim=-1))  # (B, nh, T, T), rows sum to 1
+        scores = scores.masked_fill(_future(q, k), float("-inf"))  # a token may not look ahead
+        probs = self.probs(F.softmax(scores, dim=-1))  # (B, nh, Tq, Tk), rows sum to 1
         probs = F.dropout(probs, self.attn_dropout_p, self.training)
-        return probs @ v  # (B, nh, T, hs)
+        return probs @ v  # (B, nh, Tq, hs)
 
     def _fast(self, q, k, v, bias: torch.Tensor | None) -> torch.Tensor:
         """The same computation through PyTorch's fused kernel, for training speed."""
         p = self.attn_dropout_p if self.training else 0.0
-        if bias is None:
+        Tq, Tk = q.size(-2), k.size(-2)
+        if bias is None and Tq == Tk:  # training, and a first pass over a prompt
             return F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
-        T = q.size(-2)
-        future = torch.ones(T, T, dtype=torch.bool, device=q.device).triu(1)
-        mask = bias.masked_fill(future, float("-inf")).to(q.dtype)  # (nh, T, T)
+        if bias is None and Tq == 1:  # one new token after the cached ones: it sees them all
+            return F.scaled_dot_product_attention(q, k, v, dropout_p=p)
+        if bias is None:  # several new tokens after cached ones: True where a key is visible
+            mask = ~_future(q, k)  # (Tq, Tk)
+        else:
+            mask = bias.masked_fill(_future(q, k), float("-inf")).to(q.dtype)  # (nh, Tq, Tk)
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+
+
+def _future(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """(Tq, Tk) True where a key comes after its query: the queries are the last Tq of Tk tokens.
+
+    Example: with no cache Tq == Tk and this is the strict upper triangle, triu(1).
+    """
+    Tq, Tk = q.size(-2), k.size(-2)
+    return torch.ones(Tq, Tk, dtype=torch.bool, device=q.device).triu(Tk - Tq + 1)
 
 
 class MLP(nn.Module):
@@ -122,8 +141,8 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.mlp = MLP(config)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln_1(x))
+    def forward(self, x: torch.Tensor, cache: LayerCache | None = None) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x), cache)
         return x + self.mlp(self.ln_2(x))
 
 
@@ -161,33 +180,45 @@ class GPT(nn.Module):
         """Parameters counted once each (the tied head is the token table)."""
         return sum(p.numel() for p in self.parameters())
 
-    def embed(self, idx: torch.Tensor) -> torch.Tensor:
-        """Token embedding plus absolute position information, if the scheme adds any: (B, T, C)."""
-        T = idx.size(1)
+    def embed(self, idx: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """Token embedding plus absolute position information, if the scheme adds any: (B, T, C).
+
+        idx's first token sits at position `start` (later than 0 when earlier ones are cached).
+        """
+        end = start + idx.size(1)
         x = self.wte(idx)  # (B, T, C)
         if self.config.scale_embeddings:
             x = x * math.sqrt(self.config.n_embd)
         if self.config.pos_emb == "learned":
-            if self.config.block_size < T:
+            if self.config.block_size < end:
                 raise ContextTooLongError(
-                    f"{T} tokens is longer than the learned position table "
+                    f"{end} tokens is longer than the learned position table "
                     f"(block_size={self.config.block_size}): positions past it were never trained"
                 )
-            x = x + self.wpe(torch.arange(T, device=idx.device))
+            x = x + self.wpe(torch.arange(start, end, device=idx.device))
         elif self.config.pos_emb == "sinusoidal":
-            table = self.sinusoid if len(self.sinusoid) >= T else None
+            table = self.sinusoid if len(self.sinusoid) >= end else None
             if table is None:
-                table = sinusoidal_table(T, self.config.n_embd).to(x.device)
-            x = x + table[:T]
+                table = sinusoidal_table(end, self.config.n_embd).to(x.device)
+            x = x + table[start:end]
         return self.drop(x)
 
     def forward(
-        self, idx: torch.Tensor, targets: torch.Tensor | None = None
+        self,
+        idx: torch.Tensor,
+        targets: torch.Tensor | None = None,
+        *,
+        cache: KVCache | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Logits for every position (B, T, vocab), and the mean cross-entropy if targets are given."""
-        x = self.embed(idx)
-        for block in self.h:
-            x = block(x)
+        """Logits for every position (B, T, vocab), and the mean cross-entropy if targets are given.
+
+        With a cache, idx holds only the tokens that follow the cached ones; their keys and
+        values are added to the cache (see KVCache).
+        """
+        x = self.embed(idx, start=0 if cache is None else len(cache))
+        layer_caches = [None] * len(self.h) if cache is None else cache.layers
+        for block, layer_cache in zip(self.h, layer_caches, strict=True):
+            x = block(x, layer_cache)
         logits = self.lm_head(self.ln_f(x))  # (B, T, vocab)
         if targets is None:
             return logits, None

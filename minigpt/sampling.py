@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from minigpt.kvcache import KVCache
+
 
 @dataclass(frozen=True)
 class SamplingConfig:
@@ -68,6 +70,23 @@ def _context(model: nn.Module, idx: torch.Tensor) -> torch.Tensor:
     return idx[:, -model.config.block_size :]
 
 
+def _next_logits(model: nn.Module, idx: torch.Tensor, cache: KVCache) -> torch.Tensor:
+    """Logits for the token after idx (B, T): (B, V), feeding in only what the cache lacks.
+
+    The cache is exact only while the whole sequence fits in block_size. Past that the
+    context is a sliding window: each step drops the oldest token, which shifts every
+    remaining position (learned, sinusoidal) and removes a token all of them attended to
+    (every scheme), so every hidden state in the window changes and no cached key or value
+    is still right. From then on each token costs a full forward over the window, as it
+    would without a cache.
+    """
+    if idx.size(1) > model.config.block_size:
+        logits, _ = model(_context(model, idx))
+    else:
+        logits, _ = model(idx[:, len(cache) :], cache=cache)
+    return logits[:, -1, :]
+
+
 @torch.no_grad()
 def generate(
     model: nn.Module,
@@ -78,13 +97,18 @@ def generate(
     top_p: float | None = None,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Extend idx (B, T) by max_new_tokens sampled tokens: (B, T + max_new_tokens)."""
+    """Extend idx (B, T) by max_new_tokens sampled tokens: (B, T + max_new_tokens).
+
+    Keys and values are cached within this call, so each token costs one position's work
+    until the sequence outgrows block_size (see _next_logits).
+    """
     was_training = model.training
     model.eval()
+    cache = KVCache.empty(model.config.n_layer)  # this call's own: the model stays stateless
     try:
         for _ in range(max_new_tokens):
-            logits, _ = model(_context(model, idx))
-            probs = filter_probs(logits[:, -1, :], temperature, top_k, top_p)  # (B, V)
+            logits = _next_logits(model, idx, cache)
+            probs = filter_probs(logits, temperature, top_k, top_p)  # (B, V)
             nxt = torch.multinomial(probs, 1, generator=generator)  # (B, 1)
             idx = torch.cat((idx, nxt), dim=1)
     finally:
@@ -106,10 +130,10 @@ def generate_steps(
     """Like `generate` for one sequence (1, T), yielding each choice with its candidates."""
     was_training = model.training
     model.eval()
+    cache = KVCache.empty(model.config.n_layer)  # this call's own: the model stays stateless
     try:
         for _ in range(max_new_tokens):
-            logits, _ = model(_context(model, idx))
-            last = logits[0, -1, :]  # (V,)
+            last = _next_logits(model, idx, cache)[0]  # (V,)
             raw = torch.softmax(last.float(), dim=-1)
             probs = filter_probs(last, temperature, top_k, top_p)
             token = int(torch.multinomial(probs, 1, generator=generator))

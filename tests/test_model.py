@@ -5,6 +5,7 @@ import torch
 
 from minigpt import GPT, GPTConfig
 from minigpt.config import POS_EMBS
+from minigpt.kvcache import KVCache
 from minigpt.model import ContextTooLongError, count_params
 from minigpt.probes import capture
 
@@ -136,3 +137,55 @@ def test_from_hf_gpt2_matches_transformers_logits():
         expected = hf(idx).logits
     actual, _ = ours(idx)
     torch.testing.assert_close(actual, expected, atol=1e-4, rtol=1e-4)
+
+
+def feed_in_pieces(model: GPT, idx: torch.Tensor, sizes: list[int]) -> torch.Tensor:
+    """Logits for idx fed through one KVCache a few tokens at a time."""
+    cache = KVCache.empty(model.config.n_layer)
+    pieces, start = [], 0
+    for size in sizes:
+        logits, _ = model(idx[:, start : start + size], cache=cache)
+        pieces.append(logits)
+        start += size
+    assert len(cache) == idx.size(1)
+    return torch.cat(pieces, dim=1)
+
+
+@pytest.mark.parametrize("pos_emb", POS_EMBS)
+@pytest.mark.parametrize("explicit", [False, True])
+def test_cached_forward_in_pieces_equals_one_full_forward(pos_emb, explicit):
+    model = tiny(pos_emb)
+    idx = torch.randint(0, 23, (3, 16))
+    full, _ = model(idx)
+    # A prompt, single tokens, and a chunk after cached tokens (its mask is a shifted triangle).
+    sizes = [5, 1, 1, 4, 1, 4]
+    if explicit:
+        with capture(model) as seen:
+            pieced = feed_in_pieces(model, idx, sizes)
+        assert seen["h.0.attn.probs"].shape == (3, 2, 4, 16)  # the last 4 queries, all 16 keys
+    else:
+        pieced = feed_in_pieces(model, idx, sizes)
+    torch.testing.assert_close(pieced, full, atol=1e-5, rtol=1e-5)
+
+
+def test_a_cache_leaves_no_state_on_the_model():
+    model = tiny("rope")
+
+    def snapshot():  # every module's attributes and every tensor's values
+        attrs = {name: set(vars(m)) for name, m in model.named_modules()}
+        named = [*model.named_parameters(), *model.named_buffers()]  # rope angles too
+        return attrs, {k: v.clone() for k, v in named}
+
+    attrs, tensors = snapshot()
+    model(torch.randint(0, 23, (1, 6)), cache=KVCache.empty(model.config.n_layer))
+    after_attrs, after_tensors = snapshot()
+    assert after_attrs == attrs
+    assert all(torch.equal(after_tensors[k], t) for k, t in tensors.items())
+
+
+def test_learned_positions_refuse_a_cache_that_outgrows_the_table():
+    model = tiny("learned")
+    cache = KVCache.empty(model.config.n_layer)
+    model(torch.zeros(1, 16, dtype=torch.long), cache=cache)
+    with pytest.raises(ContextTooLongError, match="17 tokens"):
+        model(torch.zeros(1, 1, dtype=torch.long), cache=cache)

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from minigpt import GPT, GPTConfig, generate
+from minigpt.config import POS_EMBS
 from minigpt.sampling import filter_probs, generate_steps
 
 
@@ -66,3 +67,47 @@ def test_generate_leaves_training_mode_as_it_was(model):
     model.train()
     generate(model, torch.tensor([[1]]), 2)
     assert model.training
+
+
+def generate_without_cache(model, idx, max_new_tokens, temperature, generator):
+    """The plain loop the cache must reproduce: a full forward over the last block_size tokens."""
+    for _ in range(max_new_tokens):
+        logits, _ = model(idx[:, -model.config.block_size :])
+        probs = filter_probs(logits[:, -1, :], temperature)
+        idx = torch.cat((idx, torch.multinomial(probs, 1, generator=generator)), dim=1)
+    return idx
+
+
+@pytest.mark.parametrize("pos_emb", POS_EMBS)
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("temperature", [0.0, 1.5])
+# With block_size 8: 3 + 5 tokens fit; 3 + 14 outgrow the window; 10 + 4 start past it.
+@pytest.mark.parametrize(("prompt_len", "max_new_tokens"), [(3, 5), (3, 14), (10, 4)])
+def test_cached_generation_equals_generation_without_a_cache(
+    pos_emb, batch, temperature, prompt_len, max_new_tokens
+):
+    torch.manual_seed(0)
+    cfg = GPTConfig(n_layer=2, n_head=2, n_embd=16, block_size=8, vocab_size=11, pos_emb=pos_emb)
+    model = GPT(cfg).eval()
+    idx = torch.randint(0, 11, (batch, prompt_len))
+    args = (model, idx, max_new_tokens, temperature)
+    cached = generate(*args, generator=torch.Generator().manual_seed(5))
+    plain = generate_without_cache(*args, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(cached, plain)
+    if batch == 1:
+        g = torch.Generator().manual_seed(5)
+        steps = [s.token for s in generate_steps(*args, generator=g)]
+        assert steps == plain[0, prompt_len:].tolist()
+
+
+def test_interleaved_generations_share_no_cache(model):
+    # Two sessions stepping through the same shared model at once, as in the app.
+    prompts, seeds = [torch.tensor([[1, 2]]), torch.tensor([[7]])], [1, 2]
+    runs = [
+        generate_steps(model, p, 10, generator=torch.Generator().manual_seed(s))
+        for p, s in zip(prompts, seeds, strict=True)
+    ]
+    together = [[step.token for step in steps] for steps in zip(*runs, strict=True)]
+    for i, (p, s) in enumerate(zip(prompts, seeds, strict=True)):
+        alone = generate(model, p, 10, generator=torch.Generator().manual_seed(s))
+        assert [pair[i] for pair in together] == alone[0, p.size(1) :].tolist()
