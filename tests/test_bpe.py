@@ -1,5 +1,6 @@
 """Byte-level BPE: the textbook example, the tie rule, incremental == full recount, tiktoken."""
 
+import gc
 import importlib.metadata
 import json
 import random
@@ -133,6 +134,15 @@ def test_empty_text_and_small_vocab():
     assert (tok.merges, tok.vocab_size, tok.encode(""), tok.decode([])) == ([], 256, [], "")
     with pytest.raises(ValueError, match="at least 256"):
         BPETokenizer.train("hello", vocab_size=255)
+
+
+def test_training_turns_the_cycle_collector_back_on():
+    # The trainer pauses gc for speed; it must come back on, even after an error.
+    BPETokenizer.train("aaabdaaabac", vocab_size=259)
+    assert gc.isenabled()
+    with pytest.raises(ValueError):
+        BPETokenizer.train("hello", vocab_size=255)
+    assert gc.isenabled()
 
 
 def test_progress_is_reported_up_to_the_end():
