@@ -27,7 +27,7 @@ from minigpt.model import GPT
 from minigpt.tokenizer import build_tokenizer
 from minigpt.train import TrainConfig, Trainer, TrainingDiverged
 
-MODEL_FLAGS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "pos_emb")
+MODEL_FLAGS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "pos_emb", "gelu")
 TRAIN_FLAGS = tuple(f.name for f in dataclasses.fields(TrainConfig))
 MAX_DATA_BYTES = 200_000_000
 
@@ -39,8 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--preset", default="lab-small", choices=[k for k in PRESETS if "lab" in k])
     for name in MODEL_FLAGS:
-        kind = {"dropout": float, "pos_emb": str}.get(name, int)
-        choices = POS_EMBS if name == "pos_emb" else None
+        kind = {"dropout": float, "pos_emb": str, "gelu": str}.get(name, int)
+        choices = {"pos_emb": POS_EMBS, "gelu": ("exact", "tanh")}.get(name)
         p.add_argument(f"--{name}", type=kind, choices=choices, help=f"GPTConfig.{name}")
     for f in dataclasses.fields(TrainConfig):
         kind = float if f.type in ("float", "float | None") else int

@@ -43,6 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n_embd", type=int, default=64)
     p.add_argument("--block_size", type=int, default=64)
     p.add_argument(
+        "--gelu",
+        choices=("exact", "tanh"),
+        default="tanh",
+        help="GPTConfig.gelu; tanh by default, as in the shipped comparison (made before the "
+        "lab's models switched to the faster exact form)",
+    )
+    p.add_argument(
         "--scale_embeddings",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -104,6 +111,7 @@ def run_comparison(args: argparse.Namespace, log=None) -> dict[str, Any]:
         block_size=args.block_size,
         vocab_size=tokenizer.vocab_size,
         scale_embeddings=args.scale_embeddings,
+        gelu=args.gelu,
     )
     data = TokenData.from_text(text, tokenizer, tcfg.val_fraction)
     lengths = extrapolation_lengths(base.block_size)

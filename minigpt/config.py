@@ -24,7 +24,10 @@ class GPTConfig:
     scale_embeddings: bool = (
         False  # multiply token embeddings by sqrt(n_embd), as in Vaswani et al.
     )
-    gelu: str = "tanh"  # "tanh" (GPT-2's approximation) or "exact"
+    # "exact" (erf) or "tanh", GPT-2's approximation, which GPT-2 weights need. The tanh form
+    # was cheaper on 2019 accelerators; on a CPU today its kernel is the slower of the two
+    # (4-8% of a lab training step, benchmarks/RESULTS.md), so the lab's own models use exact.
+    gelu: str = "exact"
 
     def __post_init__(self) -> None:
         problems = config_problems(self)

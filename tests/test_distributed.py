@@ -98,8 +98,8 @@ def test_torchrun_command_parses_back_into_the_same_run():
     assert (args.batch_size, args.gradient_accumulation_steps) == (4, 8)
     _, args = _parse(torchrun_command(cfg, train, nproc=3))  # 3 does not divide 32
     assert (args.batch_size, args.gradient_accumulation_steps) == (32, 3)
-    with pytest.raises(ValueError, match="gelu"):
-        torchrun_command(cfg.replace(gelu="exact"), train)
+    with pytest.raises(ValueError, match="bias"):
+        torchrun_command(cfg.replace(bias=False), train)
 
 
 @pytest.mark.slow

@@ -130,7 +130,7 @@ def test_from_hf_gpt2_matches_transformers_logits():
         for name, p in hf.named_parameters():
             if name.endswith("bias"):
                 p.normal_(0, 0.02)
-    cfg = GPTConfig(n_layer=2, n_head=4, n_embd=64, block_size=32, vocab_size=101)
+    cfg = GPTConfig(n_layer=2, n_head=4, n_embd=64, block_size=32, vocab_size=101, gelu="tanh")
     ours = GPT.from_hf_gpt2(hf.state_dict(), cfg).eval()
     idx = torch.randint(0, 101, (2, 32))
     with torch.no_grad():
