@@ -155,7 +155,7 @@ def time_to_quality(
 ) -> list[Row]:
     """Training seconds (evaluations not counted) until the validation loss is <= 1.88.
 
-    Ours is the lab's default run (minigpt.run LIVE_MODEL and LIVE_TRAIN, whatever they are
+    Ours is the lab's default run (minigpt.runspec LIVE_MODEL and LIVE_TRAIN, whatever they are
     when this runs); the reference is nanoGPT's published CPU run, said to reach 1.88 in its
     2000 steps. If on our validation windows it ends above 1.88, the bar becomes the loss it
     did reach: "as good as the reference run", timed for both. Both train in turns, one
@@ -163,7 +163,7 @@ def time_to_quality(
     interpolated between checks. `budget` caps both sides' training seconds together, so a
     very busy machine cannot stall the whole benchmark.
     """
-    from minigpt.run import LIVE_MODEL, LIVE_TRAIN
+    from minigpt.runspec import LIVE_MODEL, LIVE_TRAIN
 
     torch.set_num_threads(1)
     data = char_data(text)

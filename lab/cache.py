@@ -32,7 +32,8 @@ from minigpt.checkpoint import load_checkpoint
 from minigpt.corpus import decode_upload, shakespeare_text
 from minigpt.data import TokenData
 from minigpt.production import tiktoken_encoding
-from minigpt.run import BPE_TRAIN_CHARS, LiveRun, RunSpec, build_run_tokenizer
+from minigpt.run import LiveRun
+from minigpt.runspec import BPE_TRAIN_CHARS, RunSpec, build_run_tokenizer
 from minigpt.sampling import SamplingConfig, generate
 from minigpt.tokenizer import CharTokenizer
 

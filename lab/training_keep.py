@@ -11,7 +11,8 @@ from lab.models import LabModel
 from lab.training_setup import Setup
 from lab.training_ui import Session, reset, session
 from minigpt.checkpoint import CheckpointError, load_checkpoint
-from minigpt.run import LIVE_TRAIN, LiveRun, RunError
+from minigpt.run import LiveRun
+from minigpt.runspec import LIVE_TRAIN, RunError
 
 
 def _use() -> None:

@@ -14,7 +14,7 @@ from minigpt.cli import torchrun_command
 from minigpt.config import POS_EMBS, PRESETS
 from minigpt.corpus import CorpusError
 from minigpt.model import param_breakdown
-from minigpt.run import LIVE_MODEL, LIVE_TRAIN, TOKENIZERS, RunSpec, make_spec
+from minigpt.runspec import LIVE_MODEL, LIVE_TRAIN, TOKENIZERS, RunSpec, make_spec
 
 MAX_UPLOAD_BYTES = 5_000_000
 LAB_PRESETS = {name: cfg for name, cfg in PRESETS.items() if name.startswith("lab-")}

@@ -20,7 +20,8 @@ from lab import charts, live, state
 from lab.models import LabModel
 from lab.runs import RunRecord
 from lab.training_setup import Setup, duration
-from minigpt.run import LiveRun, RunError, RunSpec
+from minigpt.run import LiveRun
+from minigpt.runspec import RunError, RunSpec
 from minigpt.views import token_labels
 
 CHUNK_SECONDS = 0.5  # training per fragment run: Stop lands within a second, charts ~2x a second

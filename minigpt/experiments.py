@@ -125,7 +125,8 @@ class LiveComparison:
         data: TokenData,
         corpus_key: str = "shakespeare",
     ) -> None:
-        from minigpt.run import LiveRun, RunSpec
+        from minigpt.run import LiveRun
+        from minigpt.runspec import RunSpec
 
         self.spec = spec
         cfg = spec.model.replace(vocab_size=tokenizer.vocab_size)

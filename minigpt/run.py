@@ -1,10 +1,9 @@
-"""One training run as a person sets it up and watches it: settings checked first, then trained
-in short slices of time, keeping a log of samples and snapshots of the attention heads.
+"""One training run as a person watches it: trained in short slices of time, keeping a log of
+samples and snapshots of the attention heads.
 
-`RunSpec` is what was asked for (frozen: it keys caches); `RunSpec.problems(text)` says in words
-why it cannot run, before anything is built. `LiveRun` bundles tokenizer, data, model and
-`Trainer`, and `advance(seconds)` trains until the time is spent, so a caller (the live page,
-the compare page, a test) decides how long each slice is and what to draw in between.
+`LiveRun` bundles tokenizer, data, model and `Trainer` for a checked `RunSpec`
+(minigpt/runspec.py), and `advance(seconds)` trains until the time is spent, so a caller (the
+live page, the compare page, a test) decides how long each slice is and what to draw in between.
 """
 
 from __future__ import annotations
@@ -16,257 +15,27 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import torch
 
 from minigpt import rng
 from minigpt.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from minigpt.config import PRESETS, GPTConfig
-from minigpt.corpus import CorpusError, check_corpus
 from minigpt.data import TokenData
-from minigpt.model import GPT, count_params
-from minigpt.sampling import SamplingConfig, generate
-from minigpt.tokenizer import CharTokenizer, Tokenizer, WordTokenizer, build_tokenizer
-from minigpt.train import StepMetrics, TrainConfig, Trainer, TrainingDiverged
-from minigpt.views import AttentionView, attention_for_ids
-
-TOKENIZERS = ("char", "bpe", "word")
-# The default run, chosen by measurement on Shakespeare's plays with one torch thread
-# (`python -m minigpt.train --preset lab-live --batch_size 32 --max_iters 1500
-# --learning_rate 4e-3 --warmup_iters 50 --eval_interval 100`): validation loss 1.908 at step
-# 900 and 1.880 at step 1000 (~2M tokens, 106 s of training), 1.799 at the end (1500 steps,
-# 194 s on a machine shared with other jobs). 3 layers x 96 wide did the same per CPU second;
-# this shape has more heads to watch.
-LIVE_MODEL = PRESETS["lab-live"]
-LIVE_TRAIN = TrainConfig(
-    batch_size=32,
-    max_iters=1500,
-    learning_rate=4e-3,
-    warmup_iters=50,
-    eval_interval=100,
-    eval_iters=20,
+from minigpt.model import GPT
+from minigpt.runspec import (
+    DEFAULT_PROBE,
+    DEFAULT_PROMPT,
+    LIVE_TRAIN,
+    SAMPLE_TOKENS,
+    RunError,
+    RunSpec,
+    build_run_tokenizer,
 )
-
-# Limits of what one shared CPU server trains for a student: past these a run would take hours
-# or crowd out every other session, so they are refused with a reason instead.
-MIN_CHARS = 200
-MAX_CONTEXT = 1024
-MAX_PARAMS = 20_000_000
-MAX_BATCH_TOKENS = 32_768  # batch_size * block_size: activations grow with it
-MAX_STEPS = 100_000
-MAX_LR = 10.0  # 10 already diverges; anything above is a typo
-BPE_VOCAB = (256, 4096)
-WORD_VOCAB = (3, 50_000)
-BPE_TRAIN_CHARS = 300_000  # BPE learns its merges on the corpus's start: seconds, not minutes
-SAMPLE_TOKENS = 160  # the live log's samples stay short, so logging costs little training time
-DEFAULT_PROMPT = "ROMEO:\n"
-# Repeated, so the second copy shows induction heads looking back at the first.
-DEFAULT_PROBE = "All that glisters is not gold.\nAll that glisters is not gold."
-
-_LABELS = {  # field -> what the page calls it, so messages name what a person sees
-    "max_iters": "Steps",
-    "learning_rate": "Learning rate",
-    "batch_size": "Batch size",
-    "warmup_iters": "Warmup steps",
-    "grad_clip": "Gradient clipping",
-    "n_layer": "Layers",
-    "n_head": "Heads",
-    "n_embd": "Width",
-    "block_size": "Context length",
-    "dropout": "Dropout",
-}
-
-
-def _labelled(message: str) -> str:
-    """Example: _labelled("max_iters must be at least 1") == "Steps (max_iters) must be at least 1"."""
-    name = message.split(" ", 1)[0]
-    return f"{_LABELS[name]} ({name}){message[len(name) :]}" if name in _LABELS else message
-
-
-class RunError(ValueError):
-    """A run cannot be built; `problems` lists every reason, each a sentence."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """Everything that decides a run. model.vocab_size is set from the tokenizer when built."""
-
-    corpus_key: str = "shakespeare"  # names the text (e.g. a digest of an upload)
-    tokenizer: str = "char"  # char | bpe | word
-    vocab_size: int | None = None  # BPE's size, or the word tokenizer's cap; char ignores it
-    model: GPTConfig = LIVE_MODEL
-    train: TrainConfig = LIVE_TRAIN
-
-    def input_problems(self, text: str) -> list[str]:
-        """What must hold before a tokenizer is built: a usable text and tokenizer settings."""
-        try:
-            check_corpus(text, MIN_CHARS)
-        except CorpusError as e:
-            return [f"Corpus: {e}"]
-        return self._tokenizer_problems()
-
-    def problems(
-        self, text: str, n_tokens: int | None = None, n_vocab: int | None = None
-    ) -> list[str]:
-        """Every reason this run cannot train on text, worded for a person (empty when fine).
-
-        n_tokens and n_vocab are the corpus's length in tokens and the tokenizer's size, if
-        known; otherwise they are counted or bounded (for BPE the token count is bounded by
-        the bytes, and the exact check happens when the data is built).
-        """
-        if out := self.input_problems(text):
-            return out
-        out += [_labelled(p) for p in self.train.problems()]
-        cfg, train = self.model, self.train
-        if self.train.learning_rate > MAX_LR:
-            out.append(
-                f"Learning rate (learning_rate) {train.learning_rate:g} is far beyond anything "
-                f"that trains; at most {MAX_LR:g} (and that already blows up)"
-            )
-        if train.max_iters > MAX_STEPS:
-            out.append(f"Steps (max_iters) must be at most {MAX_STEPS:,} (got {train.max_iters:,})")
-        if cfg.block_size > MAX_CONTEXT:
-            out.append(
-                f"Context length (block_size) must be at most {MAX_CONTEXT} tokens on this "
-                f"server (got {cfg.block_size:,}): attention's cost grows with its square"
-            )
-        elif train.batch_size * cfg.block_size > MAX_BATCH_TOKENS:
-            out.append(
-                f"Batch size × context length is {train.batch_size * cfg.block_size:,} tokens per "
-                f"step; at most {MAX_BATCH_TOKENS:,} fit this shared server's memory"
-            )
-        if not out:
-            n_params = count_params(cfg.replace(vocab_size=n_vocab or self._vocab_estimate(text)))
-            if n_params > MAX_PARAMS:
-                out.append(
-                    f"The model has {n_params:,} parameters; a CPU trains at most about "
-                    f"{MAX_PARAMS:,} in a lesson. Use fewer layers, a smaller width or vocabulary"
-                )
-            out += self._split_problems(self._token_estimate(text, n_tokens))
-        return out
-
-    def _tokenizer_problems(self) -> list[str]:
-        if self.tokenizer not in TOKENIZERS:
-            return [f"Tokenizer must be one of {', '.join(TOKENIZERS)} (got {self.tokenizer!r})"]
-        bounds = {"bpe": BPE_VOCAB, "word": WORD_VOCAB}.get(self.tokenizer)
-        if bounds is None:
-            return []
-        lo, hi = bounds
-        if self.vocab_size is None or not lo <= self.vocab_size <= hi:
-            why = " (one token for each of the 256 byte values)" if self.tokenizer == "bpe" else ""
-            return [
-                f"Vocabulary size for the {self.tokenizer} tokenizer must be between {lo:,} and "
-                f"{hi:,}{why} (got {self.vocab_size})"
-            ]
-        return []
-
-    def _vocab_estimate(self, text: str) -> int:
-        return len(set(text)) if self.tokenizer == "char" else int(self.vocab_size or 1)
-
-    def _token_estimate(self, text: str, n_tokens: int | None) -> int:
-        if n_tokens is not None:
-            return n_tokens
-        if self.tokenizer == "word":
-            return len(WordTokenizer.split(text))
-        if self.tokenizer == "bpe":
-            return len(text.encode("utf-8"))  # an upper bound: every token is at least a byte
-        return len(text)
-
-    def _split_problems(self, n_tokens: int) -> list[str]:
-        frac, need = self.train.val_fraction, self.model.block_size + 1
-        n_train = int(n_tokens * (1 - frac))
-        shortest = min(n_train, n_tokens - n_train)
-        if shortest >= need:
-            return []
-        return [
-            f"Context length (block_size) {self.model.block_size:,} is too long for this corpus: "
-            f"it has {n_tokens:,} tokens, so the smaller of its training ({n_train:,}) and "
-            f"validation ({n_tokens - n_train:,}) parts cannot fill one example of "
-            f"{need:,} tokens. Use a shorter context or a longer text"
-        ]
-
-    def step_cost_key(self) -> RunSpec:
-        """This spec with the settings that cannot change a step's cost put back to defaults.
-
-        A step costs the same whatever the step count, schedule, seed or evaluation settings,
-        so a cache of measured step times keyed on this key is not re-timed when they change.
-        Example: two specs differing only in max_iters have equal step_cost_key()s.
-        """
-        d = LIVE_TRAIN
-        return dataclasses.replace(
-            self,
-            train=dataclasses.replace(
-                self.train,
-                max_iters=d.max_iters,
-                learning_rate=d.learning_rate,
-                min_lr=d.min_lr,
-                warmup_iters=d.warmup_iters,
-                eval_iters=d.eval_iters,
-                eval_interval=d.eval_interval,
-                seed=d.seed,
-            ),
-        )
-
-    def describe(self) -> str:
-        """Example: "4 layers × 4 heads × 64 wide, context 64, learned positions, char tokens"."""
-        m = self.model
-        return (
-            f"{m.n_layer} layers × {m.n_head} heads × {m.n_embd} wide, context {m.block_size}, "
-            f"{m.pos_emb} positions, {self.tokenizer} tokens"
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "corpus_key": self.corpus_key,
-            "tokenizer": self.tokenizer,
-            "vocab_size": self.vocab_size,
-            "model": self.model.to_dict(),
-            "train": self.train.to_dict(),
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> RunSpec:
-        return cls(
-            d["corpus_key"],
-            d["tokenizer"],
-            d["vocab_size"],
-            GPTConfig.from_dict(d["model"]),
-            TrainConfig.from_dict(d["train"]),
-        )
-
-
-def make_spec(
-    model: dict[str, Any],
-    train: dict[str, Any],
-    tokenizer: str = "char",
-    vocab_size: int | None = None,
-    corpus_key: str = "shakespeare",
-) -> tuple[RunSpec | None, list[str]]:
-    """A RunSpec from a form's values (missing fields from LIVE_MODEL and LIVE_TRAIN), or None
-    and every problem that stopped it.
-
-    GPTConfig refuses an impossible shape (width not divisible by heads) as it is made, so a
-    form cannot hold one in a RunSpec; this collects those problems with the training ones.
-    Example: make_spec({"n_embd": 65, "n_head": 4}, {})[0] is None.
-    """
-    train_cfg = LIVE_TRAIN.replace(**train)  # fields the form leaves out keep the live defaults
-    try:
-        cfg = GPTConfig(**{**LIVE_MODEL.to_dict(), **model})
-    except ValueError as e:
-        shape = [_labelled(p) for p in str(e).split("; ")]
-        return None, shape + [_labelled(p) for p in train_cfg.problems()]
-    return RunSpec(corpus_key, tokenizer, vocab_size, cfg, train_cfg), []
-
-
-def build_run_tokenizer(kind: str, text: str, vocab_size: int | None) -> Tokenizer:
-    """The tokenizer a run trains with; BPE learns its merges on the first BPE_TRAIN_CHARS."""
-    return build_tokenizer(kind, text[:BPE_TRAIN_CHARS] if kind == "bpe" else text, vocab_size)
+from minigpt.sampling import SamplingConfig, generate
+from minigpt.tokenizer import CharTokenizer, Tokenizer
+from minigpt.train import StepMetrics, Trainer, TrainingDiverged
+from minigpt.views import AttentionView, attention_for_ids
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from lab import cache, charts, live, state, training_ui
 from lab.slots import TrainerSlots
-from minigpt.run import LiveRun, RunSpec
+from minigpt.run import LiveRun
+from minigpt.runspec import RunSpec
 from tests.apptest import TIMEOUT, TINY_TRAINING, errors, page_path, run_router
 from tests.test_run import FAST, TEXT, TINY
 

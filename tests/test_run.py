@@ -11,15 +11,8 @@ import torch
 from minigpt.checkpoint import CheckpointError, save_checkpoint
 from minigpt.config import PRESETS, GPTConfig
 from minigpt.model import GPT
-from minigpt.run import (
-    LIVE_MODEL,
-    LIVE_TRAIN,
-    MAX_CONTEXT,
-    LiveRun,
-    RunError,
-    RunSpec,
-    make_spec,
-)
+from minigpt.run import LiveRun
+from minigpt.runspec import LIVE_MODEL, LIVE_TRAIN, MAX_CONTEXT, RunError, RunSpec, make_spec
 from minigpt.sampling import SamplingConfig
 from minigpt.tokenizer import CharTokenizer
 from minigpt.train import TrainConfig

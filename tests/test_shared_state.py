@@ -20,7 +20,8 @@ from minigpt.checkpoint import load_checkpoint, save_checkpoint
 from minigpt.config import PRESETS
 from minigpt.experiments import same_start_models
 from minigpt.model import GPT
-from minigpt.run import LiveRun, RunSpec
+from minigpt.run import LiveRun
+from minigpt.runspec import RunSpec
 from minigpt.train import Trainer
 from tests.apptest import APP, TIMEOUT, TINY_TRAINING, errors
 from tests.test_run import FAST, TEXT, TINY
