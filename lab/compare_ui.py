@@ -1,6 +1,6 @@
 """The compare page's sections: the shipped comparison, the live one this session trains, and
 the runs it adds from the Training page. The numbers behind them are lab/compare_data.py's,
-the figures lab/charts.py's, the experiment minigpt/experiments.py's, and the training loop
+the figures lab/charts/'s, the experiment minigpt/experiments.py's, and the training loop
 lab/live.py's (shared with the Training page).
 """
 

@@ -1,0 +1,158 @@
+"""The training page's live panels (Vega-Lite specs, cheaper to redraw twice a second) and the
+heads' scores over training."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from lab.charts.common import PLAIN
+
+
+def _thin(
+    xs: Sequence[float], ys: Sequence[float], n: int = 300
+) -> tuple[list[float], list[float]]:
+    """At most n points: consecutive buckets averaged, so a long noisy curve stays cheap to send.
+
+    Example: _thin(range(10), range(10), 5) == ([0.5, 2.5, 4.5, 6.5, 8.5], [0.5, 2.5, 4.5, 6.5, 8.5])
+    """
+    if len(xs) <= n:
+        return list(xs), list(ys)
+    edges = np.linspace(0, len(xs), n + 1).astype(int)
+    sizes = np.diff(edges)
+    x = np.add.reduceat(np.asarray(xs, dtype=float), edges[:-1]) / sizes
+    y = np.add.reduceat(np.asarray(ys, dtype=float), edges[:-1]) / sizes
+    return x.tolist(), y.tolist()
+
+
+TRAINING_COLORS = {  # series -> colour, the same in every panel; Streamlit's gray, blue, red
+    "training batch": "#a3a8b8",  # and green, so a Markdown line (":blue[■ …]") is the legend
+    "train (evaluated)": "#1c83e1",
+    "validation": "#ff4b4b",
+    "learning rate": "#21c354",
+}
+
+
+def _panel(title: str, y_title: str, series: list[str], max_steps: int | None) -> dict[str, Any]:
+    x: dict[str, Any] = {"field": "step", "type": "quantitative", "title": "step"}
+    if max_steps:
+        x["scale"] = {"domain": [0, max_steps]}
+    return {
+        "title": title,
+        "mark": {"type": "line", "clip": True, "tooltip": True},
+        "encoding": {
+            "x": x,
+            "y": {
+                "field": "value",
+                "type": "quantitative",
+                "title": y_title,
+                "scale": {"zero": False},
+            },
+            "color": {
+                "field": "series",
+                "type": "nominal",
+                "scale": {"domain": series, "range": [TRAINING_COLORS[s] for s in series]},
+                "legend": None,  # one legend line for all three panels, drawn by the page
+            },
+        },
+    }
+
+
+def training_panels(
+    rows: Sequence[dict[str, Any]], max_steps: int | None = None
+) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Loss, perplexity and learning rate over steps: three (Vega-Lite spec, data rows) pairs.
+
+    Vega-Lite rather than plotly because the live page redraws these twice a second: a spec
+    that stays the same while only its data grows is updated in place by the browser, where a
+    new plotly figure is built (server) and laid out (browser) from scratch each time. Long
+    curves are thinned, so each redraw sends a few hundred points.
+    """
+    steps = [r["step"] for r in rows if r.get("train_loss") is not None]
+    batch = [r["train_loss"] for r in rows if r.get("train_loss") is not None]
+    evals = [r for r in rows if r.get("val_loss") is not None]
+    loss, ppl, lr = [], [], []
+    for x, y in zip(*_thin(steps, batch), strict=True):
+        loss.append({"step": x, "value": y, "series": "training batch"})
+    for key, name in (("eval_train_loss", "train (evaluated)"), ("val_loss", "validation")):
+        for r in evals:
+            if r.get(key) is not None:
+                loss.append({"step": r["step"], "value": r[key], "series": name})
+                ppl.append({"step": r["step"], "value": math.exp(min(r[key], 50)), "series": name})
+    lr_steps = [r["step"] for r in rows if r.get("lr") is not None]
+    lrs = [r["lr"] for r in rows if r.get("lr") is not None]
+    for x, y in zip(*_thin(lr_steps, lrs), strict=True):
+        lr.append({"step": x, "value": y, "series": "learning rate"})
+    evaluated = ["train (evaluated)", "validation"]
+    return [
+        (_panel("Loss", "nats per token", ["training batch", *evaluated], max_steps), loss),
+        (_panel("Perplexity (evaluated)", "exp(loss)", evaluated, max_steps), ppl),
+        (_panel("Learning rate", "learning rate", ["learning rate"], max_steps), lr),
+    ]
+
+
+def head_scores_over_training(
+    steps: Sequence[int], previous_token: np.ndarray, induction: np.ndarray, height: int = 300
+) -> go.Figure:
+    """Each head's previous-token and induction score at every snapshot: (S, n_layer, n_head) in."""
+    fig = go.Figure(
+        layout=dict(
+            height=height,
+            **PLAIN,
+            xaxis=dict(domain=[0, 0.47], title="step"),
+            yaxis=dict(range=[0, 1.02], title="score"),
+            xaxis2=dict(domain=[0.53, 1], anchor="y2", title="step"),
+            yaxis2=dict(anchor="x2", range=[0, 1.02]),
+            annotations=[
+                dict(
+                    text=t,
+                    x=x,
+                    y=1.0,
+                    xref="paper",
+                    yref="paper",
+                    xanchor="center",
+                    yanchor="bottom",
+                    showarrow=False,
+                )
+                for t, x in (("Previous-token score", 0.235), ("Induction score", 0.765))
+            ],
+        )
+    )
+    _, n_layer, n_head = previous_token.shape
+    palette = [
+        "#1f77b4",
+        "#ff7f0e",
+        "#2ca02c",
+        "#d62728",
+        "#9467bd",
+        "#8c564b",
+        "#e377c2",
+        "#7f7f7f",
+    ]
+    for layer in range(n_layer):
+        for head in range(n_head):
+            name = f"layer {layer} head {head}"
+            style = dict(
+                color=palette[head % len(palette)],
+                dash=["solid", "dot", "dash", "dashdot"][layer % 4],
+            )
+            for axis, scores in (("", previous_token), ("2", induction)):
+                fig.add_trace(
+                    go.Scatter(
+                        x=list(steps),
+                        y=scores[:, layer, head],
+                        mode="lines",
+                        name=name,
+                        legendgroup=name,
+                        showlegend=axis == "",
+                        line=style,
+                        xaxis=f"x{axis}",
+                        yaxis=f"y{axis}",
+                        hovertemplate=f"{name}<br>step %{{x}}: %{{y:.2f}}<extra></extra>",
+                    )
+                )
+    return fig
