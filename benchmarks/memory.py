@@ -77,7 +77,8 @@ def _visit_all(context, url: str, paths: list[str], wait_for_app, rss=None) -> t
         before = rss() if rss else 0.0
         page.goto(f"{url}/{path}")
         wait_for_app(page, timeout=180_000)
-        growth[path] = (rss() if rss else 0.0) - before
+        # The default page is served at the root: name it by its page, not by "".
+        growth[path or "home"] = (rss() if rss else 0.0) - before
     return page, growth
 
 
@@ -114,7 +115,7 @@ def run(log: Callable[[str], None], quick: bool = False) -> list[Row]:
 
     paths = url_paths()
     if quick:  # the pages that load the most: the model, plotly, the tokenizer tables
-        paths = [p for p in paths if p in ("home", "attention")] or paths[:2]
+        paths = [p for p in paths if p in ("", "attention")] or paths[:2]
     log_file = Path(tempfile.mkdtemp(prefix="bench-memory-")) / "server.log"
     proc, url = start_server(log_file)
     rss = lambda: group_rss_mb(proc.pid)  # noqa: E731
