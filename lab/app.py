@@ -37,3 +37,4 @@ navigation = st.navigation(
 # Drawn before the page runs, so the sampling settings keep their values across page switches.
 sidebar.draw()
 navigation.run()
+runtime.return_free_memory()  # after every run: what the page freed goes back to the OS
