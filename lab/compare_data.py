@@ -226,6 +226,11 @@ def _groups(entries: Sequence[Entry]) -> dict[str, list[Entry]]:
     return groups
 
 
+def first_of_each(entries: Sequence[Entry]) -> list[Entry]:
+    """One entry per group (its first seed), for the samples."""
+    return [group[0] for group in _groups(entries).values()]
+
+
 def _spread(columns: Sequence[Sequence[float | None]]) -> tuple[list, list, list]:
     """Mean, lowest and highest over seeds at each point (None where no seed is defined)."""
     stats = [seed_stats(point) for point in zip(*columns, strict=True)]

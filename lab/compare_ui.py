@@ -20,13 +20,13 @@ from lab.compare_data import (
     SMOOTH,
     Entry,
     Setup,
-    _groups,
     baseline_params,
     curve_series,
     curves_csv,
     differences,
     extrapolation_csv,
     extrapolation_series,
+    first_of_each,
     imported_entry,
     live_entries,
     ordering_lines,
@@ -67,7 +67,11 @@ def show_results(
         ),
         key=f"{key}.curves",
     )
-    st.dataframe(summary_table(entries, baseline_params(entries)), hide_index=True)
+    st.dataframe(
+        summary_table(entries, baseline_params(entries)),
+        hide_index=True,
+        column_config={"parameters": st.column_config.NumberColumn(format="localized")},
+    )
     st.caption(
         "A learned table adds context × width parameters; the other encodings add none. "
         "ms per step is the median over training, with every model of the comparison training "
@@ -87,7 +91,7 @@ def show_results(
         st.markdown("\n".join(ordering_lines(entries, reading)))
     else:
         st.info("Extrapolation is measured once training is done.")
-    samples = [(e, sample_of(e)) for e in _first_of_each(entries)]
+    samples = [(e, sample_of(e)) for e in first_of_each(entries)]
     samples = [(e, text) for e, text in samples if text]
     if samples:
         st.subheader("Samples")
@@ -117,11 +121,6 @@ def show_results(
         "Every chart saves as a PNG from the camera icon in its toolbar (top right, "
         "shown on hover)."
     )
-
-
-def _first_of_each(entries: Sequence[Entry]) -> list[Entry]:
-    """One entry per group (its first seed), for the samples."""
-    return [group[0] for group in _groups(entries).values()]
 
 
 def shipped_section(results: dict[str, Any] | None, reading: str, metric: str) -> None:

@@ -26,6 +26,12 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
+def _seeds_range(n: int) -> str:
+    """The end of a hover text: the seeds' range (customdata) when there are several."""
+    more = "<br>seeds from %{customdata[0]:.3f} to %{customdata[1]:.3f}" if n > 1 else ""
+    return more + "<extra></extra>"
+
+
 def _band(fig: go.Figure, x, low, high, color: str, group: str) -> None:
     """The spread over seeds (lowest to highest) as a shaded band; undefined points left out."""
     pts = [(xi, lo, hi) for xi, lo, hi in zip(x, low, high, strict=True) if lo is not None]
@@ -82,12 +88,7 @@ def compare_curves(
                     line=dict(color=color, dash=dash, width=2 if part == "train" else 1.5),
                     customdata=np.array([low, high], dtype=float).T,
                     hovertemplate=f"{label} {part}<br>step %{{x}}: {unit} %{{y:.3f}}"
-                    + (
-                        "<br>seeds from %{customdata[0]:.3f} to %{customdata[1]:.3f}"
-                        if s["n"] > 1
-                        else ""
-                    )
-                    + "<extra></extra>",
+                    + _seeds_range(s["n"]),
                 )
             )
     fig.update_xaxes(title="step")
@@ -130,13 +131,7 @@ def extrapolation_chart(
                 connectgaps=False,
                 line=dict(color=color, dash=s.get("dash", "solid")),
                 customdata=np.array([low, high], dtype=float).T,
-                hovertemplate=f"{label}<br>{where}: loss %{{y:.3f}}"
-                + (
-                    "<br>seeds from %{customdata[0]:.3f} to %{customdata[1]:.3f}"
-                    if s["n"] > 1
-                    else ""
-                )
-                + "<extra></extra>",
+                hovertemplate=f"{label}<br>{where}: loss %{{y:.3f}}" + _seeds_range(s["n"]),
             )
         )
         limit = s.get("limit")
