@@ -2,12 +2,13 @@
 
 import ctypes
 import ctypes.util
+import functools
 import os
+from collections.abc import Callable
 
 import torch
 
 _configured = False
-_libc = None
 
 
 def configure_torch() -> None:
@@ -28,12 +29,14 @@ def return_free_memory() -> bool:
     more than it uses, and a memory limit counts what it holds. Returns False where there is
     no glibc (macOS, Windows, musl).
     """
-    global _libc
-    if _libc is None:
-        name = ctypes.util.find_library("c")
-        try:
-            _libc = ctypes.CDLL(name) if name else False
-            _libc.malloc_trim  # noqa: B018  (an AttributeError here means no glibc)
-        except (OSError, AttributeError):
-            _libc = False
-    return bool(_libc and _libc.malloc_trim(0))
+    trim = _malloc_trim()
+    return bool(trim and trim(0))
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):  # no such library, or a libc without malloc_trim
+        return None

@@ -40,13 +40,10 @@ class TokenData:
             # Straight from a list to the compact dtype: an int64 tensor in between would
             # briefly cost four times the memory, and peak memory is what a server pays for.
             ids = list(ids)
-            lo, hi = (min(ids), max(ids)) if ids else (0, 0)
-            if lo < 0:
-                raise ValueError("token ids must be non-negative integers")
-            ids = torch.tensor(ids, dtype=compact_dtype(hi))
-        elif ids.is_floating_point() or (len(ids) and int(ids.min()) < 0):
-            raise ValueError("token ids must be non-negative integers")
+            ids = torch.tensor(ids, dtype=compact_dtype(max(ids, default=0)))
         ids = ids.flatten()  # (N,)
+        if ids.is_floating_point() or (len(ids) and int(ids.min()) < 0):
+            raise ValueError("token ids must be non-negative integers")
         self.ids = ids.to(compact_dtype(int(ids.max()) if len(ids) else 0))
         self.val_fraction = val_fraction
         self.n_train = int(len(self.ids) * (1.0 - val_fraction))
