@@ -50,16 +50,22 @@ def peak_rss_mb(pid: int) -> float:
 
 
 class Sampler:
-    """Samples a process group's RSS in a thread and keeps the largest sum seen."""
+    """Calls measure() every `every` seconds on a thread of its own and keeps, for each figure
+    it returns, the largest value seen (a server's memory and threads peak between visits).
 
-    def __init__(self, pgid: int, every: float = 0.2) -> None:
-        self.pgid, self.every, self.peak = pgid, every, 0.0
+    Example: with Sampler(lambda: {"rss": group_rss_mb(pgid)}) as s: ...; s.peak["rss"]
+    """
+
+    def __init__(self, measure: Callable[[], dict[str, float]], every: float = 0.2) -> None:
+        self.measure, self.every = measure, every
+        self.peak: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):
-            self.peak = max(self.peak, group_rss_mb(self.pgid))
+            for name, value in self.measure().items():
+                self.peak[name] = max(self.peak.get(name, value), value)
 
     def __enter__(self) -> Sampler:
         self._thread.start()
@@ -121,7 +127,7 @@ def run(log: Callable[[str], None], quick: bool = False) -> list[Row]:
     rss = lambda: group_rss_mb(proc.pid)  # noqa: E731
     try:
         idle = rss()
-        with Sampler(proc.pid) as sampler, sync_playwright() as pw:
+        with Sampler(lambda: {"rss": rss()}) as sampler, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             viewport = {"width": 1400, "height": 1600}
             page, growth = _visit_all(
@@ -142,10 +148,12 @@ def run(log: Callable[[str], None], quick: bool = False) -> list[Row]:
             if not quick and "training" in paths:
                 trained = _short_training(page, url, 10.0, wait_for_app)
                 time.sleep(1.0)
-                log(f"memory: after training {rss():.0f} MB, peak so far {sampler.peak:.0f} MB")
+                log(
+                    f"memory: after training {rss():.0f} MB, peak so far {sampler.peak.get('rss', 0):.0f} MB"
+                )
             browser.close()
         hwm = peak_rss_mb(proc.pid)
-        peak = max(sampler.peak, *after, hwm)
+        peak = max(sampler.peak.get("rss", 0.0), *after, hwm)
         extra = (after[-1] - after[0]) / (len(after) - 1)
         top = sorted(growth.items(), key=lambda kv: -kv[1])[:3]
         return [

@@ -18,10 +18,25 @@ def wait_for_app(page: Page, timeout: float = 60_000) -> None:
     expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=timeout)
 
 
-def assert_no_exception(page: Page, name: str) -> None:
-    """Fail on any exception element, after saving what the person would have seen."""
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
+def problem(page: Page) -> str | None:
+    """What is wrong with the page as a person sees it, or None: an exception element, the
+    generic alert of an uncaught error (showErrorDetails is off), or a URL the router does not
+    know."""
     exceptions = page.get_by_test_id("stException")
-    assert exceptions.count() == 0, exceptions.first.inner_text()
-    # With showErrorDetails off, an uncaught error shows as a plain alert without the trace.
-    assert "An error has occurred" not in page.locator("[data-testid='stMain']").inner_text()
+    if exceptions.count():
+        return exceptions.first.inner_text()
+    main = page.get_by_test_id("stMain").inner_text()
+    if "An error has occurred" in main:
+        return main[:500]
+    if page.get_by_text("Page not found").count():
+        return "Page not found"
+    return None
+
+
+def assert_no_exception(page: Page, name: str, screenshot: bool = True) -> None:
+    """Fail on any problem() of the page, saving what the person saw: always, or (with
+    screenshot=False, for many sessions at once) only when something is wrong."""
+    found = problem(page)
+    if screenshot or found:
+        page.screenshot(path=str(SHOTS / f"{name}.png"))
+    assert found is None, f"{name}: {found}"

@@ -13,7 +13,6 @@ The server gets server.disconnectedSessionTTL=5 (the default keeps a closed tab'
 from __future__ import annotations
 
 import re
-import threading
 import time
 from pathlib import Path
 from urllib.request import urlopen
@@ -21,8 +20,10 @@ from urllib.request import urlopen
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from benchmarks.memory import Sampler
+from lab.catalog import CATALOG
 from tests.e2e.conftest import start_server, stop_server
-from tests.e2e.helpers import SHOTS, wait_for_app
+from tests.e2e.helpers import SHOTS, assert_no_exception, wait_for_app
 
 pytestmark = pytest.mark.load
 
@@ -30,10 +31,12 @@ N_SESSIONS = 8
 TRAINERS = 3  # sessions 0, 1, 2 press Start; the cap lets two train at once
 CAP = 2
 TTL = 5  # seconds a closed tab's session is kept for reconnecting
-PATHS = ["", "tokenizers", "positional", "attention", "compare", "training"]  # "": Home
+# Every page, the training page last (the trainers start there); "" is Home, at the root.
+PAGES = sorted(CATALOG, key=lambda page: page.name == "training")
+PATHS = [page.url for page in PAGES]
 # The same pages by their sidebar links: moving inside the app keeps the session (a page.goto
 # reloads the tab, which is a new session with fresh state).
-LINKS = ["Tokenizers", "Positional embeddings", "Attention", "Compare", "Live training"]
+LINKS = [page.title for page in PAGES if page.url]
 VIEWPORT = {"width": 1400, "height": 1600}
 TIMEOUT = 180_000  # ms: eight sessions share two loaded cores
 IDLE_WORKER = 10.0  # seconds before anyio retires an idle worker thread
@@ -46,28 +49,6 @@ def status(pid: int) -> tuple[int, float]:
         line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
     )
     return int(fields["Threads"]), int(fields["VmRSS"].split()[0]) / 1024
-
-
-class Peak:
-    """The most threads and memory seen, sampled every 0.25 s on a thread of its own."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid, self.threads, self.rss = pid, 0, 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.25):
-            threads, rss = status(self.pid)
-            self.threads, self.rss = max(self.threads, threads), max(self.rss, rss)
-
-    def __enter__(self) -> Peak:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def settle(pid: int, url: str) -> tuple[int, float, float]:
@@ -88,14 +69,7 @@ def settle(pid: int, url: str) -> tuple[int, float, float]:
 
 
 def clean(page: Page, name: str) -> None:
-    """No exception element and no generic error on the page (a screenshot when there is)."""
-    exceptions = page.get_by_test_id("stException")
-    main = page.get_by_test_id("stMain").inner_text()
-    lost = page.get_by_text("Page not found").count()  # a URL the router does not know
-    if exceptions.count() or lost or "An error has occurred" in main:
-        page.screenshot(path=str(SHOTS / f"load_{name}.png"))
-        text = exceptions.first.inner_text() if exceptions.count() else main[:500]
-        raise AssertionError(f"{name}: {text}")
+    assert_no_exception(page, f"load_{name}", screenshot=False)
 
 
 def seed_box(page: Page):
@@ -129,7 +103,9 @@ def test_a_classroom_of_eight_on_one_server(browser: Browser) -> None:
         figures["warm-up: one session, every page"] = f"{time.monotonic() - t0:.1f} s"
         base_threads, base_rss, _ = settle(proc.pid, url)
 
-        with Peak(proc.pid) as peak:
+        with Sampler(
+            lambda: dict(zip(("threads", "rss"), status(proc.pid), strict=True)), 0.25
+        ) as peak:
             contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(N_SESSIONS)]
             pages = [c.new_page() for c in contexts]
             t0 = time.monotonic()
@@ -194,7 +170,7 @@ def test_a_classroom_of_eight_on_one_server(browser: Browser) -> None:
                 expect(page.get_by_test_id("stMain")).to_contain_text(f"seed {100 + i}")
             for context in contexts[1:]:
                 context.close()
-            peak_threads, peak_rss = peak.threads, peak.rss
+            peak_threads, peak_rss = int(peak.peak["threads"]), peak.peak["rss"]
 
         after_threads, after_rss, waited = settle(proc.pid, url)
         figures |= {
