@@ -21,7 +21,7 @@ import pandas as pd
 
 from lab import charts
 from lab.models import LabModel
-from minigpt.config import POS_EMBS, GPTConfig
+from minigpt.config import GPTConfig
 from minigpt.experiments import (
     MODES,
     CompareSpec,
@@ -454,7 +454,3 @@ def baseline_params(entries: Sequence[Entry]) -> int | None:
     """Parameters of a model without position information, the reference for the extra ones."""
     nones = [e.params for e in entries if e.pos_emb == "none" and not e.imported]
     return nones[0] if nones else None
-
-
-def encodings_in(entries: Sequence[Entry]) -> list[str]:
-    return [p for p in POS_EMBS if any(e.pos_emb == p for e in entries)]

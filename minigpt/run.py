@@ -219,9 +219,6 @@ class LiveRun:
             self.snapshots = [s for s in self.snapshots if s.step != snap.step] + [snap]
         return snap
 
-    def probe_tokens(self) -> list[str]:
-        return [self.tokenizer.token_str(i) for i in self.probe_ids]
-
     def frozen_model(self) -> GPT:
         """A copy of the model as it is now, in eval mode and without gradients: training on
         does not change it, so it can be shown on other pages."""
