@@ -18,8 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks.table import Row, median
-from minigpt.bpe import GPT4_SPLIT_PATTERN
-from minigpt.bpe_train import Merge, split_chunks, train_merges
+from minigpt.tokenizers.bpe import GPT4_SPLIT_PATTERN
+from minigpt.tokenizers.bpe_train import Merge, split_chunks, train_merges
 from tests.bpe_reference import train_reference  # `python -m benchmarks` runs from the root
 
 REF_MERGES = 10  # merges the reference makes on the full 1 MB (10-25 s each mode)

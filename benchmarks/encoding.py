@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from benchmarks.table import Row, alternate, median
-from minigpt.production import gpt4_tokenizer, tiktoken_encoding
+from minigpt.tokenizers.production import gpt4_tokenizer, tiktoken_encoding
 
 
 def run(text: str, quick: bool, log: Callable[[str], None]) -> list[Row]:

@@ -17,10 +17,10 @@ import torch
 from benchmarks.reference_gpt import RefConfig, RefGPT, RefTrain, RefTrainer
 from benchmarks.table import Row, alternate, median
 from minigpt.config import GPTConfig
-from minigpt.data import TokenData
 from minigpt.model import GPT
-from minigpt.tokenizer import CharTokenizer
-from minigpt.train import TrainConfig, Trainer
+from minigpt.tokenizers.tokenizer import CharTokenizer
+from minigpt.training.data import TokenData
+from minigpt.training.trainer import TrainConfig, Trainer
 
 TARGET_LOSS = 1.88  # nanoGPT's published CPU run reaches this at 2000 iterations
 # (quick, threads) -> (alternated blocks, steps per block). Two threads on a busy 2-core
@@ -163,7 +163,7 @@ def time_to_quality(
     interpolated between checks. `budget` caps both sides' training seconds together, so a
     very busy machine cannot stall the whole benchmark.
     """
-    from minigpt.runspec import LIVE_MODEL, LIVE_TRAIN
+    from lab.engine.runspec import LIVE_MODEL, LIVE_TRAIN
 
     torch.set_num_threads(1)
     data = char_data(text)

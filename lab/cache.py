@@ -24,18 +24,18 @@ import tiktoken
 import torch
 
 from lab import tokens_view
-from lab.models import LabModel
-from lab.slots import TrainerSlots
-from minigpt import views
-from minigpt.bpe import GPT4_SPLIT_PATTERN, BPETokenizer, render_token
-from minigpt.checkpoint import load_checkpoint
-from minigpt.corpus import decode_upload, shakespeare_text
-from minigpt.data import TokenData
-from minigpt.production import tiktoken_encoding
-from minigpt.run import LiveRun
-from minigpt.runspec import BPE_TRAIN_CHARS, RunSpec, build_run_tokenizer
+from lab.engine import views
+from lab.engine.liverun import LiveRun
+from lab.engine.models import LabModel
+from lab.engine.runspec import BPE_TRAIN_CHARS, RunSpec, build_run_tokenizer
+from lab.engine.slots import TrainerSlots
 from minigpt.sampling import SamplingConfig, generate
-from minigpt.tokenizer import CharTokenizer
+from minigpt.tokenizers.bpe import GPT4_SPLIT_PATTERN, BPETokenizer, render_token
+from minigpt.tokenizers.production import tiktoken_encoding
+from minigpt.tokenizers.tokenizer import CharTokenizer
+from minigpt.training.checkpoint import load_checkpoint
+from minigpt.training.corpus import decode_upload, shakespeare_text
+from minigpt.training.data import TokenData
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 SHIPPED_DIR = ASSETS / "shakespeare"
@@ -256,8 +256,8 @@ def run_extrapolation(
     The held-out part is the text's last val_fraction, as in training (exactly so for
     characters); characters the model never saw are left out.
     """
-    from lab.models import encode_text
-    from minigpt.experiments import MODES, extrapolation_losses
+    from lab.engine.models import encode_text
+    from minigpt.analysis.extrapolation import MODES, extrapolation_losses
 
     text = default_corpus()
     held_out = text[int(len(text) * (1 - val_fraction)) :][: 16 * max_tokens]

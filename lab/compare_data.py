@@ -20,20 +20,19 @@ from typing import Any
 import pandas as pd
 
 from lab import charts
-from lab.models import LabModel
-from minigpt.config import GPTConfig
-from minigpt.experiments import (
+from lab.engine.comparison import CompareSpec, LiveComparison
+from lab.engine.models import LabModel
+from minigpt.analysis.extrapolation import (
     MODES,
-    CompareSpec,
     Extrapolation,
-    LiveComparison,
     holds_until,
     ranking,
     seed_stats,
     value_at,
 )
+from minigpt.config import GPTConfig
 from minigpt.model import count_params
-from minigpt.train import TrainConfig
+from minigpt.training.trainer import TrainConfig
 
 READINGS = {
     "windows": "Loss over non-overlapping windows of each length",

@@ -1,6 +1,6 @@
 """The compare page's sections: the shipped comparison, the live one this session trains, and
 the runs it adds from the Training page. The numbers behind them are lab/compare_data.py's,
-the figures lab/charts/'s, the experiment minigpt/experiments.py's, and the training loop
+the figures lab/charts/'s, the experiment minigpt/analysis/extrapolation.py's, and the training loop
 lab/live.py's (shared with the Training page).
 """
 
@@ -34,9 +34,10 @@ from lab.compare_data import (
     shipped_entries,
     summary_table,
 )
-from lab.models import encode_text
+from lab.engine.comparison import LiveComparison
+from lab.engine.models import encode_text
+from minigpt.analysis.extrapolation import extrapolation_lengths
 from minigpt.config import POS_EMBS
-from minigpt.experiments import LiveComparison, extrapolation_lengths
 
 CHUNK_SECONDS = 0.4  # training per fragment run, shared out among the runs (as on Training)
 TICK_SECONDS = 1.0  # while training, the fragment also reruns on this timer (see `yours`)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lab import cache, state
-from lab.models import LabModel, encode_text
+from lab.engine.models import LabModel, encode_text
 
 
 def draw() -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from minigpt.bpe import Merge
+from minigpt.tokenizers.bpe import Merge
 
 # Pastel backgrounds cycled by position, so neighbouring tokens always differ.
 PALETTE = ["#fde2e4", "#dfe7fd", "#e2f0cb", "#fff1c1", "#e8dff5", "#d4f0f0", "#fce1c8", "#eadcd0"]

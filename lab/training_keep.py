@@ -7,12 +7,12 @@ import pandas as pd
 import streamlit as st
 
 from lab import state
-from lab.models import LabModel
+from lab.engine.liverun import LiveRun
+from lab.engine.models import LabModel
+from lab.engine.runspec import LIVE_TRAIN, RunError
 from lab.training_setup import Setup
 from lab.training_ui import Session, reset, session
-from minigpt.checkpoint import CheckpointError, load_checkpoint
-from minigpt.run import LiveRun
-from minigpt.runspec import LIVE_TRAIN, RunError
+from minigpt.training.checkpoint import CheckpointError, load_checkpoint
 
 
 def _use() -> None:

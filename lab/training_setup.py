@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import streamlit as st
 
 from lab import cache, state
-from minigpt.cli import torchrun_command
+from lab.engine.runspec import LIVE_MODEL, LIVE_TRAIN, TOKENIZERS, RunSpec, make_spec
+from minigpt.cli.train import torchrun_command
 from minigpt.config import POS_EMBS, PRESETS
-from minigpt.corpus import CorpusError
 from minigpt.model import param_breakdown
-from minigpt.runspec import LIVE_MODEL, LIVE_TRAIN, TOKENIZERS, RunSpec, make_spec
+from minigpt.training.corpus import CorpusError
 
 MAX_UPLOAD_BYTES = 5_000_000
 LAB_PRESETS = {name: cfg for name, cfg in PRESETS.items() if name.startswith("lab-")}

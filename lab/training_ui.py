@@ -17,12 +17,12 @@ import pyarrow as pa
 import streamlit as st
 
 from lab import charts, live, state
-from lab.models import LabModel
-from lab.runs import RunRecord
+from lab.engine.liverun import LiveRun
+from lab.engine.models import LabModel
+from lab.engine.runs import RunRecord
+from lab.engine.runspec import RunError, RunSpec
+from lab.engine.views import token_labels
 from lab.training_setup import Setup, duration
-from minigpt.run import LiveRun
-from minigpt.runspec import RunError, RunSpec
-from minigpt.views import token_labels
 
 CHUNK_SECONDS = 0.5  # training per fragment run: Stop lands within a second, charts ~2x a second
 KICK_SECONDS = 0.5  # after a full run, how soon the browser restarts the training fragment

@@ -1,8 +1,8 @@
 """minigpt: a small, readable GPT in pure PyTorch, built to be looked inside."""
 
+from minigpt.analysis.probes import attention_maps, capture
 from minigpt.config import GPTConfig
 from minigpt.model import GPT
-from minigpt.probes import attention_maps, capture
 from minigpt.sampling import generate
 
 __all__ = ["GPT", "BPETokenizer", "GPTConfig", "attention_maps", "capture", "generate"]
@@ -11,7 +11,7 @@ __all__ = ["GPT", "BPETokenizer", "GPTConfig", "attention_maps", "capture", "gen
 def __getattr__(name: str):
     # The BPE trainer pulls in `regex`; import it only when someone asks for it.
     if name == "BPETokenizer":
-        from minigpt.bpe import BPETokenizer
+        from minigpt.tokenizers.bpe import BPETokenizer
 
         return BPETokenizer
     raise AttributeError(f"module 'minigpt' has no attribute {name!r}")

@@ -98,6 +98,6 @@ PRESETS: dict[str, GPTConfig] = {
     "lab-small": GPTConfig(n_layer=4, n_head=4, n_embd=128, block_size=64),
     "lab-medium": GPTConfig(n_layer=6, n_head=6, n_embd=192, block_size=128),
     # The live training page's default: validation loss under 1.9 nats per character on the
-    # plays in about three minutes of one CPU core (measured; see minigpt/runspec.py LIVE_TRAIN).
+    # plays in about three minutes of one CPU core (measured; see lab/engine/runspec.py LIVE_TRAIN).
     "lab-live": GPTConfig(n_layer=4, n_head=4, n_embd=64, block_size=64),
 }

@@ -12,10 +12,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from minigpt.analysis.probes import Probe
 from minigpt.config import GPTConfig
 from minigpt.kvcache import KVCache, LayerCache
 from minigpt.positional import alibi_bias, apply_rope, rope_angles, sinusoidal_table
-from minigpt.probes import Probe
 
 
 class ContextTooLongError(ValueError):
@@ -239,7 +239,7 @@ class GPT(nn.Module):
     @classmethod
     def from_hf_gpt2(cls, state_dict: dict[str, torch.Tensor], config: GPTConfig) -> GPT:
         """Load a Hugging Face GPT2LMHeadModel state dict (its Conv1D weights are stored transposed)."""
-        from minigpt.hf import convert_hf_gpt2
+        from minigpt.gpt2 import convert_hf_gpt2
 
         model = cls(config)
         model.load_state_dict(convert_hf_gpt2(state_dict, config))

@@ -3,8 +3,8 @@
 import streamlit as st
 
 from lab import cache, charts, sidebar, state
-from lab.models import encode_text
-from minigpt.views import crop_to_context, token_focus, token_labels
+from lab.engine.models import encode_text
+from lab.engine.views import crop_to_context, token_focus, token_labels
 
 st.title("Attention")
 st.markdown(

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from lab import cache, charts, sidebar, state
-from minigpt.views import untrained_tail
+from lab.engine.views import untrained_tail
 
 SCHEMES = {
     "learned": "a learned table: one trained vector per position, added to each token",

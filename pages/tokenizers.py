@@ -3,8 +3,8 @@
 import streamlit as st
 
 from lab import cache, state, tokens_view
-from minigpt.bpe import GPT4_SPLIT_PATTERN
-from minigpt.corpus import CorpusError, check_corpus
+from minigpt.tokenizers.bpe import GPT4_SPLIT_PATTERN
+from minigpt.training.corpus import CorpusError, check_corpus
 
 TRAIN_CHARS = 300_000  # BPE trains on the corpus's first 300,000 characters: a few seconds
 MAX_UPLOAD_BYTES = 1_000_000

@@ -8,7 +8,7 @@ from benchmarks.pages import page_names
 from benchmarks.reference_gpt import RefConfig, RefGPT, RefTrain, RefTrainer, get_lr
 from benchmarks.table import Row, alternate, fmt, format_table
 from benchmarks.training import crossing
-from minigpt.bpe_train import train_merges
+from minigpt.tokenizers.bpe_train import train_merges
 from tests.bpe_reference import train_reference
 
 TINY = RefConfig(block_size=8, vocab_size=11, n_layer=1, n_head=2, n_embd=16)

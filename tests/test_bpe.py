@@ -8,7 +8,7 @@ import random
 import pytest
 import regex
 
-from minigpt.bpe import (
+from minigpt.tokenizers.bpe import (
     GPT4_SPLIT_PATTERN,
     BPETokenizer,
     Merge,
@@ -17,7 +17,7 @@ from minigpt.bpe import (
     pair_counts,
     recover_merges,
 )
-from minigpt.production import gpt4_tokenizer, load_ranks, tiktoken_encoding
+from minigpt.tokenizers.production import gpt4_tokenizer, load_ranks, tiktoken_encoding
 from tests.bpe_reference import train_reference
 
 

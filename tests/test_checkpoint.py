@@ -8,12 +8,12 @@ import pytest
 import safetensors.torch
 import torch
 
-from minigpt.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from minigpt.config import GPTConfig
-from minigpt.data import TokenData
 from minigpt.model import GPT
-from minigpt.tokenizer import CharTokenizer
-from minigpt.train import TrainConfig, Trainer
+from minigpt.tokenizers.tokenizer import CharTokenizer
+from minigpt.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from minigpt.training.data import TokenData
+from minigpt.training.trainer import TrainConfig, Trainer
 
 TEXT = "Fair is foul, and foul is fair: hover through the fog and filthy air.\n" * 20
 TOK = CharTokenizer.train(TEXT)

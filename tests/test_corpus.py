@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from minigpt.corpus import (
+from minigpt.training.corpus import (
     CorpusError,
     check_corpus,
     decode_upload,

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from minigpt.data import TokenData
+from minigpt.training.data import TokenData
 
 
 def test_split_is_contiguous_with_validation_last():

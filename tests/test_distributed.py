@@ -16,14 +16,14 @@ import torch
 import torch.multiprocessing as mp
 from torch.distributed.run import get_args_parser
 
-from minigpt.checkpoint import load_checkpoint
-from minigpt.cli import MODEL_FLAGS, TRAIN_FLAGS, build_parser, main, torchrun_command
+from minigpt.cli.train import MODEL_FLAGS, TRAIN_FLAGS, build_parser, main, torchrun_command
 from minigpt.config import GPTConfig
-from minigpt.data import TokenData
-from minigpt.distributed import DistContext, cleanup, init_distributed
 from minigpt.model import GPT
 from minigpt.sampling import generate
-from minigpt.train import TrainConfig, Trainer, TrainingDiverged
+from minigpt.training.checkpoint import load_checkpoint
+from minigpt.training.data import TokenData
+from minigpt.training.distributed import DistContext, cleanup, init_distributed
+from minigpt.training.trainer import TrainConfig, Trainer, TrainingDiverged
 
 ROOT = Path(__file__).parents[1]  # where `-m minigpt.train` finds the package
 CFG = GPTConfig(n_layer=1, n_head=2, n_embd=32, block_size=16, vocab_size=20)

@@ -7,10 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from minigpt.compare_cli import main
-from minigpt.config import POS_EMBS, GPTConfig
-from minigpt.data import TokenData
-from minigpt.experiments import (
+from minigpt.analysis.extrapolation import (
     Extrapolation,
     SeedStats,
     extrapolation_lengths,
@@ -22,7 +19,10 @@ from minigpt.experiments import (
     shared_parameter_names,
     start_trainers,
 )
-from minigpt.train import TrainConfig
+from minigpt.cli.experiments import main
+from minigpt.config import POS_EMBS, GPTConfig
+from minigpt.training.data import TokenData
+from minigpt.training.trainer import TrainConfig
 
 CFG = GPTConfig(n_layer=1, n_head=2, n_embd=16, block_size=8, vocab_size=12)
 FAST = TrainConfig(batch_size=4, max_iters=6, warmup_iters=1, eval_iters=1, eval_interval=3)
@@ -222,9 +222,9 @@ def test_the_command_writes_every_run_with_learned_undefined_past_its_length(tmp
 
 
 def test_a_live_comparison_trains_in_lockstep_then_measures_each_model():
-    from minigpt.corpus import shakespeare_text
-    from minigpt.experiments import CompareSpec, LiveComparison
-    from minigpt.tokenizer import CharTokenizer
+    from lab.engine.comparison import CompareSpec, LiveComparison
+    from minigpt.tokenizers.tokenizer import CharTokenizer
+    from minigpt.training.corpus import shakespeare_text
 
     text = shakespeare_text(["Macbeth"])
     tok = CharTokenizer.train(text)

@@ -21,8 +21,8 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from lab import live, state, training_ui
-from minigpt.run import LiveRun
-from minigpt.runspec import RunSpec
+from lab.engine.liverun import LiveRun
+from lab.engine.runspec import RunSpec
 from tests.apptest import APP, TIMEOUT, TINY_TRAINING, errors, page_path
 from tests.test_run import FAST, TEXT, TINY
 

@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from minigpt import GPT, GPTConfig
+from minigpt.analysis.probes import capture
 from minigpt.config import POS_EMBS
 from minigpt.kvcache import KVCache
 from minigpt.model import ContextTooLongError, count_params
-from minigpt.probes import capture
 
 
 def tiny(pos_emb: str = "learned", **kw) -> GPT:

@@ -15,13 +15,14 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from lab import charts, compare_data, state
-from lab.models import LabModel
-from lab.runs import RunRecord
+from lab.engine.comparison import CompareSpec
+from lab.engine.models import LabModel
+from lab.engine.runs import RunRecord
 from minigpt import GPT, GPTConfig
-from minigpt.corpus import shakespeare_text
-from minigpt.experiments import CompareSpec, Extrapolation
-from minigpt.tokenizer import CharTokenizer
-from minigpt.train import TrainConfig
+from minigpt.analysis.extrapolation import Extrapolation
+from minigpt.tokenizers.tokenizer import CharTokenizer
+from minigpt.training.corpus import shakespeare_text
+from minigpt.training.trainer import TrainConfig
 from tests.apptest import TIMEOUT, errors, page_path, run_page, run_router
 
 TINY = "Tiny (tests)"

@@ -10,10 +10,10 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from lab import charts, state
-from lab.models import LabModel
+from lab.engine.models import LabModel
 from minigpt import GPT, GPTConfig
 from minigpt.positional import alibi_bias, alibi_slopes, sinusoidal_table
-from minigpt.tokenizer import CharTokenizer
+from minigpt.tokenizers.tokenizer import CharTokenizer
 from tests.apptest import TIMEOUT, errors, page_path, run_page, run_router
 
 # ---------------------------------------------------------------- helpers

@@ -4,8 +4,8 @@ input with a message; and the pure builders behind it (lab/tokens_view.py)."""
 import pytest
 
 from lab import state, tokens_view
-from minigpt.bpe import GPT4_SPLIT_PATTERN, BPETokenizer, merge_pair, pair_counts
-from minigpt.corpus import CorpusError, decode_upload, shakespeare_text
+from minigpt.tokenizers.bpe import GPT4_SPLIT_PATTERN, BPETokenizer, merge_pair, pair_counts
+from minigpt.training.corpus import CorpusError, decode_upload, shakespeare_text
 from tests.apptest import errors, run_page, run_router
 
 # ---------------------------------------------------------------- pure builders

@@ -11,9 +11,9 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from lab import cache, charts, live, state, training_ui
-from lab.slots import TrainerSlots
-from minigpt.run import LiveRun
-from minigpt.runspec import RunSpec
+from lab.engine.liverun import LiveRun
+from lab.engine.runspec import RunSpec
+from lab.engine.slots import TrainerSlots
 from tests.apptest import TIMEOUT, TINY_TRAINING, errors, page_path, run_router
 from tests.test_run import FAST, TEXT, TINY
 

@@ -3,7 +3,7 @@
 import torch
 
 from minigpt import GPT, GPTConfig, attention_maps
-from minigpt.heads import (
+from minigpt.analysis.heads import (
     head_scores,
     induction_from_maps,
     induction_score,

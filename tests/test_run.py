@@ -8,14 +8,14 @@ import pickle
 import pytest
 import torch
 
-from minigpt.checkpoint import CheckpointError, save_checkpoint
+from lab.engine.liverun import LiveRun
+from lab.engine.runspec import LIVE_MODEL, LIVE_TRAIN, MAX_CONTEXT, RunError, RunSpec, make_spec
 from minigpt.config import PRESETS, GPTConfig
 from minigpt.model import GPT
-from minigpt.run import LiveRun
-from minigpt.runspec import LIVE_MODEL, LIVE_TRAIN, MAX_CONTEXT, RunError, RunSpec, make_spec
 from minigpt.sampling import SamplingConfig
-from minigpt.tokenizer import CharTokenizer
-from minigpt.train import TrainConfig
+from minigpt.tokenizers.tokenizer import CharTokenizer, WordTokenizer
+from minigpt.training.checkpoint import CheckpointError, save_checkpoint
+from minigpt.training.trainer import TrainConfig
 
 LINES = [
     "ROMEO:\nBut soft, what light through yonder window breaks?\n\n",
@@ -100,7 +100,7 @@ def test_make_spec_reports_shape_and_training_problems_together():
 
 def test_context_check_counts_tokens_not_characters():
     spec = RunSpec(tokenizer="word", vocab_size=50, model=TINY.replace(block_size=200), train=FAST)
-    words = len(__import__("minigpt.tokenizer").tokenizer.WordTokenizer.split(TEXT))
+    words = len(WordTokenizer.split(TEXT))
     assert words < 10 * 201  # too few words for a 200-token context in the 10% validation part
     assert any("too long" in p for p in spec.problems(TEXT))
     assert not any("too long" in p for p in RunSpec(model=TINY, train=FAST).problems(TEXT))

@@ -15,14 +15,14 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from lab import cache, live, state, training_ui
+from lab.engine.liverun import LiveRun
+from lab.engine.runspec import RunSpec
 from minigpt import rng
-from minigpt.checkpoint import load_checkpoint, save_checkpoint
+from minigpt.analysis.extrapolation import same_start_models
 from minigpt.config import PRESETS
-from minigpt.experiments import same_start_models
 from minigpt.model import GPT
-from minigpt.run import LiveRun
-from minigpt.runspec import RunSpec
-from minigpt.train import Trainer
+from minigpt.training.checkpoint import load_checkpoint, save_checkpoint
+from minigpt.training.trainer import Trainer
 from tests.apptest import APP, TIMEOUT, TINY_TRAINING, errors
 from tests.test_run import FAST, TEXT, TINY
 
@@ -175,13 +175,13 @@ def test_same_start_comparisons_and_checkpoint_loads_at_once_stay_exact():
 
 
 def _char_tokenizer():
-    from minigpt.tokenizer import CharTokenizer
+    from minigpt.tokenizers.tokenizer import CharTokenizer
 
     return CharTokenizer.train("".join(chr(48 + i) for i in range(40)))  # 40 characters
 
 
 def test_dropout_runs_trained_at_once_match_the_same_runs_trained_alone():
-    from minigpt.data import TokenData
+    from minigpt.training.data import TokenData
 
     data = TokenData(torch.arange(2000) % 40)
     cfg = CFG.replace(dropout=0.2)

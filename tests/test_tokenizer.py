@@ -5,8 +5,8 @@ import random
 
 import pytest
 
-from minigpt.bpe import BPETokenizer
-from minigpt.tokenizer import (
+from minigpt.tokenizers.bpe import BPETokenizer
+from minigpt.tokenizers.tokenizer import (
     CharTokenizer,
     Tokenizer,
     UnknownCharactersError,

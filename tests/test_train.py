@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from minigpt.config import GPTConfig
-from minigpt.data import TokenData
 from minigpt.model import GPT
-from minigpt.train import TrainConfig, Trainer, TrainingDiverged, lr_at
+from minigpt.training.data import TokenData
+from minigpt.training.trainer import TrainConfig, Trainer, TrainingDiverged, lr_at
 
 CFG = GPTConfig(n_layer=1, n_head=2, n_embd=32, block_size=16, vocab_size=20)
 FAST = TrainConfig(batch_size=4, max_iters=40, warmup_iters=2, eval_iters=2, learning_rate=3e-3)
@@ -149,7 +149,7 @@ def test_resume_from_state_dict_matches_an_uninterrupted_run():
 
 
 def test_cli_prints_json_lines_and_writes_a_loadable_checkpoint(tmp_path):
-    from minigpt.checkpoint import load_checkpoint
+    from minigpt.training.checkpoint import load_checkpoint
 
     corpus = tmp_path / "tiny.txt"
     corpus.write_text("To be, or not to be, that is the question.\n" * 40)

@@ -1,4 +1,4 @@
-"""The arrays the positional and attention pages draw (minigpt/views.py)."""
+"""The arrays the positional and attention pages draw (lab/engine/views.py)."""
 
 import unicodedata
 
@@ -6,10 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from minigpt import GPT, GPTConfig
-from minigpt.positional import inverse_frequencies
-from minigpt.tokenizer import CharTokenizer, WordTokenizer
-from minigpt.views import (
+from lab.engine.views import (
     attention_for_ids,
     crop_to_context,
     head_rows,
@@ -23,6 +20,9 @@ from minigpt.views import (
     untrained_tail,
     visible,
 )
+from minigpt import GPT, GPTConfig
+from minigpt.positional import inverse_frequencies
+from minigpt.tokenizers.tokenizer import CharTokenizer, WordTokenizer
 
 
 def model(pos_emb: str = "learned", n_head: int = 3) -> GPT:

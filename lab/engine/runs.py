@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lab.models import LabModel
+from lab.engine.models import LabModel
 from minigpt.config import GPTConfig
-from minigpt.train import TrainConfig
+from minigpt.training.trainer import TrainConfig
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,4 +1,4 @@
-"""Three ways to turn text into ids: characters, words, and byte-level BPE (minigpt/bpe.py).
+"""Three ways to turn text into ids: characters, words, and byte-level BPE (minigpt/tokenizers/bpe.py).
 
 They share one small protocol so the model, the data pipeline and checkpoints never care which
 one is in use, and each saves to plain JSON so a checkpoint can carry its tokenizer.
@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 
 import regex
 
-from minigpt.bpe import GPT4_SPLIT_PATTERN, BPETokenizer
+from minigpt.tokenizers.bpe import GPT4_SPLIT_PATTERN, BPETokenizer
 
 # Words, single punctuation marks, and whitespace runs: keeping every piece of the text as a
 # token is what lets WordTokenizer decode back to the exact text.

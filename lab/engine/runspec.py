@@ -2,7 +2,7 @@
 
 `RunSpec` is what was asked for (frozen: it keys caches); `RunSpec.problems(text)` says in
 words why it cannot run, naming each setting as the training page shows it. The limits below
-keep one shared CPU server usable for a whole class. minigpt/run.py trains what this allows.
+keep one shared CPU server usable for a whole class. lab/engine/liverun.py trains what this allows.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from minigpt.config import PRESETS, GPTConfig
-from minigpt.corpus import CorpusError, check_corpus
 from minigpt.model import count_params
-from minigpt.tokenizer import Tokenizer, WordTokenizer, build_tokenizer
-from minigpt.train import TrainConfig
+from minigpt.tokenizers.tokenizer import Tokenizer, WordTokenizer, build_tokenizer
+from minigpt.training.corpus import CorpusError, check_corpus
+from minigpt.training.trainer import TrainConfig
 
 TOKENIZERS = ("char", "bpe", "word")
 # The default run, chosen by measurement on Shakespeare's plays with one torch thread

@@ -2,7 +2,7 @@
 samples and snapshots of the attention heads.
 
 `LiveRun` bundles tokenizer, data, model and `Trainer` for a checked `RunSpec`
-(minigpt/runspec.py), and `advance(seconds)` trains until the time is spent, so a caller (the
+(lab/engine/runspec.py), and `advance(seconds)` trains until the time is spent, so a caller (the
 live page, the compare page, a test) decides how long each slice is and what to draw in between.
 """
 
@@ -19,11 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from minigpt import rng
-from minigpt.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from minigpt.data import TokenData
-from minigpt.model import GPT
-from minigpt.runspec import (
+from lab.engine.runspec import (
     DEFAULT_PROBE,
     DEFAULT_PROMPT,
     LIVE_TRAIN,
@@ -32,10 +28,14 @@ from minigpt.runspec import (
     RunSpec,
     build_run_tokenizer,
 )
+from lab.engine.views import AttentionView, attention_for_ids
+from minigpt import rng
+from minigpt.model import GPT
 from minigpt.sampling import SamplingConfig, generate
-from minigpt.tokenizer import CharTokenizer, Tokenizer
-from minigpt.train import StepMetrics, Trainer, TrainingDiverged
-from minigpt.views import AttentionView, attention_for_ids
+from minigpt.tokenizers.tokenizer import CharTokenizer, Tokenizer
+from minigpt.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from minigpt.training.data import TokenData
+from minigpt.training.trainer import StepMetrics, Trainer, TrainingDiverged
 
 
 @dataclass(frozen=True)

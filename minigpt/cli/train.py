@@ -2,7 +2,7 @@
 
 Prints one JSON object per log line on stdout (easy to pipe into jq or pandas) and writes
 OUT/checkpoint.safetensors and OUT/metrics.json at every evaluation and at the end.
-The same command runs data-parallel under `torchrun` (see minigpt/distributed.py);
+The same command runs data-parallel under `torchrun` (see minigpt/training/distributed.py);
 `torchrun_command` writes that command for a run's settings.
 """
 
@@ -18,14 +18,14 @@ from typing import Any
 
 import torch
 
-from minigpt.checkpoint import save_checkpoint
 from minigpt.config import POS_EMBS, PRESETS, GPTConfig
-from minigpt.corpus import CorpusError, check_corpus, decode_upload, shakespeare_text
-from minigpt.data import TokenData
-from minigpt.distributed import DEVICES, DistContext, cleanup, init_distributed
 from minigpt.model import GPT
-from minigpt.tokenizer import build_tokenizer
-from minigpt.train import TrainConfig, Trainer, TrainingDiverged
+from minigpt.tokenizers.tokenizer import build_tokenizer
+from minigpt.training.checkpoint import save_checkpoint
+from minigpt.training.corpus import CorpusError, check_corpus, decode_upload, shakespeare_text
+from minigpt.training.data import TokenData
+from minigpt.training.distributed import DEVICES, DistContext, cleanup, init_distributed
+from minigpt.training.trainer import TrainConfig, Trainer, TrainingDiverged
 
 MODEL_FLAGS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "pos_emb", "gelu")
 TRAIN_FLAGS = tuple(f.name for f in dataclasses.fields(TrainConfig))

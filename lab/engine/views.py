@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from minigpt.heads import first_token_score, induction_score, offset_score
+from minigpt.analysis.heads import first_token_score, induction_score, offset_score
+from minigpt.analysis.probes import attention_maps
 from minigpt.positional import (
     alibi_bias,
     alibi_slopes,
@@ -22,7 +23,6 @@ from minigpt.positional import (
     rope_angles,
     sinusoidal_table,
 )
-from minigpt.probes import attention_maps
 
 # Positions
 

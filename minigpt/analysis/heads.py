@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from minigpt.probes import attention_maps
+from minigpt.analysis.probes import attention_maps
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import tiktoken
 
-from minigpt.bpe import GPT4_SPLIT_PATTERN, BPETokenizer
+from minigpt.tokenizers.bpe import GPT4_SPLIT_PATTERN, BPETokenizer
 
 CL100K_PATTERN = GPT4_SPLIT_PATTERN
 CL100K_SPECIAL_TOKENS = {

@@ -1,7 +1,7 @@
 """`python -m minigpt.experiments`: train the positional-encoding comparison, write it as JSON.
 
 Every encoding is trained for every seed on the same text, with the same batches and the same
-starting weights for the parts they share (minigpt/experiments.py). The encodings of one seed
+starting weights for the parts they share (minigpt/analysis/extrapolation.py). The encodings of one seed
 train interleaved, a step each in turn, so a busy machine slows them all alike and the seconds
 per step stay comparable. Prints one JSON line per finished run; writes OUT/results.json.
 """
@@ -19,13 +19,18 @@ from typing import Any
 
 import torch
 
+from minigpt.analysis.extrapolation import (
+    MODES,
+    extrapolation_lengths,
+    extrapolation_losses,
+    start_trainers,
+)
 from minigpt.config import POS_EMBS, GPTConfig
-from minigpt.corpus import shakespeare_text
-from minigpt.data import TokenData
-from minigpt.experiments import MODES, extrapolation_lengths, extrapolation_losses, start_trainers
 from minigpt.sampling import generate
-from minigpt.tokenizer import CharTokenizer
-from minigpt.train import TrainConfig
+from minigpt.tokenizers.tokenizer import CharTokenizer
+from minigpt.training.corpus import shakespeare_text
+from minigpt.training.data import TokenData
+from minigpt.training.trainer import TrainConfig
 
 FORMAT, VERSION = "minigpt-compare", 1
 

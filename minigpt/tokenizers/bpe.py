@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 
 import regex
 
-from minigpt.bpe_train import Merge, Pair, merge_pair, pair_counts, train_merges
+from minigpt.tokenizers.bpe_train import Merge, Pair, merge_pair, pair_counts, train_merges
 
 __all__ = [
     "GPT4_SPLIT_PATTERN",

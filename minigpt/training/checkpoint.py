@@ -21,8 +21,8 @@ from torch import nn
 from minigpt import rng
 from minigpt.config import GPTConfig
 from minigpt.model import GPT
-from minigpt.tokenizer import tokenizer_from_dict
-from minigpt.train import TrainConfig, Trainer
+from minigpt.tokenizers.tokenizer import tokenizer_from_dict
+from minigpt.training.trainer import TrainConfig, Trainer
 
 FORMAT = "minigpt-lab"
 VERSION = 1

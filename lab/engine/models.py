@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from minigpt.model import GPT
-from minigpt.tokenizer import Tokenizer
+from minigpt.tokenizers.tokenizer import Tokenizer
 
 
 @dataclass(frozen=True, eq=False)
@@ -30,7 +30,7 @@ def encode_text(tokenizer: Tokenizer, text: str) -> tuple[list[int], str | None]
     A character tokenizer has no id for a character it never saw; rather than fail, drop those
     characters and say which ones, so the student sees why the text changed.
     """
-    from minigpt.tokenizer import CharTokenizer
+    from minigpt.tokenizers.tokenizer import CharTokenizer
 
     if isinstance(tokenizer, CharTokenizer):
         kept, dropped = tokenizer.known(text)
