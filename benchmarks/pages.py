@@ -14,7 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.table import Row, median
+from lab.attention import state as attn_state
 from lab.catalog import CATALOG
+from lab.compare import state as cmp_state
+from lab.positional import state as pos_state
+from lab.tokenizers import state as tok_state
+from lab.training import state as train_state
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "lab" / "app.py"
@@ -49,14 +54,17 @@ def _interactions() -> dict[str, tuple[str, Callable[[object, int], None]]]:
             "sidebar temperature (new sample)",
             slider(state.TEMPERATURE, [0.5, 0.6, 0.7, 0.9, 1.0, 1.1]),
         ),
-        "tokenizers": ("Next merge button", lambda at, i: at.button(key=state.TOK_NEXT).click()),
-        "positional": ("positions slider", slider(state.POS_N, [16, 24, 32, 40, 48, 56])),
-        "attention": ("head radio", radio(state.ATTN_HEAD, [1, 0])),
+        "tokenizers": (
+            "Next merge button",
+            lambda at, i: at.button(key=tok_state.TOK_NEXT).click(),
+        ),
+        "positional": ("positions slider", slider(pos_state.POS_N, [16, 24, 32, 40, 48, 56])),
+        "attention": ("head radio", radio(attn_state.ATTN_HEAD, [1, 0])),
         "training": (
             "steps number input",
-            lambda at, i: at.number_input(key=state.TRAIN_STEPS).set_value(600 + 100 * i),
+            lambda at, i: at.number_input(key=train_state.TRAIN_STEPS).set_value(600 + 100 * i),
         ),
-        "compare": ("loss/perplexity radio", radio(state.CMP_METRIC, ["perplexity", "loss"])),
+        "compare": ("loss/perplexity radio", radio(cmp_state.CMP_METRIC, ["perplexity", "loss"])),
     }
 
 
@@ -154,7 +162,7 @@ def _attention_lengths(text: str, repeats: int, log: Callable[[str], None], stat
         times = []
         for i in range(repeats):
             offset = 5_000 + 3_000 * i + n  # different lines of the play each time
-            at.text_area(key=state.ATTN_TEXT).set_value(text[offset : offset + n])
+            at.text_area(key=attn_state.ATTN_TEXT).set_value(text[offset : offset + n])
             times.append(_timed_run(at))
         shown = at.code[0].value.count(" ") + 1 if len(at.code) else 0
         cropped = len(at.warning) > 0

@@ -23,12 +23,12 @@ import streamlit as st
 import tiktoken
 import torch
 
-from lab import tokens_view
 from lab.engine import views
 from lab.engine.liverun import LiveRun
 from lab.engine.models import LabModel
 from lab.engine.runspec import BPE_TRAIN_CHARS, RunSpec, build_run_tokenizer
 from lab.engine.slots import TrainerSlots
+from lab.tokenizers import tokens as tokens_view
 from minigpt.sampling import SamplingConfig, generate
 from minigpt.tokenizers.bpe import GPT4_SPLIT_PATTERN, BPETokenizer, render_token
 from minigpt.tokenizers.production import tiktoken_encoding

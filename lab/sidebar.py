@@ -13,8 +13,7 @@ def draw() -> None:
     with st.sidebar:
         st.subheader("Model")
         names = [state.SHIPPED_MODEL, *state.session_models()]
-        if state.get(state.MODEL_CHOICE) not in names:
-            st.session_state[state.MODEL_CHOICE] = state.SHIPPED_MODEL
+        state.sidebar_defaults(names)
         st.selectbox(
             "Model used by every page",
             names,
@@ -22,8 +21,6 @@ def draw() -> None:
             help="Models you train or upload in this session appear here too.",
         )
         st.subheader("Sampling")
-        for key, value in state.DEFAULTS.items():
-            st.session_state.setdefault(key, value)
         st.slider(
             "Temperature",
             0.0,
@@ -69,7 +66,7 @@ def draw() -> None:
 
 def current_model() -> LabModel:
     """The model chosen in the sidebar (the shipped one unless this session made another)."""
-    choice = state.get(state.MODEL_CHOICE)
+    choice = state.model_choice()
     return state.session_models().get(choice) or cache.shipped_model()
 
 

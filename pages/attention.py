@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from lab import cache, charts, sidebar, state
+from lab import cache, charts, sidebar
+from lab.attention import state as attn_state
 from lab.engine.models import encode_text
 from lab.engine.views import crop_to_context, token_focus, token_labels
 
@@ -18,18 +19,18 @@ st.markdown(
 
 def continue_box() -> None:
     st.header("Ask the model to continue")
-    sidebar.generate_box(key=state.ATTN_PROMPT)
+    sidebar.generate_box(key=attn_state.ATTN_PROMPT)
 
 
 lab_model = sidebar.current_model()
 cfg = lab_model.model.config
-state.attention_defaults(cfg.n_layer, cfg.n_head)
+attn_state.attention_defaults(cfg.n_layer, cfg.n_head)
 
 text = st.text_area(
     "Text",
-    key=state.ATTN_TEXT,
+    key=attn_state.ATTN_TEXT,
     height=90,
-    on_change=state.forget_attention_focus,
+    on_change=attn_state.forget_attention_focus,
     help="A line repeated twice shows induction heads at work in the second copy.",
 )
 ids, note = encode_text(lab_model.tokenizer, text)
@@ -75,8 +76,8 @@ def score_column(label: str, help: str) -> st.column_config.Column:
 rows = view.rows()
 st.dataframe(
     rows,
-    key=state.ATTN_TABLE,
-    on_select=state.head_table_picker(cfg.n_head),
+    key=attn_state.ATTN_TABLE,
+    on_select=attn_state.head_table_picker(cfg.n_head),
     selection_mode="single-row",
     hide_index=True,
     height=min(35 * (len(rows) + 1) + 3, 600),  # every head of a small model, no scrolling
@@ -121,14 +122,14 @@ def head_views(maps, labels: list[str]) -> None:
     layer = left.radio(
         "Layer",
         list(range(cfg.n_layer)),
-        key=state.ATTN_LAYER,
+        key=attn_state.ATTN_LAYER,
         horizontal=True,
         format_func=lambda i: f"layer {i}",
     )
     head = right.radio(
         "Head",
         list(range(cfg.n_head)),
-        key=state.ATTN_HEAD,
+        key=attn_state.ATTN_HEAD,
         horizontal=True,
         format_func=lambda i: f"head {i}",
     )
@@ -155,11 +156,11 @@ def head_views(maps, labels: list[str]) -> None:
 @st.fragment
 def focus_view(maps, labels: list[str]) -> None:
     st.header("Token focus: where one token looks, in every head")
-    state.clamp_attention_focus(len(labels))
+    attn_state.clamp_attention_focus(len(labels))
     focus = st.pills(
         "Token",
         list(range(len(labels))),
-        key=state.ATTN_FOCUS,
+        key=attn_state.ATTN_FOCUS,
         required=True,
         format_func=lambda i: charts.token_pill(labels[i], i),
         help="Pick a token; the chart shows its attention in every layer and head.",

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from lab import cache, charts, sidebar, state
+from lab import cache, charts, sidebar
 from lab.engine.views import untrained_tail
+from lab.positional import state as pos_state
 
 SCHEMES = {
     "learned": "a learned table: one trained vector per position, added to each token",
@@ -30,22 +31,22 @@ st.info(
     f"{cfg.head_size} dimensions)."
 )
 
-state.positional_defaults(cfg.block_size, cfg.n_embd, cfg.n_head)
+pos_state.positional_defaults(cfg.block_size, cfg.n_embd, cfg.n_head)
 left, right = st.columns(2)
 n_pos = left.slider(
     "Positions",
     8,
-    state.POS_MAX_N,
+    pos_state.POS_MAX_N,
     step=8,
-    key=state.POS_N,
+    key=pos_state.POS_N,
     help="How many positions the formula-based views (sinusoid, RoPE, ALiBi) draw.",
 )
 width = right.slider(
     "Width (dimensions)",
     8,
-    state.POS_MAX_WIDTH,
+    pos_state.POS_MAX_WIDTH,
     step=8,
-    key=state.POS_WIDTH,
+    key=pos_state.POS_WIDTH,
     help="Length of the vector being encoded: the embedding for the sinusoid, one head's "
     "query or key for RoPE.",
 )
@@ -137,7 +138,7 @@ def waves(sinusoid, learned) -> None:
     dims = st.multiselect(
         "Dimensions drawn as waves",
         list(range(sinusoid.shape[1])),
-        key=state.POS_DIMS,
+        key=pos_state.POS_DIMS,
         max_selections=8,
         help="Each chosen dimension is drawn as a curve over position.",
     )
@@ -191,7 +192,7 @@ def alibi(bias, slopes) -> None:
     head = st.radio(
         "Head",
         list(range(len(slopes))),
-        key=state.POS_ALIBI_HEAD,
+        key=pos_state.POS_ALIBI_HEAD,
         horizontal=True,
         format_func=lambda h: f"head {h}",
         help=f"ALiBi's slopes depend on the head count; these are for {len(slopes)} heads.",

@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from lab import cache, state, tokens_view
+from lab import cache
+from lab.tokenizers import state as tok_state
+from lab.tokenizers import tokens as tokens_view
 from minigpt.tokenizers.bpe import GPT4_SPLIT_PATTERN
 from minigpt.training.corpus import CorpusError, check_corpus
 
@@ -18,20 +20,23 @@ st.markdown(
     "and keeps gluing the most frequent neighbouring pair into a new token: train one here, "
     "step through its merges, and set it beside GPT-4's own tokenizer."
 )
-state.tokenizers_defaults()
+tok_state.tokenizers_defaults()
 
 st.subheader("1 · Train a byte-pair tokenizer")
 left, right = st.columns([3, 2], gap="large")
 with left:
-    source = st.radio("Corpus", state.TOK_SOURCES, key=state.TOK_SOURCE, horizontal=True)
+    source = st.radio("Corpus", tok_state.TOK_SOURCES, key=tok_state.TOK_SOURCE, horizontal=True)
     if source == "Paste text":
         pasted = st.text_area(
-            "Your corpus", key=state.TOK_PASTE, height=140, placeholder="Paste a few paragraphs…"
+            "Your corpus",
+            key=tok_state.TOK_PASTE,
+            height=140,
+            placeholder="Paste a few paragraphs…",
         )
     elif source == "Upload a file":
         upload = st.file_uploader(
             f"A plain UTF-8 text file, up to {MAX_UPLOAD_BYTES // 1_000_000} MB",
-            key=state.TOK_UPLOAD,
+            key=tok_state.TOK_UPLOAD,
         )
 with right:
     vocab_size = st.slider(
@@ -39,12 +44,12 @@ with right:
         256,
         2048,
         step=32,
-        key=state.TOK_VOCAB,
+        key=tok_state.TOK_VOCAB,
         help="256 one-byte tokens, plus one new token per merge.",
     )
     presplit = st.toggle(
         "GPT-4 style pre-split",
-        key=state.TOK_PRESPLIT,
+        key=tok_state.TOK_PRESPLIT,
         help="Cut the text into words, numbers and punctuation first (GPT-4's regex), so no "
         "merge ever crosses from one word into the next.",
     )
@@ -99,7 +104,7 @@ if n < vocab_size - 256:
 st.subheader("2 · Step through the merges")
 text = st.text_area(
     "Text to tokenize (here and in part 3)",
-    key=state.TOK_TEXT,
+    key=tok_state.TOK_TEXT,
     height=110,
     max_chars=MAX_TEXT,
 )
@@ -110,26 +115,26 @@ if n == 0:
     st.info("A vocabulary of 256 is just the bytes: there is no merge to step through yet.")
     step = 0
 else:
-    state.clamp_tokenizers_step(n)
-    step = state.tokenizers_step()
+    tok_state.clamp_tokenizers_step(n)
+    step = tok_state.tokenizers_step()
     back, forward, slider = st.columns([1.2, 1.2, 7.6], vertical_alignment="bottom")
     back.button(
         "◀ Prev",
-        key=state.TOK_PREV,
-        on_click=state.shift_tokenizers_step,
+        key=tok_state.TOK_PREV,
+        on_click=tok_state.shift_tokenizers_step,
         args=(-1, n),
         disabled=step <= 0,
         width="stretch",
     )
     forward.button(
         "Next ▶",
-        key=state.TOK_NEXT,
-        on_click=state.shift_tokenizers_step,
+        key=tok_state.TOK_NEXT,
+        on_click=tok_state.shift_tokenizers_step,
         args=(1, n),
         disabled=step >= n,
         width="stretch",
     )
-    step = slider.slider("Merges learned (k)", 0, n, key=state.TOK_STEP)
+    step = slider.slider("Merges learned (k)", 0, n, key=tok_state.TOK_STEP)
 
 merge = merges[step - 1] if step else None
 if merge is None:
@@ -178,7 +183,7 @@ if text:
 st.markdown(f"**The vocabulary after {step:,} merge{'' if step == 1 else 's'}**")
 query = st.text_input(
     "Search the vocabulary",
-    key=state.TOK_QUERY,
+    key=tok_state.TOK_QUERY,
     placeholder="a piece of text such as ·the, or an id",
 )
 st.dataframe(

@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from lab import training_keep, training_setup, training_ui
+from lab.training import keep as training_keep
+from lab.training import loop as training_ui
+from lab.training import setup as training_setup
 
 st.title("Live training")
 st.markdown(

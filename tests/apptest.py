@@ -6,7 +6,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from lab import state
+from lab.training import state as train_state
 from tests.test_run import TEXT
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,14 +38,14 @@ def errors(at: AppTest) -> list[str]:
 
 # The training page set up for a tiny, fast run on a pasted text (a few ms per step).
 TINY_TRAINING = {
-    state.TRAIN_SOURCE: "Paste text",
-    state.TRAIN_PASTE: TEXT,
-    state.TRAIN_LAYERS: 1,
-    state.TRAIN_HEADS: 2,
-    state.TRAIN_WIDTH: 16,
-    state.TRAIN_CONTEXT: 16,
-    state.TRAIN_BATCH: 4,
-    state.TRAIN_WARMUP: 2,
-    state.TRAIN_STEPS: 400,
-    state.TRAIN_LR: 3e-3,
+    train_state.TRAIN_SOURCE: "Paste text",
+    train_state.TRAIN_PASTE: TEXT,
+    train_state.TRAIN_LAYERS: 1,
+    train_state.TRAIN_HEADS: 2,
+    train_state.TRAIN_WIDTH: 16,
+    train_state.TRAIN_CONTEXT: 16,
+    train_state.TRAIN_BATCH: 4,
+    train_state.TRAIN_WARMUP: 2,
+    train_state.TRAIN_STEPS: 400,
+    train_state.TRAIN_LR: 3e-3,
 }

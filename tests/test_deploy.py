@@ -10,7 +10,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from lab import training_setup
+from lab.training import setup as training_setup
 from tests.apptest import ROOT
 
 CPU_INDEX = "--extra-index-url https://download.pytorch.org/whl/cpu"

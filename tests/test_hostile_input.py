@@ -20,9 +20,14 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lab import live, state, training_ui
+from lab import live, state
+from lab.attention import state as attn_state
+from lab.compare import state as cmp_state
 from lab.engine.liverun import LiveRun
 from lab.engine.runspec import RunSpec
+from lab.tokenizers import state as tok_state
+from lab.training import loop as training_ui
+from lab.training import state as train_state
 from tests.apptest import APP, TIMEOUT, TINY_TRAINING, errors, page_path
 from tests.test_run import FAST, TEXT, TINY
 
@@ -81,17 +86,21 @@ HUGE = b"All the world's a stage. " * 800_000  # 20 MB
 
 # ---------------------------------------------------------------- Tokenizers
 
-TOK_NORMAL = {state.TOK_SOURCE: "Paste text", state.TOK_PASTE: TEXT, state.TOK_VOCAB: 320}
+TOK_NORMAL = {
+    tok_state.TOK_SOURCE: "Paste text",
+    tok_state.TOK_PASTE: TEXT,
+    tok_state.TOK_VOCAB: 320,
+}
 
 
 def tok_paste(text: str) -> Callable[[AppTest], object]:
-    return setting(**{state.TOK_SOURCE: "Paste text", state.TOK_PASTE: text})
+    return setting(**{tok_state.TOK_SOURCE: "Paste text", tok_state.TOK_PASTE: text})
 
 
 def tok_upload(name: str, data: bytes) -> Callable[[AppTest], object]:
     def act(at: AppTest) -> None:
-        setting(**{state.TOK_SOURCE: "Upload a file"})(at)
-        upload(state.TOK_UPLOAD, name, data)(at)
+        setting(**{tok_state.TOK_SOURCE: "Upload a file"})(at)
+        upload(tok_state.TOK_UPLOAD, name, data)(at)
 
     return act
 
@@ -108,7 +117,7 @@ TOKENIZERS = [
     ),
     Row(
         "no upload yet",
-        setting(**{state.TOK_SOURCE: "Upload a file"}),
+        setting(**{tok_state.TOK_SOURCE: "Upload a file"}),
         "info",
         "choose a text file",
     ),
@@ -118,30 +127,38 @@ TOKENIZERS = [
     Row("UTF-16 upload", tok_upload("w.txt", UTF16), "error", "UTF-16"),
     Row("empty upload", tok_upload("empty.txt", b""), "error", "the text is empty"),
     Row(
-        "vocabulary 256", setting(**{**TOK_NORMAL, state.TOK_VOCAB: 256}), "info", "just the bytes"
+        "vocabulary 256",
+        setting(**{**TOK_NORMAL, tok_state.TOK_VOCAB: 256}),
+        "info",
+        "just the bytes",
     ),
     Row(
         "vocabulary beyond the text's pairs",
-        setting(**{**TOK_NORMAL, state.TOK_PASTE: "abcab" * 12, state.TOK_VOCAB: 2048}),
+        setting(**{**TOK_NORMAL, tok_state.TOK_PASTE: "abcab" * 12, tok_state.TOK_VOCAB: 2048}),
         "info",
         "ran out of pairs",
     ),
     Row(
         "control, RTL and ZWJ text to tokenize",
         setting(
-            **{**TOK_NORMAL, state.TOK_TEXT: "\x00\x07\x1b[31m\u202eRomeo\u200f👩\u200d💻\ufeff"}
+            **{
+                **TOK_NORMAL,
+                tok_state.TOK_TEXT: "\x00\x07\x1b[31m\u202eRomeo\u200f👩\u200d💻\ufeff",
+            }
         ),
         "warning",
         "corpus never had them",
     ),
     Row(
         "empty text to tokenize",
-        setting(**{**TOK_NORMAL, state.TOK_TEXT: ""}),
+        setting(**{**TOK_NORMAL, tok_state.TOK_TEXT: ""}),
         "info",
         "type some text",
     ),
     Row(
-        "regex characters in the search", setting(**{**TOK_NORMAL, state.TOK_QUERY: "([\\*"}), None
+        "regex characters in the search",
+        setting(**{**TOK_NORMAL, tok_state.TOK_QUERY: "([\\*"}),
+        None,
     ),
 ]
 
@@ -155,33 +172,38 @@ def tokenizers_page() -> AppTest:
 def test_tokenizers_page(tokenizers_page: AppTest, row: Row) -> None:
     at = tokenizers_page
     check(at, row)
-    setting(**{**TOK_NORMAL, state.TOK_TEXT: "But soft", state.TOK_QUERY: "", state.TOK_STEP: 1})(
-        at
-    )
-    at.button(key=state.TOK_NEXT).click().run()  # the ordinary interaction: one merge forward
+    setting(
+        **{
+            **TOK_NORMAL,
+            tok_state.TOK_TEXT: "But soft",
+            tok_state.TOK_QUERY: "",
+            tok_state.TOK_STEP: 1,
+        }
+    )(at)
+    at.button(key=tok_state.TOK_NEXT).click().run()  # the ordinary interaction: one merge forward
     assert errors(at) == [] and not at.error
-    assert at.slider(key=state.TOK_STEP).value == 2
+    assert at.slider(key=tok_state.TOK_STEP).value == 2
 
 
 # ---------------------------------------------------------------- Live training
 
 TRAIN_NORMAL = {
     **TINY_TRAINING,
-    state.TRAIN_TOKENIZER: "char",
-    state.TRAIN_VOCAB: 512,
+    train_state.TRAIN_TOKENIZER: "char",
+    train_state.TRAIN_VOCAB: 512,
     state.MAX_NEW_TOKENS: 10,  # the sidebar's length: samples logged while training stay short
 }
 REFUSED = "can't start with these settings"
 
 
 def train_paste(text: str, **more) -> Callable[[AppTest], object]:
-    return setting(**{**TRAIN_NORMAL, state.TRAIN_PASTE: text, **more})
+    return setting(**{**TRAIN_NORMAL, train_state.TRAIN_PASTE: text, **more})
 
 
 def train_upload(name: str, data: bytes) -> Callable[[AppTest], object]:
     def act(at: AppTest) -> None:
-        setting(**{**TRAIN_NORMAL, state.TRAIN_SOURCE: "Upload a file"})(at)
-        upload(state.TRAIN_UPLOAD, name, data)(at)
+        setting(**{**TRAIN_NORMAL, train_state.TRAIN_SOURCE: "Upload a file"})(at)
+        upload(train_state.TRAIN_UPLOAD, name, data)(at)
 
     return act
 
@@ -220,7 +242,7 @@ def _pickle() -> bytes:
 def ckpt(name: str, data: bytes) -> Callable[[AppTest], object]:
     def act(at: AppTest) -> None:
         setting(**TRAIN_NORMAL)(at)
-        upload(state.TRAIN_CKPT, name, data)(at)
+        upload(train_state.TRAIN_CKPT, name, data)(at)
 
     return act
 
@@ -228,8 +250,8 @@ def ckpt(name: str, data: bytes) -> Callable[[AppTest], object]:
 def continue_on_another_text(at: AppTest) -> None:
     """A character checkpoint continued on a text with characters it never saw."""
     ckpt("mine.safetensors", CHECKPOINT)(at)
-    setting(**{state.TRAIN_PASTE: TEXT + "Zounds! 1603 #Q2"})(at)
-    at.button(key=state.TRAIN_CONTINUE).click().run()
+    setting(**{train_state.TRAIN_PASTE: TEXT + "Zounds! 1603 #Q2"})(at)
+    at.button(key=train_state.TRAIN_CONTINUE).click().run()
 
 
 TRAINING = [
@@ -237,13 +259,13 @@ TRAINING = [
     Row("whitespace-only paste", train_paste("   \n\n\t "), "error", "only spaces and line breaks"),
     Row(
         "corpus shorter than the context",
-        train_paste(TEXT[:250], **{state.TRAIN_CONTEXT: 512}),
+        train_paste(TEXT[:250], **{train_state.TRAIN_CONTEXT: 512}),
         "error",
         "too long for this corpus",
     ),
     Row(
         "no upload yet",
-        setting(**{**TRAIN_NORMAL, state.TRAIN_SOURCE: "Upload a file"}),
+        setting(**{**TRAIN_NORMAL, train_state.TRAIN_SOURCE: "Upload a file"}),
         "error",
         "choose a text file",
     ),
@@ -253,83 +275,100 @@ TRAINING = [
     Row("UTF-16 upload", train_upload("w.txt", UTF16), "error", "UTF-16"),
     Row(
         "BPE vocabulary below 256",
-        train_with(**{state.TRAIN_TOKENIZER: "bpe", state.TRAIN_VOCAB: 100}),
+        train_with(**{train_state.TRAIN_TOKENIZER: "bpe", train_state.TRAIN_VOCAB: 100}),
         "error",
         "between 256 and 4,096",
     ),
     Row(
         "word vocabulary 0",
-        train_with(**{state.TRAIN_TOKENIZER: "word", state.TRAIN_VOCAB: 0}),
+        train_with(**{train_state.TRAIN_TOKENIZER: "word", train_state.TRAIN_VOCAB: 0}),
         "error",
         "between 3 and 50,000",
     ),
     Row(
         "word vocabulary 100,000",
-        train_with(**{state.TRAIN_TOKENIZER: "word", state.TRAIN_VOCAB: 100_000}),
+        train_with(**{train_state.TRAIN_TOKENIZER: "word", train_state.TRAIN_VOCAB: 100_000}),
         "error",
         "between 3 and 50,000",
     ),
     Row(
         "heads not dividing the width",
-        train_with(**{state.TRAIN_WIDTH: 18, state.TRAIN_HEADS: 4}),
+        train_with(**{train_state.TRAIN_WIDTH: 18, train_state.TRAIN_HEADS: 4}),
         "error",
         "divide evenly",
     ),
     Row(
         "RoPE with odd head size",
-        train_with(**{state.TRAIN_POS: "rope", state.TRAIN_WIDTH: 18, state.TRAIN_HEADS: 2}),
+        train_with(
+            **{
+                train_state.TRAIN_POS: "rope",
+                train_state.TRAIN_WIDTH: 18,
+                train_state.TRAIN_HEADS: 2,
+            }
+        ),
         "error",
         "must be even",
     ),
     Row(
         "0 heads",
-        train_with(**{state.TRAIN_HEADS: 0}),
+        train_with(**{train_state.TRAIN_HEADS: 0}),
         "error",
         "Heads (n_head) must be at least 1",
     ),
     Row(
         "0 layers",
-        train_with(**{state.TRAIN_LAYERS: 0}),
+        train_with(**{train_state.TRAIN_LAYERS: 0}),
         "error",
         "Layers (n_layer) must be at least 1",
     ),
     Row(
         "context 0",
-        train_with(**{state.TRAIN_CONTEXT: 0}),
+        train_with(**{train_state.TRAIN_CONTEXT: 0}),
         "error",
         "Context length (block_size) must be at least 1",
     ),
-    Row("context 100,000", train_with(**{state.TRAIN_CONTEXT: 100_000}), "error", "at most 1024"),
     Row(
-        "learning rate 0", train_with(**{state.TRAIN_LR: 0.0}), "error", "must be a positive number"
+        "context 100,000",
+        train_with(**{train_state.TRAIN_CONTEXT: 100_000}),
+        "error",
+        "at most 1024",
     ),
-    Row("learning rate 1000", train_with(**{state.TRAIN_LR: 1000.0}), "error", "far beyond"),
+    Row(
+        "learning rate 0",
+        train_with(**{train_state.TRAIN_LR: 0.0}),
+        "error",
+        "must be a positive number",
+    ),
+    Row("learning rate 1000", train_with(**{train_state.TRAIN_LR: 1000.0}), "error", "far beyond"),
     Row(
         "steps 0",
-        train_with(**{state.TRAIN_STEPS: 0}),
+        train_with(**{train_state.TRAIN_STEPS: 0}),
         "error",
         "Steps (max_iters) must be at least 1",
     ),
     Row(
         "batch 0",
-        train_with(**{state.TRAIN_BATCH: 0}),
+        train_with(**{train_state.TRAIN_BATCH: 0}),
         "error",
         "Batch size (batch_size) must be at least 1",
     ),
     Row(
         "batch × context too big",
-        train_with(**{state.TRAIN_BATCH: 4096}),
+        train_with(**{train_state.TRAIN_BATCH: 4096}),
         "error",
         "at most 32,768",
     ),
     Row(
         "100 million parameters",
-        train_with(**{state.TRAIN_LAYERS: 8, state.TRAIN_WIDTH: 1024}),
+        train_with(**{train_state.TRAIN_LAYERS: 8, train_state.TRAIN_WIDTH: 1024}),
         "error",
         "parameters; a CPU trains at most",
     ),
     Row(
-        "a million steps", train_with(**{state.TRAIN_STEPS: 1_000_000}), "error", "at most 100,000"
+        "a million steps",
+        train_with(**{train_state.TRAIN_STEPS: 1_000_000}),
+        "error",
+        "at most 100,000",
     ),
     Row("truncated checkpoint", ckpt("cut.safetensors", CHECKPOINT[:300]), "error", "truncated"),
     Row(
@@ -371,37 +410,37 @@ def test_training_page(training_page: AppTest, row: Row) -> None:
     at = training_page
     check(at, row)
     if row.kind == "error" and "checkpoint" not in row.name and "continuing" not in row.name:
-        assert at.button(key=state.TRAIN_START).disabled  # refused before anything runs
+        assert at.button(key=train_state.TRAIN_START).disabled  # refused before anything runs
     # The ordinary interaction: back to ordinary settings, and the page takes them.
-    if state.TRAIN_CKPT in [u.key for u in at.get("file_uploader")]:
-        at.file_uploader(key=state.TRAIN_CKPT).set_value(None)
+    if train_state.TRAIN_CKPT in [u.key for u in at.get("file_uploader")]:
+        at.file_uploader(key=train_state.TRAIN_CKPT).set_value(None)
     setting(**TRAIN_NORMAL)(at)
-    if at.session_state[state._TRAINING].run is not None:
-        at.button(key=state.TRAIN_RESET).click().run()
+    if train_state.training_box_in(at.session_state).run is not None:
+        at.button(key=train_state.TRAIN_RESET).click().run()
     assert errors(at) == [] and not at.error
-    assert not at.button(key=state.TRAIN_START).disabled
+    assert not at.button(key=train_state.TRAIN_START).disabled
     assert any(m.label == "Time per step" and m.value.endswith("ms") for m in at.metric)
 
 
 def test_training_page_still_trains_after_every_row(training_page: AppTest) -> None:
     """After all of the above in one session: Start trains, "Use this model" twice keeps one."""
     at = training_page
-    setting(**{**TRAIN_NORMAL, state.TRAIN_STEPS: 6})(at)
-    at.button(key=state.TRAIN_START).click().run()
-    box = at.session_state[state._TRAINING]
+    setting(**{**TRAIN_NORMAL, train_state.TRAIN_STEPS: 6})(at)
+    at.button(key=train_state.TRAIN_START).click().run()
+    box = train_state.training_box_in(at.session_state)
     for _ in range(50):
         if not box.running:
             break
         at.run()
     assert errors(at) == [] and box.run.done and box.name == "Live run 1"
-    at.button(key=state.TRAIN_USE).click().run()
-    at.button(key=state.TRAIN_USE).click().run()  # pressed twice: still one model
+    at.button(key=train_state.TRAIN_USE).click().run()
+    at.button(key=train_state.TRAIN_USE).click().run()  # pressed twice: still one model
     assert errors(at) == [] and list(state_models(at)) == ["Live run 1 (step 6)"]
-    at.button(key=state.TRAIN_RESET).click().run()
+    at.button(key=train_state.TRAIN_RESET).click().run()
 
 
 def state_models(at: AppTest) -> dict:
-    return at.session_state[state._SESSION_MODELS]
+    return state.session_models(at.session_state)
 
 
 # ---------------------------------------------------------------- Attention
@@ -409,44 +448,44 @@ def state_models(at: AppTest) -> dict:
 ATTENTION = [
     Row(
         "control characters",
-        setting(**{state.ATTN_TEXT: "\x00\x07\x1b[31mRomeo\x1b[0m\x7f\x85"}),
+        setting(**{attn_state.ATTN_TEXT: "\x00\x07\x1b[31mRomeo\x1b[0m\x7f\x85"}),
         "info",
         "left out",
     ),
     Row(
         "right-to-left marks",
-        setting(**{state.ATTN_TEXT: "\u202eROMEO\u202c \u200fJULIET\u200e \u2067x\u2069"}),
+        setting(**{attn_state.ATTN_TEXT: "\u202eROMEO\u202c \u200fJULIET\u200e \u2067x\u2069"}),
         "info",
         "left out",
     ),
     Row(
         "emoji joiners",
-        setting(**{state.ATTN_TEXT: "👩\u200d👩\u200d👧 👨🏽\u200d💻 🏳️\u200d🌈 a\u200db"}),
+        setting(**{attn_state.ATTN_TEXT: "👩\u200d👩\u200d👧 👨🏽\u200d💻 🏳️\u200d🌈 a\u200db"}),
         "info",
         "left out",
     ),
     Row(
         "nothing the model knows",
-        setting(**{state.ATTN_TEXT: "👩\u200d👩\u200d👧\u202e\u200f"}),
+        setting(**{attn_state.ATTN_TEXT: "👩\u200d👩\u200d👧\u202e\u200f"}),
         "warning",
         "nothing to feed it",
     ),
-    Row("empty", setting(**{state.ATTN_TEXT: ""}), "info", "Type some text"),
+    Row("empty", setting(**{attn_state.ATTN_TEXT: ""}), "info", "Type some text"),
     Row(
         "longer than the context",
-        setting(**{state.ATTN_TEXT: "To be, or not to be. " * 1000}),
+        setting(**{attn_state.ATTN_TEXT: "To be, or not to be. " * 1000}),
         "warning",
         "only the first",
     ),
     Row(
         "hostile prompt",
-        setting(**{state.ATTN_PROMPT: "\x00\u202e👩\u200d💻ROMEO\ufeff"}),
+        setting(**{attn_state.ATTN_PROMPT: "\x00\u202e👩\u200d💻ROMEO\ufeff"}),
         "info",
         "left out",
     ),
     Row(
         "unreadable prompt",
-        setting(**{state.ATTN_PROMPT: "\u200f👩\u200d💻"}),
+        setting(**{attn_state.ATTN_PROMPT: "\u200f👩\u200d💻"}),
         "info",
         "Type a prompt the model can read",
     ),
@@ -462,8 +501,10 @@ def attention_page() -> AppTest:
 def test_attention_page(attention_page: AppTest, row: Row) -> None:
     at = attention_page
     check(at, row)
-    setting(**{state.ATTN_TEXT: state.ATTN_DEFAULT_TEXT, state.ATTN_PROMPT: "ROMEO:\n"})(at)
-    at.radio(key=state.ATTN_HEAD).set_value(1).run()  # the ordinary interaction: another head
+    setting(
+        **{attn_state.ATTN_TEXT: attn_state.ATTN_DEFAULT_TEXT, attn_state.ATTN_PROMPT: "ROMEO:\n"}
+    )(at)
+    at.radio(key=attn_state.ATTN_HEAD).set_value(1).run()  # the ordinary interaction: another head
     assert errors(at) == [] and not at.warning and not at.info
     assert at.get("plotly_chart") and at.code[-1].value.startswith("ROMEO:\n")
 
@@ -472,10 +513,10 @@ def test_attention_page(attention_page: AppTest, row: Row) -> None:
 
 
 def test_compare_page_without_encodings_says_so() -> None:
-    at = fresh(page_path("compare"), **{state.CMP_ENCODINGS: []})
-    at.button(key=state.CMP_START).click().run()
+    at = fresh(page_path("compare"), **{cmp_state.CMP_ENCODINGS: []})
+    at.button(key=cmp_state.CMP_START).click().run()
     assert errors(at) == [] and "choose at least one encoding" in said(at, "error")
-    at.multiselect(key=state.CMP_ENCODINGS).set_value(["rope", "alibi"]).run()
+    at.multiselect(key=cmp_state.CMP_ENCODINGS).set_value(["rope", "alibi"]).run()
     assert errors(at) == [] and "2 runs of" in " ".join(c.value for c in at.caption)
 
 

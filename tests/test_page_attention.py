@@ -10,6 +10,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from lab import charts, state
+from lab.attention import state as attn_state
 from lab.engine.models import LabModel
 from minigpt import GPT, GPTConfig
 from minigpt.tokenizers.tokenizer import CharTokenizer
@@ -45,8 +46,7 @@ def seeded(pos_emb: str, block_size: int = 24, **preset) -> AppTest:
     )
     lab_model = LabModel(f"tiny {pos_emb}", GPT(cfg).eval(), tok)
     at = AppTest.from_file(page_path("attention"), default_timeout=TIMEOUT)
-    at.session_state[state._SESSION_MODELS] = {lab_model.name: lab_model}  # as training would
-    at.session_state[state.MODEL_CHOICE] = lab_model.name
+    state.add_session_model(lab_model.name, lab_model, session_override=at.session_state)
     for key, value in preset.items():
         at.session_state[key] = value
     return at.run()
@@ -86,18 +86,18 @@ def test_runs_through_the_router():
 
 def test_choosing_another_head_changes_the_heatmap(app):
     before = array(figures(app)[0]["data"][0]["z"])
-    app.radio(key=state.ATTN_HEAD).set_value(1).run()
+    app.radio(key=attn_state.ATTN_HEAD).set_value(1).run()
     after_head = figures(app)[0]
     assert errors(app) == []
     assert "head 1" in after_head["layout"]["title"]["text"]
     assert not np.allclose(np.nan_to_num(before), np.nan_to_num(array(after_head["data"][0]["z"])))
-    app.radio(key=state.ATTN_LAYER).set_value(1).run()
+    app.radio(key=attn_state.ATTN_LAYER).set_value(1).run()
     grid = figures(app)[1]
     assert all(trace["hovertemplate"].startswith("layer 1 ") for trace in grid["data"])
 
 
 def test_picking_a_token_changes_the_focus_view(app):
-    app.pills(key=state.ATTN_FOCUS).set_value(5).run()
+    app.pills(key=attn_state.ATTN_FOCUS).set_value(5).run()
     focus = figures(app)[2]
     assert errors(app) == []
     assert array(focus["data"][0]["z"]).shape[1] == 6  # token 5 sees tokens 0..5
@@ -105,10 +105,10 @@ def test_picking_a_token_changes_the_focus_view(app):
 
 
 def test_new_text_focuses_its_last_token(app):
-    app.pills(key=state.ATTN_FOCUS).set_value(2).run()
-    app.text_area(key=state.ATTN_TEXT).set_value("to be or not").run()
+    app.pills(key=attn_state.ATTN_FOCUS).set_value(2).run()
+    app.text_area(key=attn_state.ATTN_TEXT).set_value("to be or not").run()
     assert errors(app) == []
-    assert app.session_state[state.ATTN_FOCUS] == len("to be or not") - 1
+    assert app.session_state[attn_state.ATTN_FOCUS] == len("to be or not") - 1
 
 
 def test_a_table_row_picks_layer_and_head():
@@ -117,14 +117,19 @@ def test_a_table_row_picks_layer_and_head():
 
         import streamlit as st
 
-        from lab import state
+        from lab.attention import state as attn_state
 
-        st.session_state[state.ATTN_TABLE] = SimpleNamespace(selection=SimpleNamespace(rows=[6]))
-        state.head_table_picker(4)()  # what st.dataframe's on_select calls
+        st.session_state[attn_state.ATTN_TABLE] = SimpleNamespace(
+            selection=SimpleNamespace(rows=[6])
+        )
+        attn_state.head_table_picker(4)()  # what st.dataframe's on_select calls
 
     at = AppTest.from_function(script, default_timeout=TIMEOUT).run()
     assert errors(at) == []
-    assert (at.session_state[state.ATTN_LAYER], at.session_state[state.ATTN_HEAD]) == (1, 2)
+    assert (at.session_state[attn_state.ATTN_LAYER], at.session_state[attn_state.ATTN_HEAD]) == (
+        1,
+        2,
+    )
 
 
 HOSTILE = {
@@ -141,7 +146,7 @@ HOSTILE = {
 
 @pytest.mark.parametrize("text, message", HOSTILE.values(), ids=HOSTILE.keys())
 def test_hostile_text_gives_a_message_not_an_exception(app, text, message):
-    app.text_area(key=state.ATTN_TEXT).set_value(text).run()
+    app.text_area(key=attn_state.ATTN_TEXT).set_value(text).run()
     assert errors(app) == []
     if message:
         assert message in messages(app)
@@ -150,9 +155,9 @@ def test_hostile_text_gives_a_message_not_an_exception(app, text, message):
 
 
 def test_twenty_thousand_characters_are_cropped_to_the_context(app):
-    app.text_area(key=state.ATTN_TEXT).set_value("a" * 20_000).run()
+    app.text_area(key=attn_state.ATTN_TEXT).set_value("a" * 20_000).run()
     assert errors(app) == []
-    block = app.session_state[state.ATTN_FOCUS] + 1  # the last token drawn
+    block = app.session_state[attn_state.ATTN_FOCUS] + 1  # the last token drawn
     assert "20000 tokens" in messages(app) and f"first {block}" in messages(app)
     assert len(array(figures(app)[0]["data"][0]["z"])) == block
 
@@ -162,15 +167,20 @@ def test_every_positional_scheme_runs(pos_emb):
     at = seeded(pos_emb)
     assert errors(at) == []
     assert len(figures(at)) == 3
-    at.text_area(key=state.ATTN_TEXT).set_value("ab " * 40).run()  # longer than block_size 24
+    at.text_area(key=attn_state.ATTN_TEXT).set_value("ab " * 40).run()  # longer than block_size 24
     assert errors(at) == [] and "first 24" in messages(at)
 
 
 def test_a_smaller_model_resets_layer_and_head_into_range():
-    at = seeded("learned", **{state.ATTN_LAYER: 3, state.ATTN_HEAD: 3, state.ATTN_FOCUS: 99})
+    at = seeded(
+        "learned", **{attn_state.ATTN_LAYER: 3, attn_state.ATTN_HEAD: 3, attn_state.ATTN_FOCUS: 99}
+    )
     assert errors(at) == []
-    assert (at.session_state[state.ATTN_LAYER], at.session_state[state.ATTN_HEAD]) == (0, 0)
-    assert at.session_state[state.ATTN_FOCUS] == 23  # the last token of the cropped default
+    assert (at.session_state[attn_state.ATTN_LAYER], at.session_state[attn_state.ATTN_HEAD]) == (
+        0,
+        0,
+    )
+    assert at.session_state[attn_state.ATTN_FOCUS] == 23  # the last token of the cropped default
 
 
 # ---------------------------------------------------------------- chart builders

@@ -14,7 +14,9 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lab import charts, compare_data, state
+from lab import charts, state
+from lab.compare import data as compare_data
+from lab.compare import state as cmp_state
 from lab.engine.comparison import CompareSpec
 from lab.engine.models import LabModel
 from lab.engine.runs import RunRecord
@@ -96,7 +98,7 @@ def test_learned_is_shown_as_undefined_past_its_table(alone):
 def test_switching_the_reading_changes_the_chart():
     at = run_page("compare")
     before = titled(at, "Held-out loss over")
-    at.radio(key=state.CMP_READING).set_value("position").run()
+    at.radio(key=cmp_state.CMP_READING).set_value("position").run()
     assert errors(at) == []
     after = titled(at, "Held-out loss at each token position")
     assert trace(before, "alibi")["x"] == [32, 48, 64, 80, 96, 128, 192, 256]
@@ -115,10 +117,10 @@ def test_the_page_runs_through_the_router():
 def test_a_live_comparison_trains_then_is_measured(monkeypatch):
     monkeypatch.setitem(compare_data.LIVE_PRESETS, TINY, TINY_SPEC)
     at = AppTest.from_file(page_path("compare"), default_timeout=TIMEOUT)
-    at.session_state[state.CMP_PRESET] = TINY
-    at.session_state[state.CMP_ENCODINGS] = ["learned", "rope"]
+    at.session_state[cmp_state.CMP_PRESET] = TINY
+    at.session_state[cmp_state.CMP_ENCODINGS] = ["learned", "rope"]
     at.run()
-    at.button(key=state.CMP_START).click().run()
+    at.button(key=cmp_state.CMP_START).click().run()
     for _ in range(40):  # AppTest never ticks the fragment's timer: each run() trains a slice
         if any(s.value.startswith("Done") for s in at.success):
             break
@@ -131,7 +133,7 @@ def test_a_live_comparison_trains_then_is_measured(monkeypatch):
     assert np.isfinite(y[x <= 8]).all() and np.isnan(y[x > 8]).all()
     assert np.isfinite(array(trace(spec, "rope")["y"])).all()
     assert any(n.startswith("learned: no positions past 8") for n in notes(spec))
-    assert at.button(key=state.CMP_START).disabled  # nothing left to resume
+    assert at.button(key=cmp_state.CMP_START).disabled  # nothing left to resume
 
 
 @pytest.fixture(scope="module")
@@ -156,8 +158,8 @@ def record() -> RunRecord:
 
 def test_a_finished_run_is_added_and_flagged_for_differing_in_more_than_its_encoding(record):
     at = AppTest.from_file(page_path("compare"), default_timeout=TIMEOUT)
-    at.session_state["finished_runs"] = [record]  # as the Training page keeps them
-    at.session_state[state.CMP_IMPORTED] = ["my run"]
+    state.add_finished_run(record, at.session_state)  # as the Training page keeps them
+    at.session_state[cmp_state.CMP_IMPORTED] = ["my run"]
     at.run()
     assert errors(at) == []
     (warning,) = [w.value for w in at.warning]

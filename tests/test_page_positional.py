@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from lab import charts, state
 from lab.engine.models import LabModel
+from lab.positional import state as pos_state
 from minigpt import GPT, GPTConfig
 from minigpt.positional import alibi_bias, alibi_slopes, sinusoidal_table
 from minigpt.tokenizers.tokenizer import CharTokenizer
@@ -47,8 +48,7 @@ def seeded(pos_emb: str, **preset) -> AppTest:
     )
     lab_model = LabModel(f"tiny {pos_emb}", GPT(cfg).eval(), tok)
     at = AppTest.from_file(page_path("positional"), default_timeout=TIMEOUT)
-    at.session_state[state._SESSION_MODELS] = {lab_model.name: lab_model}  # as training would
-    at.session_state[state.MODEL_CHOICE] = lab_model.name
+    state.add_session_model(lab_model.name, lab_model, session_override=at.session_state)
     for key, value in preset.items():
         at.session_state[key] = value
     return at.run()
@@ -66,7 +66,7 @@ def test_runs_alone_and_draws_the_shipped_models_table(app):
     assert errors(app) == []
     assert app.title[0].value == "Positional embeddings"
     sinusoid = array(titled(app, "Sinusoidal table")["data"][0]["z"])
-    n_pos, width = app.session_state[state.POS_N], app.session_state[state.POS_WIDTH]
+    n_pos, width = app.session_state[pos_state.POS_N], app.session_state[pos_state.POS_WIDTH]
     assert sinusoid.shape == (n_pos, width)
     np.testing.assert_allclose(sinusoid, sinusoidal_table(n_pos, width).numpy(), atol=1e-6)
 
@@ -78,30 +78,30 @@ def test_runs_through_the_router():
 
 
 def test_more_positions_and_less_width_redraw_the_tables(app):
-    app.slider(key=state.POS_N).set_value(32).run()
-    app.slider(key=state.POS_WIDTH).set_value(16).run()
+    app.slider(key=pos_state.POS_N).set_value(32).run()
+    app.slider(key=pos_state.POS_WIDTH).set_value(16).run()
     assert errors(app) == []
     assert array(titled(app, "Sinusoidal table")["data"][0]["z"]).shape == (32, 16)
     assert titled(app, "RoPE: the angle")["data"][0]["z"]["shape"].replace(" ", "") == "32,8"
-    assert all(d < 16 for d in app.session_state[state.POS_DIMS])  # dims beyond width dropped
+    assert all(d < 16 for d in app.session_state[pos_state.POS_DIMS])  # dims beyond width dropped
 
 
 def test_choosing_another_alibi_head_changes_its_bias(app):
-    app.radio(key=state.POS_ALIBI_HEAD).set_value(1).run()
+    app.radio(key=pos_state.POS_ALIBI_HEAD).set_value(1).run()
     assert errors(app) == []
     spec = titled(app, "ALiBi bias of head 1")
-    n_pos = app.session_state[state.POS_N]
-    expected = alibi_bias(len(app.radio(key=state.POS_ALIBI_HEAD).options), n_pos)[1].numpy()
+    n_pos = app.session_state[pos_state.POS_N]
+    expected = alibi_bias(len(app.radio(key=pos_state.POS_ALIBI_HEAD).options), n_pos)[1].numpy()
     shown = array(spec["data"][0]["z"])
     below = np.tril_indices(n_pos)
     np.testing.assert_allclose(shown[below], expected[below], atol=1e-6)
 
 
 def test_waves_follow_the_chosen_dimensions(app):
-    app.multiselect(key=state.POS_DIMS).set_value([3]).run()
+    app.multiselect(key=pos_state.POS_DIMS).set_value([3]).run()
     assert errors(app) == []
     assert [t["name"] for t in titled(app, "Sinusoidal dimensions")["data"]] == ["dim 3"]
-    app.multiselect(key=state.POS_DIMS).set_value([]).run()
+    app.multiselect(key=pos_state.POS_DIMS).set_value([]).run()
     assert errors(app) == [] and "Pick some dimensions" in " ".join(i.value for i in app.info)
 
 
@@ -119,9 +119,11 @@ def test_every_positional_scheme_runs_and_says_what_it_uses(pos_emb):
 
 
 def test_a_narrower_model_keeps_choices_in_range():
-    at = seeded("alibi", **{state.POS_ALIBI_HEAD: 7, state.POS_DIMS: [0, 300]})
+    at = seeded("alibi", **{pos_state.POS_ALIBI_HEAD: 7, pos_state.POS_DIMS: [0, 300]})
     assert errors(at) == []
-    assert at.session_state[state.POS_ALIBI_HEAD] == 0 and at.session_state[state.POS_DIMS] == [0]
+    assert at.session_state[pos_state.POS_ALIBI_HEAD] == 0 and at.session_state[
+        pos_state.POS_DIMS
+    ] == [0]
 
 
 # ---------------------------------------------------------------- chart builders

@@ -3,7 +3,8 @@ input with a message; and the pure builders behind it (lab/tokens_view.py)."""
 
 import pytest
 
-from lab import state, tokens_view
+from lab.tokenizers import state as tok_state
+from lab.tokenizers import tokens as tokens_view
 from minigpt.tokenizers.bpe import GPT4_SPLIT_PATTERN, BPETokenizer, merge_pair, pair_counts
 from minigpt.training.corpus import CorpusError, decode_upload, shakespeare_text
 from tests.apptest import errors, run_page, run_router
@@ -131,23 +132,23 @@ def test_page_runs_through_router():
 
 def test_next_previous_and_slider_change_the_merge():
     at = run_page("tokenizers")
-    step = at.slider(key=state.TOK_STEP).value
+    step = at.slider(key=tok_state.TOK_STEP).value
     first, first_html = at.code[0].value, at.html[0].value
-    at.button(key=state.TOK_NEXT).click().run()
-    assert at.slider(key=state.TOK_STEP).value == step + 1
+    at.button(key=tok_state.TOK_NEXT).click().run()
+    assert at.slider(key=tok_state.TOK_STEP).value == step + 1
     assert at.code[0].value != first and at.html[0].value != first_html
-    at.button(key=state.TOK_PREV).click().run()
+    at.button(key=tok_state.TOK_PREV).click().run()
     assert at.code[0].value == first
-    at.slider(key=state.TOK_STEP).set_value(0).run()
-    assert at.button(key=state.TOK_PREV).disabled
+    at.slider(key=tok_state.TOK_STEP).set_value(0).run()
+    assert at.button(key=tok_state.TOK_PREV).disabled
     assert "no merges yet" in shown(at)
     assert errors(at) == []
 
 
 def paste(text: str):
     at = run_page("tokenizers")
-    at.radio(key=state.TOK_SOURCE).set_value("Paste text").run()
-    at.text_area(key=state.TOK_PASTE).input(text).run()
+    at.radio(key=tok_state.TOK_SOURCE).set_value("Paste text").run()
+    at.text_area(key=tok_state.TOK_PASTE).input(text).run()
     return at
 
 
@@ -167,9 +168,9 @@ def test_long_pastes_and_texts_work():
     at = paste("Now is the winter of our discontent. " * 541)  # 20,000 characters
     assert errors(at) == [] and not at.error
     # 20,800 characters: the browser stops typing at 20,000, and the server cuts the rest
-    at.text_area(key=state.TOK_TEXT).set_value("to be or not " * 1600).run()
+    at.text_area(key=tok_state.TOK_TEXT).set_value("to be or not " * 1600).run()
     assert errors(at) == []
-    assert len(at.text_area(key=state.TOK_TEXT).value) == 20_000
+    assert len(at.text_area(key=tok_state.TOK_TEXT).value) == 20_000
     assert any("Only the first 2,000" in c.value for c in at.caption)  # drawing is capped
 
 
@@ -183,9 +184,9 @@ def test_long_pastes_and_texts_work():
 )
 def test_bad_uploads_say_what_is_wrong(content, words):
     at = run_page("tokenizers")
-    at.radio(key=state.TOK_SOURCE).set_value("Upload a file").run()
+    at.radio(key=tok_state.TOK_SOURCE).set_value("Upload a file").run()
     assert "choose a text file" in shown(at)
-    at.file_uploader(key=state.TOK_UPLOAD).upload("corpus.txt", content, "text/plain").run()
+    at.file_uploader(key=tok_state.TOK_UPLOAD).upload("corpus.txt", content, "text/plain").run()
     assert errors(at) == [] and at.error and words in shown(at)
 
 
@@ -198,23 +199,23 @@ def test_upload_checks_in_the_core():
 
 def test_vocabulary_of_256_has_nothing_to_step():
     at = run_page("tokenizers")
-    assert at.slider(key=state.TOK_VOCAB).min == 256
-    at.slider(key=state.TOK_VOCAB).set_value(256).run()
+    assert at.slider(key=tok_state.TOK_VOCAB).min == 256
+    at.slider(key=tok_state.TOK_VOCAB).set_value(256).run()
     assert errors(at) == [] and "just the bytes" in shown(at)
 
 
 def test_ties_are_shown():
     at = run_page("tokenizers")
     corpus = shakespeare_text()[:300_000]  # what the page trains on by default
-    merges = BPETokenizer.train(corpus, state.TOK_DEFAULTS[state.TOK_VOCAB]).merges
+    merges = BPETokenizer.train(corpus, tok_state.TOK_DEFAULTS[tok_state.TOK_VOCAB]).merges
     step = next(i for i, m in enumerate(merges) if m.ties) + 1
-    at.slider(key=state.TOK_STEP).set_value(step).run()
+    at.slider(key=tok_state.TOK_STEP).set_value(step).run()
     assert errors(at) == [] and f"a tie: {merges[step - 1].ties:,} other pair" in shown(at)
 
 
 def test_special_token_text_is_ordinary_text():
     at = run_page("tokenizers")
-    at.text_area(key=state.TOK_TEXT).input("Hello<|endoftext|>world").run()
+    at.text_area(key=tok_state.TOK_TEXT).input("Hello<|endoftext|>world").run()
     assert errors(at) == []
     gpt4 = at.html[3].value  # encoded like tiktoken's encode_ordinary: '<', '|', 'endo', ...
     assert ">&lt;</span>" in gpt4 and ">endo</span>" in gpt4

@@ -10,10 +10,12 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lab import cache, charts, live, state, training_ui
+from lab import cache, charts, live, state
 from lab.engine.liverun import LiveRun
 from lab.engine.runspec import RunSpec
 from lab.engine.slots import TrainerSlots
+from lab.training import loop as training_ui
+from lab.training import state as train_state
 from tests.apptest import TIMEOUT, TINY_TRAINING, errors, page_path, run_router
 from tests.test_run import FAST, TEXT, TINY
 
@@ -43,7 +45,7 @@ def to_the_end(at: AppTest, limit: int = 200) -> AppTest:
 
 
 def box(at: AppTest) -> training_ui.Session:
-    return at.session_state[state._TRAINING]
+    return train_state.training_box_in(at.session_state)
 
 
 def messages(at: AppTest) -> str:
@@ -64,14 +66,14 @@ def test_runs_alone_on_shakespeare_with_the_default_preset():
     assert int(metric(at, "Parameters").replace(",", "")) > 100_000
     assert metric(at, "Time per step").endswith("ms")
     assert "mlp" in at.caption[0].value and "attention" in at.caption[0].value
-    assert not at.button(key=state.TRAIN_START).disabled
+    assert not at.button(key=train_state.TRAIN_START).disabled
     assert "Press **Start**" in messages(at)
 
 
 def test_runs_through_the_router():
     at = run_router()
-    at.session_state[state.TRAIN_SOURCE] = "Paste text"
-    at.session_state[state.TRAIN_PASTE] = TEXT
+    at.session_state[train_state.TRAIN_SOURCE] = "Paste text"
+    at.session_state[train_state.TRAIN_PASTE] = TEXT
     at.switch_page("../pages/training.py").run()
     assert errors(at) == [] and at.title[0].value == "Live training"
 
@@ -82,35 +84,35 @@ def test_runs_through_the_router():
 @pytest.mark.parametrize(
     ("settings", "words"),
     [
-        ({state.TRAIN_PASTE: ""}, "the text is empty"),
-        ({state.TRAIN_WIDTH: 18, state.TRAIN_HEADS: 4}, "divide evenly"),
-        ({state.TRAIN_CONTEXT: 0}, "Context length (block_size) must be at least 1"),
-        ({state.TRAIN_CONTEXT: 100_000}, "at most 1024"),
-        ({state.TRAIN_LR: 0.0}, "Learning rate (learning_rate) must be a positive number"),
-        ({state.TRAIN_LR: 1000.0}, "far beyond"),
-        ({state.TRAIN_STEPS: 0}, "Steps (max_iters) must be at least 1"),
-        ({state.TRAIN_TOKENIZER: "bpe", state.TRAIN_VOCAB: 100}, "between 256"),
+        ({train_state.TRAIN_PASTE: ""}, "the text is empty"),
+        ({train_state.TRAIN_WIDTH: 18, train_state.TRAIN_HEADS: 4}, "divide evenly"),
+        ({train_state.TRAIN_CONTEXT: 0}, "Context length (block_size) must be at least 1"),
+        ({train_state.TRAIN_CONTEXT: 100_000}, "at most 1024"),
+        ({train_state.TRAIN_LR: 0.0}, "Learning rate (learning_rate) must be a positive number"),
+        ({train_state.TRAIN_LR: 1000.0}, "far beyond"),
+        ({train_state.TRAIN_STEPS: 0}, "Steps (max_iters) must be at least 1"),
+        ({train_state.TRAIN_TOKENIZER: "bpe", train_state.TRAIN_VOCAB: 100}, "between 256"),
     ],
 )
 def test_impossible_settings_are_refused_before_anything_runs(settings, words):
     at = tiny_page(**settings)
     assert errors(at) == []
     assert "Can't start" in at.error[0].value and words in at.error[0].value
-    assert at.button(key=state.TRAIN_START).disabled
+    assert at.button(key=train_state.TRAIN_START).disabled
 
 
 def test_a_vocabulary_the_text_cannot_fill_is_shrunk_out_loud():
     # TEXT repeats three lines: its words run out long before 2,000 of them.
-    at = tiny_page(**{state.TRAIN_TOKENIZER: "word", state.TRAIN_VOCAB: 2000})
+    at = tiny_page(**{train_state.TRAIN_TOKENIZER: "word", train_state.TRAIN_VOCAB: 2000})
     assert errors(at) == []
     assert "You asked for a vocabulary of 2,000" in messages(at)
-    assert not at.button(key=state.TRAIN_START).disabled
+    assert not at.button(key=train_state.TRAIN_START).disabled
 
 
 def test_an_upload_that_is_not_text_is_refused():
-    at = tiny_page(**{state.TRAIN_SOURCE: "Upload a file"})
+    at = tiny_page(**{train_state.TRAIN_SOURCE: "Upload a file"})
     assert "choose a text file" in at.error[0].value
-    at.file_uploader(key=state.TRAIN_UPLOAD).set_value(
+    at.file_uploader(key=train_state.TRAIN_UPLOAD).set_value(
         ("x.bin", b"\x00\x01\x02" * 50, "application/octet-stream")
     ).run()
     assert errors(at) == [] and "binary" in at.error[0].value
@@ -121,7 +123,7 @@ def test_an_upload_that_is_not_text_is_refused():
 
 def test_a_run_grows_stops_resumes_and_resets():
     at = tiny_page()
-    at.button(key=state.TRAIN_START).click().run()
+    at.button(key=train_state.TRAIN_START).click().run()
     assert errors(at) == []
     first = box(at).run.steps_done
     assert box(at).running and 0 < first < 400
@@ -134,83 +136,84 @@ def test_a_run_grows_stops_resumes_and_resets():
     assert at.get("vega_lite_chart")[0].proto.data  # the curve, as Arrow bytes
     assert metric(at, "Step") == f"{second:,} / 400"
     assert (
-        at.button(key=state.TRAIN_START).disabled and not at.button(key=state.TRAIN_STOP).disabled
+        at.button(key=train_state.TRAIN_START).disabled
+        and not at.button(key=train_state.TRAIN_STOP).disabled
     )
 
-    at.button(key=state.TRAIN_STOP).click().run()
+    at.button(key=train_state.TRAIN_STOP).click().run()
     stopped = box(at).run.steps_done
     assert not box(at).running and "stopped at step" in messages(at)
     at.run()
     assert box(at).run.steps_done == stopped  # stopped means stopped
-    runs = at.session_state["finished_runs"]
+    runs = state.finished_runs(at.session_state)
     assert [r.name for r in runs] == ["Live run 1"] and runs[0].metrics[-1]["step"] == stopped
     assert not cache.trainer_slots().holds(box(at).owner)  # the slot went back
 
-    assert at.button(key=state.TRAIN_START).label == "Resume"
-    at.button(key=state.TRAIN_START).click().run()
+    assert at.button(key=train_state.TRAIN_START).label == "Resume"
+    at.button(key=train_state.TRAIN_START).click().run()
     assert box(at).run.steps_done > stopped
-    at.button(key=state.TRAIN_STOP).click().run()
+    at.button(key=train_state.TRAIN_STOP).click().run()
 
-    at.button(key=state.TRAIN_RESET).click().run()
-    assert box(at).run is None and at.button(key=state.TRAIN_START).label == "Start"
-    assert len(at.session_state["finished_runs"]) == 1  # the compare page still has it
+    at.button(key=train_state.TRAIN_RESET).click().run()
+    assert box(at).run is None and at.button(key=train_state.TRAIN_START).label == "Start"
+    assert len(state.finished_runs(at.session_state)) == 1  # the compare page still has it
 
 
 def test_a_finished_run_fills_every_section():
-    at = tiny_page(**{state.TRAIN_STEPS: 12})
-    to_the_end(at.button(key=state.TRAIN_START).click().run())
+    at = tiny_page(**{train_state.TRAIN_STEPS: 12})
+    to_the_end(at.button(key=train_state.TRAIN_START).click().run())
     assert errors(at) == []
     run = box(at).run
     assert run.done and run.steps_done == 12 and not box(at).running
     assert "finished: 12 steps" in messages(at)
-    assert at.button(key=state.TRAIN_START).disabled
+    assert at.button(key=train_state.TRAIN_START).disabled
     assert any("step 12" in c.value for c in at.code)  # the sample log
     titles = [
         json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "")
         for c in at.get("plotly_chart")
     ]
     assert any(t.startswith("Every head of layer 0 at step 12") for t in titles)
-    assert at.select_slider(key=state.TRAIN_REPLAY).value == len(run.snapshots) - 1
-    at.select_slider(key=state.TRAIN_REPLAY).set_value(0).run()
+    assert at.select_slider(key=train_state.TRAIN_REPLAY).value == len(run.snapshots) - 1
+    at.select_slider(key=train_state.TRAIN_REPLAY).set_value(0).run()
     titles = [
         json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "")
         for c in at.get("plotly_chart")
     ]
     assert any(t.startswith("Every head of layer 0 at step 0") for t in titles)
-    assert at.session_state["finished_runs"][-1].metrics[-1]["step"] == 12
+    assert state.finished_runs(at.session_state)[-1].metrics[-1]["step"] == 12
     assert len(at.get("download_button")) == 2
 
 
 def test_using_the_model_hands_a_frozen_copy_to_the_sidebar():
-    at = tiny_page(**{state.TRAIN_STEPS: 6})
-    to_the_end(at.button(key=state.TRAIN_START).click().run())
-    at.button(key=state.TRAIN_USE).click().run()
+    at = tiny_page(**{train_state.TRAIN_STEPS: 6})
+    to_the_end(at.button(key=train_state.TRAIN_START).click().run())
+    at.button(key=train_state.TRAIN_USE).click().run()
     assert errors(at) == []
     name = "Live run 1 (step 6)"
     assert at.session_state[state.MODEL_CHOICE] == name
-    used = at.session_state[state._SESSION_MODELS][name]
+    used = state.session_models(at.session_state)[name]
     assert used.model is not box(at).run.model and not used.model.training
     assert name in messages(at)
 
 
 def test_a_diverging_run_stops_with_a_message():
-    at = tiny_page(**{state.TRAIN_LR: 10.0, state.TRAIN_WARMUP: 0})
-    to_the_end(at.button(key=state.TRAIN_START).click().run())
+    at = tiny_page(**{train_state.TRAIN_LR: 10.0, train_state.TRAIN_WARMUP: 0})
+    to_the_end(at.button(key=train_state.TRAIN_START).click().run())
     assert errors(at) == []
     run = box(at).run
     assert run.failure and not box(at).running
     assert "diverged" in at.error[0].value and "last good weights" in at.error[0].value
     assert all(torch.isfinite(p).all() for p in run.model.parameters())
-    assert at.session_state["finished_runs"][-1].model is not None  # still usable
+    assert state.finished_runs(at.session_state)[-1].model is not None  # still usable
 
 
 def test_another_session_never_sees_the_run():
     mine = tiny_page()
-    mine.button(key=state.TRAIN_START).click().run()
+    mine.button(key=train_state.TRAIN_START).click().run()
     theirs = tiny_page()
     assert errors(theirs) == [] and "Press **Start**" in messages(theirs)
-    assert theirs.session_state[state._TRAINING].run is None
-    mine.button(key=state.TRAIN_STOP).click().run()
+    assert train_state.training_box_in(theirs.session_state).run is None
+    mine.button(key=train_state.TRAIN_STOP).click().run()
 
 
 def test_a_session_past_the_cap_waits_in_a_queue():
@@ -219,7 +222,7 @@ def test_a_session_past_the_cap_waits_in_a_queue():
     try:
         assert all(slots.acquire(o) for o in others)
         at = tiny_page()
-        at.button(key=state.TRAIN_START).click().run()
+        at.button(key=train_state.TRAIN_START).click().run()
         assert errors(at) == []
         assert (
             f"{slots.size} other sessions are training; yours starts when one finishes"
@@ -229,7 +232,7 @@ def test_a_session_past_the_cap_waits_in_a_queue():
         slots.release(others[0])
         at.run()
         assert box(at).run.steps_done > 0 and not at.warning
-        at.button(key=state.TRAIN_STOP).click().run()
+        at.button(key=train_state.TRAIN_STOP).click().run()
     finally:
         for o in others:
             slots.release(o)
@@ -257,7 +260,7 @@ def _pickle() -> bytes:
 )
 def test_bad_checkpoint_uploads_are_refused(make, words):
     at = tiny_page()
-    at.file_uploader(key=state.TRAIN_CKPT).set_value(
+    at.file_uploader(key=train_state.TRAIN_CKPT).set_value(
         ("bad.safetensors", make(), "application/octet-stream")
     ).run()
     assert errors(at) == []
@@ -266,16 +269,16 @@ def test_bad_checkpoint_uploads_are_refused(make, words):
 
 def test_an_uploaded_checkpoint_can_be_continued_or_explored():
     at = tiny_page()
-    at.file_uploader(key=state.TRAIN_CKPT).set_value(
+    at.file_uploader(key=train_state.TRAIN_CKPT).set_value(
         ("mine.safetensors", _trained_checkpoint(), "application/octet-stream")
     ).run()
     assert errors(at) == [] and "trained 10 of 10 steps" in " ".join(c.value for c in at.caption)
-    at.button(key=state.TRAIN_EXPLORE).click().run()
+    at.button(key=train_state.TRAIN_EXPLORE).click().run()
     assert at.session_state[state.MODEL_CHOICE] == "Uploaded: mine.safetensors"
-    at.number_input(key=state.TRAIN_CKPT_STEPS).set_value(14).run()
-    at.button(key=state.TRAIN_CONTINUE).click().run()
+    at.number_input(key=train_state.TRAIN_CKPT_STEPS).set_value(14).run()
+    at.button(key=train_state.TRAIN_CONTINUE).click().run()
     assert errors(at) == [] and box(at).run.steps_done == 10 and box(at).run.max_iters == 14
-    to_the_end(at.button(key=state.TRAIN_START).click().run())
+    to_the_end(at.button(key=train_state.TRAIN_START).click().run())
     assert box(at).run.steps_done == 14 and "finished" in messages(at)
 
 

@@ -14,9 +14,11 @@ import threading
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lab import cache, live, state, training_ui
+from lab import cache, live, state
 from lab.engine.liverun import LiveRun
 from lab.engine.runspec import RunSpec
+from lab.training import loop as training_ui
+from lab.training import state as train_state
 from minigpt import rng
 from minigpt.analysis.extrapolation import same_start_models
 from minigpt.config import PRESETS
@@ -26,7 +28,7 @@ from minigpt.training.trainer import Trainer
 from tests.apptest import APP, TIMEOUT, TINY_TRAINING, errors
 from tests.test_run import FAST, TEXT, TINY
 
-TINY_RUN = {**TINY_TRAINING, state.TRAIN_STEPS: 8}
+TINY_RUN = {**TINY_TRAINING, train_state.TRAIN_STEPS: 8}
 
 
 def shown(at: AppTest) -> dict:
@@ -68,12 +70,12 @@ def test_one_session_training_and_settings_never_reach_another(monkeypatch):
     for key, value in TINY_RUN.items():
         a.session_state[key] = value
     a.switch_page("../pages/training.py").run()
-    a.button(key=state.TRAIN_START).click().run()
+    a.button(key=train_state.TRAIN_START).click().run()
     for _ in range(100):
-        if not a.session_state[state._TRAINING].running:
+        if not train_state.training_box_in(a.session_state).running:
             break
         a.run()
-    a.button(key=state.TRAIN_USE).click().run()
+    a.button(key=train_state.TRAIN_USE).click().run()
     a.switch_page("../pages/attention.py").run()
     assert errors(a) == []
     assert a.session_state[state.MODEL_CHOICE] == "Live run 1 (step 8)"
@@ -83,7 +85,9 @@ def test_one_session_training_and_settings_never_reach_another(monkeypatch):
     cache.continuation.clear()  # B's text is generated again by the shared model, not replayed
     b.run()
     assert errors(b) == [] and shown(b) == before
-    assert state._TRAINING not in b.session_state  # A's run lives in A's session alone
+    assert (
+        train_state.training_box_in(b.session_state) is None
+    )  # A's run lives in A's session alone
 
     assert not shipped.model.training
     assert not any(p.requires_grad for p in shipped.model.parameters())

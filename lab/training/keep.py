@@ -10,8 +10,9 @@ from lab import state
 from lab.engine.liverun import LiveRun
 from lab.engine.models import LabModel
 from lab.engine.runspec import LIVE_TRAIN, RunError
-from lab.training_setup import Setup
-from lab.training_ui import Session, reset, session
+from lab.training import state as train_state
+from lab.training.loop import Session, reset, session
+from lab.training.setup import Setup
 from minigpt.training.checkpoint import CheckpointError, load_checkpoint
 
 
@@ -58,7 +59,7 @@ def after_run(setup: Setup) -> None:
         cols = st.columns(3)
         cols[0].button(
             "Use this model",
-            key=state.TRAIN_USE,
+            key=train_state.TRAIN_USE,
             on_click=_use,
             type="primary",
             width="stretch",
@@ -85,7 +86,7 @@ def after_run(setup: Setup) -> None:
     else:
         st.caption("Once a run has trained a step, you can use, download or continue it here.")
     upload = st.file_uploader(
-        "Or upload a checkpoint (.safetensors) to continue or explore", key=state.TRAIN_CKPT
+        "Or upload a checkpoint (.safetensors) to continue or explore", key=train_state.TRAIN_CKPT
     )
     if upload is None:
         return
@@ -102,14 +103,14 @@ def after_run(setup: Setup) -> None:
         f"{upload.name}: {c.n_layer} layers × {c.n_head} heads × {c.n_embd} wide, "
         f"{ckpt.tokenizer.kind} tokens, trained {steps:,} of {planned:,} steps."
     )
-    st.session_state.setdefault(state.TRAIN_CKPT_STEPS, max(planned, steps + 500))
+    train_state.offer_checkpoint_steps(max(planned, steps + 500))
     cols = st.columns([1, 1, 1])
     cols[0].number_input(
-        "Steps in total when continuing", 1, 1_000_000, step=100, key=state.TRAIN_CKPT_STEPS
+        "Steps in total when continuing", 1, 1_000_000, step=100, key=train_state.TRAIN_CKPT_STEPS
     )
     cols[1].button(
         "Continue training it",
-        key=state.TRAIN_CONTINUE,
+        key=train_state.TRAIN_CONTINUE,
         on_click=_continue,
         args=(data, upload.name, setup),
         disabled=box.running or setup.text is None,
@@ -118,7 +119,7 @@ def after_run(setup: Setup) -> None:
     )
     cols[2].button(
         "Explore it on the other pages",
-        key=state.TRAIN_EXPLORE,
+        key=train_state.TRAIN_EXPLORE,
         on_click=_explore,
         args=(data, upload.name),
         width="stretch",
@@ -127,7 +128,7 @@ def after_run(setup: Setup) -> None:
 
 def _continue(data: bytes, filename: str, setup: Setup) -> None:
     box = session()
-    total = int(st.session_state.get(state.TRAIN_CKPT_STEPS, 0))
+    total = train_state.checkpoint_steps()
     try:
         ckpt = load_checkpoint(data)
         done = int(ckpt.trainer_state["steps_done"]) if ckpt.trainer_state else 0

@@ -15,7 +15,8 @@ from typing import Any
 import streamlit as st
 
 from lab import cache, charts, live, state
-from lab.compare_data import (
+from lab.compare import state as cmp_state
+from lab.compare.data import (
     LIVE_PRESETS,
     SMOOTH,
     Entry,
@@ -163,25 +164,25 @@ class Live(live.LiveBox):
     comparison: LiveComparison | None = None
     setup: Setup | None = None
     key: str = ""  # new for every comparison: keys its models in the sample cache
-    chunks: int = 0  # slices trained during the current script run
 
 
 def live_box() -> Live:
-    return state.compare_live(Live)
+    return cmp_state.compare_live(Live)
 
 
 def _start() -> None:
     box = live_box()
     box.message = None
     if box.comparison is None:
-        encodings = tuple(st.session_state[state.CMP_ENCODINGS])
+        chosen, preset, n_seeds = cmp_state.chosen_run()
+        encodings = tuple(chosen)
         if not encodings:
             box.message = "choose at least one encoding (two or more to compare)"
             return
         spec = dataclasses.replace(
-            LIVE_PRESETS[st.session_state[state.CMP_PRESET]],
+            LIVE_PRESETS[preset],
             encodings=encodings,
-            seeds=tuple(range(int(st.session_state[state.CMP_SEEDS]))),
+            seeds=tuple(range(n_seeds)),
         )
         text = cache.default_corpus()
         val_fraction = spec.train.val_fraction
@@ -206,7 +207,6 @@ def _reset() -> None:
 def live_controls(imported_names: list[str]) -> None:
     """What to train (encodings, preset, seeds), which finished runs to add, and the buttons."""
     box = live_box()
-    box.chunks = 0  # a new script run: the tests' cap on slices starts again
     live.release_if_idle(box)
     comp = box.comparison
     busy = comp is not None
@@ -214,15 +214,15 @@ def live_controls(imported_names: list[str]) -> None:
     left.multiselect(
         "Encodings",
         list(POS_EMBS),
-        key=state.CMP_ENCODINGS,
+        key=cmp_state.CMP_ENCODINGS,
         disabled=busy,
         help="Each is trained from the same start on the same batches.",
     )
-    middle.selectbox("Preset", list(LIVE_PRESETS), key=state.CMP_PRESET, disabled=busy)
+    middle.selectbox("Preset", list(LIVE_PRESETS), key=cmp_state.CMP_PRESET, disabled=busy)
     right.selectbox(
         "Seeds",
         [1, 2, 3],
-        key=state.CMP_SEEDS,
+        key=cmp_state.CMP_SEEDS,
         disabled=busy,
         help="More seeds show how much of a difference is luck; each costs a run.",
     )
@@ -230,20 +230,20 @@ def live_controls(imported_names: list[str]) -> None:
     left.multiselect(
         "Add runs finished on the Training page",
         imported_names,
-        key=state.CMP_IMPORTED,
+        key=cmp_state.CMP_IMPORTED,
         help="Shown with yours. A run set up differently in more than its encoding is flagged.",
         placeholder="Choose runs" if imported_names else "No finished runs yet in this session",
         disabled=not imported_names,
     )
     right.text_area(
         "Prompt for the samples",
-        key=state.CMP_PROMPT,
+        key=cmp_state.CMP_PROMPT,
         height=68,
         help="Every model continues it with the sidebar's sampling settings.",
     )
     note = live.buttons(
         box,
-        (state.CMP_START, state.CMP_STOP, state.CMP_RESET),
+        (cmp_state.CMP_START, cmp_state.CMP_STOP, cmp_state.CMP_RESET),
         _start,
         _reset,
         has_work=comp is not None,
@@ -251,8 +251,9 @@ def live_controls(imported_names: list[str]) -> None:
         reset_help="Forget this comparison and set up another.",
     )
     if comp is None:
-        spec = LIVE_PRESETS[st.session_state[state.CMP_PRESET]]
-        n = len(st.session_state[state.CMP_ENCODINGS]) * int(st.session_state[state.CMP_SEEDS])
+        chosen, preset, n_seeds = cmp_state.chosen_run()
+        spec = LIVE_PRESETS[preset]
+        n = len(chosen) * n_seeds
         note.caption(f"{n} runs of {spec.train.max_iters} steps each, trained in turn.")
     if box.message:
         st.error(f"Can't start: {box.message}")
@@ -336,7 +337,6 @@ def yours(records: Sequence[Any], reading: str, metric: str, reference: Setup | 
 def _panel(records: Sequence[Any], reading: str, metric: str, reference: Setup | None) -> None:
     box = live_box()
     if box.running:
-        box.chunks += 1
         live.train_slice(box, lambda: _advance(box))
     entries: list[Entry] = []
     if box.comparison is not None:
@@ -344,7 +344,7 @@ def _panel(records: Sequence[Any], reading: str, metric: str, reference: Setup |
         entries += live_entries(box.comparison, box.key)
     entries += _imported(records, box.setup or reference)
     if entries:
-        prompt = st.session_state.get(state.CMP_PROMPT) or "\n"
+        prompt = cmp_state.compare_prompt()
         note = "Every model continues the same prompt with the sidebar's sampling settings."
         show_results(entries, "yours", reading, metric, lambda e: _sample(e, prompt), note)
     else:
@@ -352,5 +352,4 @@ def _panel(records: Sequence[Any], reading: str, metric: str, reference: Setup |
             "Choose encodings and press **Start**: the models train here in turn, from the "
             "same start on the same batches, and are then measured on longer contexts."
         )
-    limit = state.compare_chunks_per_run()
-    live.go_on(box, may_loop=limit is None or box.chunks < limit)
+    live.go_on(box)

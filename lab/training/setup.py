@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from lab import cache, state
+from lab import cache
 from lab.engine.runspec import LIVE_MODEL, LIVE_TRAIN, TOKENIZERS, RunSpec, make_spec
+from lab.training import state as train_state
 from minigpt.cli.train import torchrun_command
 from minigpt.config import POS_EMBS, PRESETS
 from minigpt.model import param_breakdown
@@ -42,27 +43,29 @@ class Setup:
 
 def setup_form() -> Setup:
     """Corpus, tokenizer, model and optimisation settings, checked before anything runs."""
-    state.training_defaults(LIVE_MODEL.to_dict(), LIVE_TRAIN.to_dict())
+    train_state.training_defaults(LIVE_MODEL.to_dict(), LIVE_TRAIN.to_dict())
     left, right = st.columns([3, 2], gap="large")
     with left:
-        source = st.radio("Corpus", state.TRAIN_SOURCES, key=state.TRAIN_SOURCE, horizontal=True)
+        source = st.radio(
+            "Corpus", train_state.TRAIN_SOURCES, key=train_state.TRAIN_SOURCE, horizontal=True
+        )
         if source == "Paste text":
             st.text_area(
                 "Your corpus",
-                key=state.TRAIN_PASTE,
+                key=train_state.TRAIN_PASTE,
                 height=120,
                 placeholder="Paste a few pages of text…",
             )
         elif source == "Upload a file":
             st.file_uploader(
                 f"A plain UTF-8 text file, up to {MAX_UPLOAD_BYTES // 1_000_000} MB",
-                key=state.TRAIN_UPLOAD,
+                key=train_state.TRAIN_UPLOAD,
             )
     with right:
         kind = st.radio(
             "Tokenizer",
             TOKENIZERS,
-            key=state.TRAIN_TOKENIZER,
+            key=train_state.TRAIN_TOKENIZER,
             horizontal=True,
             format_func=TOKENIZER_NAMES.get,
         )
@@ -71,7 +74,7 @@ def setup_form() -> Setup:
             0,
             100_000,
             step=64,
-            key=state.TRAIN_VOCAB,
+            key=train_state.TRAIN_VOCAB,
             disabled=kind == "char",
             help="BPE: 256 byte tokens plus one per merge. Words: the most frequent "
             "words kept, the rest become <unk>. Characters need none: every "
@@ -82,20 +85,20 @@ def setup_form() -> Setup:
     cols[0].selectbox(
         "Preset",
         list(LAB_PRESETS),
-        key=state.TRAIN_PRESET,
-        on_change=state.apply_training_preset,
+        key=train_state.TRAIN_PRESET,
+        on_change=train_state.apply_training_preset,
         args=(LAB_PRESETS,),
         help="Fills in the shape; every field stays editable. lab-live is the "
         "default, measured to write word-like Shakespeare in about three minutes.",
     )
-    cols[1].number_input("Layers", 0, 64, key=state.TRAIN_LAYERS)
-    cols[2].number_input("Heads", 0, 64, key=state.TRAIN_HEADS)
+    cols[1].number_input("Layers", 0, 64, key=train_state.TRAIN_LAYERS)
+    cols[2].number_input("Heads", 0, 64, key=train_state.TRAIN_HEADS)
     cols[3].number_input(
         "Width",
         0,
         4096,
         step=8,
-        key=state.TRAIN_WIDTH,
+        key=train_state.TRAIN_WIDTH,
         help="n_embd: the length of every token's vector. Each head gets width / heads.",
     )
     cols[4].number_input(
@@ -103,11 +106,11 @@ def setup_form() -> Setup:
         0,
         100_000,
         step=8,
-        key=state.TRAIN_CONTEXT,
+        key=train_state.TRAIN_CONTEXT,
         help="block_size: how many tokens the model reads at once.",
     )
-    cols[5].number_input("Dropout", 0.0, 0.9, step=0.05, key=state.TRAIN_DROPOUT)
-    cols[6].selectbox("Positions", POS_EMBS, key=state.TRAIN_POS, format_func=POS_NAMES.get)
+    cols[5].number_input("Dropout", 0.0, 0.9, step=0.05, key=train_state.TRAIN_DROPOUT)
+    cols[6].selectbox("Positions", POS_EMBS, key=train_state.TRAIN_POS, format_func=POS_NAMES.get)
     st.markdown("**Optimisation**")
     cols = st.columns(6)
     cols[0].number_input(
@@ -116,29 +119,29 @@ def setup_form() -> Setup:
         1000.0,
         step=1e-3,
         format="%g",
-        key=state.TRAIN_LR,
+        key=train_state.TRAIN_LR,
         help="AdamW's peak step size, reached after warmup; it then falls "
         "along a cosine to a tenth of it.",
     )
-    cols[1].number_input("Warmup steps", 0, 100_000, key=state.TRAIN_WARMUP)
+    cols[1].number_input("Warmup steps", 0, 100_000, key=train_state.TRAIN_WARMUP)
     cols[2].number_input(
-        "Batch size", 0, 4096, key=state.TRAIN_BATCH, help="Windows of text per step."
+        "Batch size", 0, 4096, key=train_state.TRAIN_BATCH, help="Windows of text per step."
     )
-    cols[3].number_input("Steps", 0, 1_000_000, step=100, key=state.TRAIN_STEPS)
+    cols[3].number_input("Steps", 0, 1_000_000, step=100, key=train_state.TRAIN_STEPS)
     cols[4].number_input(
         "Gradient clipping",
         0.0,
         100.0,
         step=0.5,
         format="%g",
-        key=state.TRAIN_CLIP,
+        key=train_state.TRAIN_CLIP,
         help="Largest gradient norm allowed (0: off).",
     )
     cols[5].number_input(
         "Seed",
         0,
         2**31 - 1,
-        key=state.TRAIN_SEED,
+        key=train_state.TRAIN_SEED,
         help="The same seed and settings train the same model again.",
     )
     return _check(source)
@@ -146,12 +149,12 @@ def setup_form() -> Setup:
 
 def _corpus(source: str) -> tuple[str | None, str, list[str]]:
     """(text, its key, problems) for the chosen corpus."""
-    if source == state.TRAIN_SOURCES[0]:
+    if source == train_state.TRAIN_SOURCES[0]:
         return cache.default_corpus(), "shakespeare", []
-    if source == state.TRAIN_SOURCES[1]:
-        text = st.session_state.get(state.TRAIN_PASTE, "")
+    if source == train_state.TRAIN_SOURCES[1]:
+        text = train_state.pasted_text()
     else:
-        upload = st.session_state.get(state.TRAIN_UPLOAD)
+        upload = train_state.uploaded_corpus()
         if upload is None:
             return (
                 None,
@@ -168,7 +171,7 @@ def _corpus(source: str) -> tuple[str | None, str, list[str]]:
 
 def _check(source: str) -> Setup:
     text, key, problems = _corpus(source)
-    settings = state.training_settings()
+    settings = train_state.training_settings()
     vocab = settings["vocab_size"] if settings["tokenizer"] != "char" else None
     spec, shape = make_spec(settings["model"], settings["train"], settings["tokenizer"], vocab, key)
     problems += shape

@@ -22,7 +22,8 @@ from lab.engine.models import LabModel
 from lab.engine.runs import RunRecord
 from lab.engine.runspec import RunError, RunSpec
 from lab.engine.views import token_labels
-from lab.training_setup import Setup, duration
+from lab.training import state as train_state
+from lab.training.setup import Setup, duration
 
 CHUNK_SECONDS = 0.5  # training per fragment run: Stop lands within a second, charts ~2x a second
 KICK_SECONDS = 0.5  # after a full run, how soon the browser restarts the training fragment
@@ -46,7 +47,7 @@ class Session(live.LiveBox):
 
 
 def session() -> Session:
-    return state.training_session(Session)
+    return train_state.training_session(Session)
 
 
 def is_training() -> bool:
@@ -90,7 +91,7 @@ def controls(setup: Setup) -> None:
     run = box.run
     note = live.buttons(
         box,
-        (state.TRAIN_START, state.TRAIN_STOP, state.TRAIN_RESET),
+        (train_state.TRAIN_START, train_state.TRAIN_STOP, train_state.TRAIN_RESET),
         _start,
         reset,
         start_args=(setup,),
@@ -277,18 +278,18 @@ def _heads_body() -> None:
         return
     snaps = list(run.snapshots)
     cfg = run.spec.model
-    state.clamp_training_replay(len(snaps), cfg.n_layer)
+    train_state.clamp_training_replay(len(snaps), cfg.n_layer)
     left, right = st.columns([3, 1])
     i = left.select_slider(
         "Training step",
         options=list(range(len(snaps))),
-        key=state.TRAIN_REPLAY,
+        key=train_state.TRAIN_REPLAY,
         format_func=lambda j: f"step {snaps[j].step:,}",
     )
     layer = right.radio(
         "Layer",
         list(range(cfg.n_layer)),
-        key=state.TRAIN_REPLAY_LAYER,
+        key=train_state.TRAIN_REPLAY_LAYER,
         horizontal=True,
         format_func=lambda n: f"{n}",
     )

@@ -1,0 +1,1 @@
+"""The Attention page's UI pieces and session state."""

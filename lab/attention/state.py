@@ -1,0 +1,51 @@
+"""The Attention page's widget keys and accessors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+ATTN_TEXT = "attention.text"
+ATTN_LAYER = "attention.layer"
+ATTN_HEAD = "attention.head"
+ATTN_FOCUS = "attention.focus"  # position of the token whose attention the focus view shows
+ATTN_TABLE = "attention.table"  # the head-score table; its row selection picks a head
+ATTN_PROMPT = "attention.prompt"  # the generate box's prompt
+# A line short enough to fit twice in a 64-character context: the second copy is where an
+# induction head looks back at what followed the same characters the first time.
+ATTN_DEFAULT_TEXT = "All that glisters is not gold.\nAll that glisters is not gold."
+
+
+def attention_defaults(n_layer: int, n_head: int) -> None:
+    """Seed the page's widgets, and keep the layer and head inside this model's shape."""
+    S = st.session_state
+    S.setdefault(ATTN_TEXT, ATTN_DEFAULT_TEXT)
+    if not 0 <= S.setdefault(ATTN_LAYER, 0) < n_layer:
+        S[ATTN_LAYER] = 0
+    if not 0 <= S.setdefault(ATTN_HEAD, 0) < n_head:
+        S[ATTN_HEAD] = 0
+
+
+def clamp_attention_focus(n_tokens: int) -> None:
+    """Focus the last token unless a token of this text was picked (call before the picker)."""
+    focus = st.session_state.get(ATTN_FOCUS)
+    if focus is None or not 0 <= focus < n_tokens:
+        st.session_state[ATTN_FOCUS] = n_tokens - 1
+
+
+def forget_attention_focus() -> None:
+    """The text box's callback: new text, so focus its last token again."""
+    st.session_state[ATTN_FOCUS] = None
+
+
+def head_table_picker(n_head: int) -> Callable[[], None]:
+    """The score table's on_select callback: the clicked row (layer-major) sets layer and head."""
+
+    def pick() -> None:
+        table = st.session_state.get(ATTN_TABLE)
+        rows = table.selection.rows if table is not None else []
+        if rows:  # positions in the original table, even after the student sorts it
+            st.session_state[ATTN_LAYER], st.session_state[ATTN_HEAD] = divmod(rows[0], n_head)
+
+    return pick

@@ -1,0 +1,1 @@
+"""The Positional page's UI pieces and session state."""

@@ -1,0 +1,1 @@
+"""The Tokenizers page's UI pieces and session state."""

@@ -1,0 +1,1 @@
+"""The Training page's UI pieces and session state."""

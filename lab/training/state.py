@@ -1,0 +1,150 @@
+"""The Training page's widget keys and accessors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, MutableMapping
+from typing import Any
+
+import streamlit as st
+
+from lab import state
+
+TRAIN_SOURCE = "training.source"  # which corpus: one of TRAIN_SOURCES
+TRAIN_PASTE = "training.paste"
+TRAIN_UPLOAD = "training.upload"
+TRAIN_TOKENIZER = "training.tokenizer"  # "char" | "bpe" | "word"
+TRAIN_VOCAB = "training.vocab_size"  # for BPE and word tokenizers
+TRAIN_PRESET = "training.preset"  # picking one fills in the model's shape below
+TRAIN_LAYERS = "training.n_layer"
+TRAIN_HEADS = "training.n_head"
+TRAIN_WIDTH = "training.n_embd"
+TRAIN_CONTEXT = "training.block_size"
+TRAIN_DROPOUT = "training.dropout"
+TRAIN_POS = "training.pos_emb"
+TRAIN_LR = "training.learning_rate"
+TRAIN_WARMUP = "training.warmup_iters"
+TRAIN_BATCH = "training.batch_size"
+TRAIN_STEPS = "training.max_iters"
+TRAIN_CLIP = "training.grad_clip"
+TRAIN_SEED = "training.seed"
+TRAIN_START = "training.start"  # buttons, keyed so browser tests can find them
+TRAIN_STOP = "training.stop"
+TRAIN_RESET = "training.reset"
+TRAIN_USE = "training.use"
+TRAIN_CKPT = "training.checkpoint"  # an uploaded checkpoint
+TRAIN_CKPT_STEPS = "training.checkpoint_steps"  # total steps when continuing one
+TRAIN_CONTINUE = "training.continue"
+TRAIN_EXPLORE = "training.explore"
+TRAIN_REPLAY = "training.replay"  # which head snapshot the replay shows
+TRAIN_REPLAY_LAYER = "training.replay_layer"
+_TRAIN_REPLAY_SEEN = "training.replay_seen"  # snapshots there were when the replay last drew
+TRAIN_SOURCES = ("Shakespeare", "Paste text", "Upload a file")
+_TRAINING = "training.session"  # this session's live run, flags and lock
+
+
+def training_defaults(model: dict[str, Any], train: dict[str, Any]) -> None:
+    """Seed the setup widgets from the default run (written back every run, as on Tokenizers)."""
+    values = {
+        TRAIN_SOURCE: TRAIN_SOURCES[0],
+        TRAIN_PASTE: "",
+        TRAIN_TOKENIZER: "char",
+        TRAIN_VOCAB: 512,
+        TRAIN_PRESET: "lab-live",
+        TRAIN_LAYERS: model["n_layer"],
+        TRAIN_HEADS: model["n_head"],
+        TRAIN_WIDTH: model["n_embd"],
+        TRAIN_CONTEXT: model["block_size"],
+        TRAIN_DROPOUT: model["dropout"],
+        TRAIN_POS: model["pos_emb"],
+        TRAIN_LR: train["learning_rate"],
+        TRAIN_WARMUP: train["warmup_iters"],
+        TRAIN_BATCH: train["batch_size"],
+        TRAIN_STEPS: train["max_iters"],
+        TRAIN_CLIP: train["grad_clip"],
+        TRAIN_SEED: train["seed"],
+        TRAIN_REPLAY_LAYER: 0,
+    }
+    state.seed(values)
+
+
+def apply_training_preset(presets: dict[str, Any]) -> None:
+    """The preset box's callback: fill in the chosen shape (each field stays editable)."""
+    cfg = presets[st.session_state[TRAIN_PRESET]]
+    for key, value in (
+        (TRAIN_LAYERS, cfg.n_layer),
+        (TRAIN_HEADS, cfg.n_head),
+        (TRAIN_WIDTH, cfg.n_embd),
+        (TRAIN_CONTEXT, cfg.block_size),
+        (TRAIN_DROPOUT, cfg.dropout),
+        (TRAIN_POS, cfg.pos_emb),
+    ):
+        st.session_state[key] = value
+
+
+def training_settings() -> dict[str, Any]:
+    """The setup widgets' values: {"model": GPTConfig fields, "train": TrainConfig fields, ...}."""
+    S = st.session_state
+    return {
+        "model": {
+            "n_layer": int(S[TRAIN_LAYERS]),
+            "n_head": int(S[TRAIN_HEADS]),
+            "n_embd": int(S[TRAIN_WIDTH]),
+            "block_size": int(S[TRAIN_CONTEXT]),
+            "dropout": float(S[TRAIN_DROPOUT]),
+            "pos_emb": S[TRAIN_POS],
+        },
+        "train": {
+            "learning_rate": float(S[TRAIN_LR]),
+            "warmup_iters": int(S[TRAIN_WARMUP]),
+            "batch_size": int(S[TRAIN_BATCH]),
+            "max_iters": int(S[TRAIN_STEPS]),
+            "grad_clip": float(S[TRAIN_CLIP]),
+            "seed": int(S[TRAIN_SEED]),
+        },
+        "tokenizer": S[TRAIN_TOKENIZER],
+        "vocab_size": int(S[TRAIN_VOCAB]),
+    }
+
+
+def pasted_text() -> str:
+    """The corpus pasted into the form ("" when none)."""
+    return st.session_state.get(TRAIN_PASTE, "")
+
+
+def uploaded_corpus() -> Any | None:
+    """The corpus file uploaded into the form (an UploadedFile), or None."""
+    return st.session_state.get(TRAIN_UPLOAD)
+
+
+def offer_checkpoint_steps(total: int) -> None:
+    """Suggest a total number of steps for continuing a checkpoint, unless one was typed."""
+    st.session_state.setdefault(TRAIN_CKPT_STEPS, total)
+
+
+def checkpoint_steps() -> int:
+    """Total steps a continued checkpoint trains to."""
+    return int(st.session_state.get(TRAIN_CKPT_STEPS, 0))
+
+
+def training_session(factory: Callable[[], Any]) -> Any:
+    """This session's live training (made by factory on first use): never shared across sessions."""
+    if _TRAINING not in st.session_state:
+        st.session_state[_TRAINING] = factory()
+    return st.session_state[_TRAINING]
+
+
+def training_box_in(session: MutableMapping[str, Any]) -> Any | None:
+    """The live training kept in a given session state, if it has one (tests read an AppTest's)."""
+    return session.get(_TRAINING)
+
+
+def clamp_training_replay(n_snapshots: int, n_layer: int) -> None:
+    """Keep the replay slider on an existing snapshot: it follows the newest one unless the
+    student moved it back to an earlier one."""
+    S = st.session_state
+    at, seen = S.get(TRAIN_REPLAY, -1), S.get(_TRAIN_REPLAY_SEEN, 0)
+    if not 0 <= at < n_snapshots or at == seen - 1:
+        S[TRAIN_REPLAY] = n_snapshots - 1
+    S[_TRAIN_REPLAY_SEEN] = n_snapshots
+    if not 0 <= S.get(TRAIN_REPLAY_LAYER, 0) < n_layer:
+        S[TRAIN_REPLAY_LAYER] = 0
