@@ -1,8 +1,9 @@
 """Every cache decorator of the lab lives here.
 
 `st.cache_resource` holds only things no one mutates (the shipped model, tokenizer tables);
-anything that trains lives in the user's own session. Functions that take a model take its
-`LabModel.key` for hashing and the object itself unhashed (leading underscore).
+anything that trains lives in the user's own session. A model or a trained tokenizer is hashed
+by its key (BY_KEY's hash_funcs), never by its weights: the key is unique to it, and hashing
+megabytes of weights on every rerun would cost more than the cached call saves.
 """
 
 from __future__ import annotations
@@ -41,6 +42,20 @@ ASSETS = Path(__file__).resolve().parents[1] / "assets"
 SHIPPED_DIR = ASSETS / "shakespeare"
 
 
+@dataclass(frozen=True, eq=False)
+class TrainedBPE:
+    """A BPE tokenizer and what it was trained on; shared by sessions, so never mutated."""
+
+    key: str  # digest of (text, vocab_size, pattern): keys the per-tokenizer caches below
+    tokenizer: BPETokenizer
+    chars: int  # characters trained on
+    seconds: float  # how long training took
+
+
+# Hashed by key in the caches below (see the module's docstring).
+BY_KEY = {LabModel: lambda m: m.key, TrainedBPE: lambda t: t.key}
+
+
 @st.cache_resource(show_spinner="Loading the shipped Shakespeare model…")
 def shipped_model() -> LabModel:
     """The small GPT in assets/, trained by `python -m minigpt.train` (see the README)."""
@@ -64,16 +79,14 @@ def default_corpus() -> str:
     return shakespeare_text()
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
-def continuation(
-    model_key: str, _lab_model: LabModel, prompt: str, sampling: SamplingConfig
-) -> str:
+@st.cache_data(max_entries=256, show_spinner=False, hash_funcs=BY_KEY)
+def continuation(lab_model: LabModel, prompt: str, sampling: SamplingConfig) -> str:
     """The model's continuation of a prompt; deterministic under the seed, so caching is honest."""
-    tok = _lab_model.tokenizer
+    tok = lab_model.tokenizer
     ids = tok.encode(prompt) or [0]
     g = torch.Generator().manual_seed(sampling.seed)
     out = generate(
-        _lab_model.model,
+        lab_model.model,
         torch.tensor([ids]),
         sampling.max_new_tokens,
         temperature=sampling.temperature,
@@ -86,16 +99,6 @@ def continuation(
 
 # Tokenizers page
 _BPE_KEEP = 8  # trained tokenizers kept for all sessions; older ones are trained again if asked
-
-
-@dataclass(frozen=True, eq=False)
-class TrainedBPE:
-    """A BPE tokenizer and what it was trained on; shared by sessions, so never mutated."""
-
-    key: str  # digest of (text, vocab_size, pattern): keys the per-tokenizer caches below
-    tokenizer: BPETokenizer
-    chars: int  # characters trained on
-    seconds: float  # how long training took
 
 
 @st.cache_resource
@@ -152,10 +155,10 @@ def upload_text(data: bytes, max_bytes: int) -> str:
     return decode_upload(data, max_bytes)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def bpe_curve(bpe_key: str, _trained: TrainedBPE, text: str) -> tuple[list[int], list[int]]:
+@st.cache_data(max_entries=64, show_spinner=False, hash_funcs=BY_KEY)
+def bpe_curve(trained: TrainedBPE, text: str) -> tuple[list[int], list[int]]:
     """The text's ids with every merge, and its token count after each number of merges k."""
-    tok = _trained.tokenizer
+    tok = trained.tokenizer
     ids = tok.encode(text)
     return ids, tokens_view.tokens_per_step(ids, tok.merges)
 
@@ -170,12 +173,10 @@ def cl100k_tokens(text: str) -> list[tuple[int, str]]:
 # Positional page
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def positional_views(
-    model_key: str, _lab_model: LabModel, n_pos: int, width: int
-) -> views.PositionalViews:
+@st.cache_data(max_entries=64, show_spinner=False, hash_funcs=BY_KEY)
+def positional_views(lab_model: LabModel, n_pos: int, width: int) -> views.PositionalViews:
     """Every positional scheme at this size, and the model's learned table if it has one."""
-    return views.positional_views(_lab_model.model, n_pos, width)
+    return views.positional_views(lab_model.model, n_pos, width)
 
 
 # Attention page
@@ -187,19 +188,19 @@ def _private(model: torch.nn.Module) -> torch.nn.Module:
     return copy.deepcopy(model)
 
 
-@st.cache_data(max_entries=32, show_spinner="Measuring induction on repeated random tokens…")
-def induction_scores(model_key: str, _lab_model: LabModel) -> np.ndarray:
+@st.cache_data(
+    max_entries=32, show_spinner="Measuring induction on repeated random tokens…", hash_funcs=BY_KEY
+)
+def induction_scores(lab_model: LabModel) -> np.ndarray:
     """Each head's induction score (n_layer, n_head): one per model, whatever the text."""
-    return views.induction_scores(_private(_lab_model.model))
+    return views.induction_scores(_private(lab_model.model))
 
 
-@st.cache_data(max_entries=128, show_spinner="Running the model on your text…")
-def attention_view(
-    model_key: str, _lab_model: LabModel, ids: tuple[int, ...]
-) -> views.AttentionView:
+@st.cache_data(max_entries=128, show_spinner="Running the model on your text…", hash_funcs=BY_KEY)
+def attention_view(lab_model: LabModel, ids: tuple[int, ...]) -> views.AttentionView:
     """Every head's attention on these ids, and the per-head scores (cached per model and text)."""
-    induction = induction_scores(model_key, _lab_model)
-    return views.attention_for_ids(_private(_lab_model.model), list(ids), induction)
+    induction = induction_scores(lab_model)
+    return views.attention_for_ids(_private(lab_model.model), list(ids), induction)
 
 
 # Training page
@@ -243,10 +244,11 @@ def compare_results() -> dict | None:
     return json.loads(COMPARE_RESULTS.read_text())
 
 
-@st.cache_data(max_entries=32, show_spinner="Measuring the run on longer contexts…")
+@st.cache_data(
+    max_entries=32, show_spinner="Measuring the run on longer contexts…", hash_funcs=BY_KEY
+)
 def run_extrapolation(
-    model_key: str,
-    _lab_model: LabModel,
+    lab_model: LabModel,
     val_fraction: float,
     lengths: tuple[int, ...],
     max_tokens: int,
@@ -261,6 +263,6 @@ def run_extrapolation(
 
     text = default_corpus()
     held_out = text[int(len(text) * (1 - val_fraction)) :][: 16 * max_tokens]
-    ids, _ = encode_text(_lab_model.tokenizer, held_out)
-    model = _private(_lab_model.model)  # eval() on a model other pages may be using
+    ids, _ = encode_text(lab_model.tokenizer, held_out)
+    model = _private(lab_model.model)  # eval() on a model other pages may be using
     return {m: extrapolation_losses(model, ids, list(lengths), m, max_tokens) for m in MODES}

@@ -87,6 +87,6 @@ def generate_box(key: str, default_prompt: str = "ROMEO:\n") -> None:
         st.info("Type a prompt the model can read to see how it continues.")
         return
     sampling = state.sampling()
-    text = cache.continuation(lab_model.key, lab_model, lab_model.tokenizer.decode(ids), sampling)
+    text = cache.continuation(lab_model, lab_model.tokenizer.decode(ids), sampling)
     st.caption(f"{lab_model.name} · temperature {sampling.temperature:g} · seed {sampling.seed}")
     st.code(lab_model.tokenizer.decode(ids) + text, language=None, wrap_lines=True)

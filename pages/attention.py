@@ -56,7 +56,7 @@ if cut:
         f"{cfg.block_size} are shown; the last {cut} were left out."
     )
 labels = token_labels(lab_model.tokenizer, ids)
-view = cache.attention_view(lab_model.key, lab_model, tuple(ids))
+view = cache.attention_view(lab_model, tuple(ids))
 st.code(" ".join(labels), language=None, wrap_lines=True)
 st.caption(
     f"The {len(ids)} tokens {lab_model.name} reads: ␣ is a space, ↵ a new line, and invisible "

@@ -50,7 +50,7 @@ width = right.slider(
     help="Length of the vector being encoded: the embedding for the sinusoid, one head's "
     "query or key for RoPE.",
 )
-views = cache.positional_views(lab_model.key, lab_model, n_pos, width)
+views = cache.positional_views(lab_model, n_pos, width)
 
 st.header("Sinusoidal: fixed waves" + (yours if cfg.pos_emb == "sinusoidal" else ""))
 left, right = st.columns(2)

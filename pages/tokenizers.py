@@ -3,6 +3,7 @@
 import streamlit as st
 
 from lab import cache
+from lab.engine.views import visible
 from lab.tokenizers import state as tok_state
 from lab.tokenizers import tokens as tokens_view
 from minigpt.tokenizers.bpe import GPT4_SPLIT_PATTERN
@@ -161,7 +162,7 @@ else:
         )
 
 if text:
-    ids_all, counts = cache.bpe_curve(trained.key, trained, text)
+    ids_all, counts = cache.bpe_curve(trained, text)
     ids_now = tokens_view.ids_after(ids_all, merges, step)
     n_bytes = counts[0]
     shown, plot = st.columns([1, 1], gap="large")
@@ -184,7 +185,7 @@ st.markdown(f"**The vocabulary after {step:,} merge{'' if step == 1 else 's'}**"
 query = st.text_input(
     "Search the vocabulary",
     key=tok_state.TOK_QUERY,
-    placeholder="a piece of text such as ·the, or an id",
+    placeholder="a piece of text such as ␣the, or an id",
 )
 st.dataframe(
     tokens_view.vocab_table(merges, step, tok.token_str, query),
@@ -210,7 +211,7 @@ if text:
     char_ids = chars.encode(known)
     char_note = None
     if dropped:
-        shown = " ".join(tokens_view.visible(c) for c in sorted(dropped)[:30])
+        shown = " ".join(visible(c) for c in sorted(dropped)[:30])
         char_note = f"Left out, as the corpus never had them: {shown}"
     views = [
         ("Your BPE", 256 + n, tokens_view.pieces(ids_all, tok.token_str), None),

@@ -1,5 +1,42 @@
-"""Shared test setup: one torch thread, so tests are fast on a shared 2-core machine."""
+"""Shared test setup: one torch thread (tests share a 2-core machine), and fixtures several
+test modules use. Nothing here trains at import time: trained things are made on first use."""
 
+from __future__ import annotations
+
+import functools
+import io
+
+import pytest
 import torch
 
 torch.set_num_threads(1)
+
+
+@functools.cache
+def tiny_checkpoint() -> bytes:
+    """A finished 10-step run of the tiny test model, as the Training page downloads it."""
+    from lab.engine.liverun import LiveRun
+    from lab.engine.runspec import RunSpec
+    from tests.test_run import FAST, TEXT, TINY
+
+    run = LiveRun(RunSpec(corpus_key="test", model=TINY, train=FAST), TEXT)
+    while not run.done:
+        run.advance(10.0)
+    return run.to_checkpoint_bytes()
+
+
+def pickle_checkpoint() -> bytes:
+    """A torch pickle: refused on its first bytes, never unpickled."""
+    buf = io.BytesIO()
+    torch.save({"w": torch.zeros(2)}, buf)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def short_slices(monkeypatch):
+    """Live training in short slices with no wait for a trainer slot, so page tests are quick."""
+    from lab import live
+    from lab.training import loop
+
+    monkeypatch.setattr(loop, "CHUNK_SECONDS", 0.05)
+    monkeypatch.setattr(live, "WAIT_SECONDS", 0.0)

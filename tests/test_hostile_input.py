@@ -11,25 +11,22 @@ tests/e2e/test_uploads.py covers Streamlit's refusal.
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-import torch
 from streamlit.testing.v1 import AppTest
 
 from lab import live, state
 from lab.attention import state as attn_state
 from lab.compare import state as cmp_state
-from lab.engine.liverun import LiveRun
-from lab.engine.runspec import RunSpec
 from lab.tokenizers import state as tok_state
 from lab.training import loop as training_ui
 from lab.training import state as train_state
 from tests.apptest import APP, TIMEOUT, TINY_TRAINING, errors, page_path
-from tests.test_run import FAST, TEXT, TINY
+from tests.conftest import pickle_checkpoint, tiny_checkpoint
+from tests.test_run import TEXT
 
 
 @dataclass(frozen=True)
@@ -212,16 +209,6 @@ def train_with(**values) -> Callable[[AppTest], object]:
     return setting(**{**TRAIN_NORMAL, **values})
 
 
-def _checkpoint() -> bytes:
-    run = LiveRun(RunSpec(corpus_key="test", model=TINY, train=FAST), TEXT)
-    while not run.done:
-        run.advance(10.0)
-    return run.to_checkpoint_bytes()
-
-
-CHECKPOINT = _checkpoint()
-
-
 def _other_config(blob: bytes) -> bytes:
     """The same weights under a header whose config asks for another width."""
     n = int.from_bytes(blob[:8], "little")
@@ -233,23 +220,19 @@ def _other_config(blob: bytes) -> bytes:
     return len(raw).to_bytes(8, "little") + raw + blob[8 + n :]
 
 
-def _pickle() -> bytes:
-    buf = io.BytesIO()
-    torch.save({"model": torch.zeros(4)}, buf)  # never loaded: refused on its first bytes
-    return buf.getvalue()
+def ckpt(name: str, make: Callable[[], bytes]) -> Callable[[AppTest], object]:
+    """Upload make()'s bytes as a checkpoint (made when the row runs, not at import)."""
 
-
-def ckpt(name: str, data: bytes) -> Callable[[AppTest], object]:
     def act(at: AppTest) -> None:
         setting(**TRAIN_NORMAL)(at)
-        upload(train_state.TRAIN_CKPT, name, data)(at)
+        upload(train_state.TRAIN_CKPT, name, make())(at)
 
     return act
 
 
 def continue_on_another_text(at: AppTest) -> None:
     """A character checkpoint continued on a text with characters it never saw."""
-    ckpt("mine.safetensors", CHECKPOINT)(at)
+    ckpt("mine.safetensors", tiny_checkpoint)(at)
     setting(**{train_state.TRAIN_PASTE: TEXT + "Zounds! 1603 #Q2"})(at)
     at.button(key=train_state.TRAIN_CONTINUE).click().run()
 
@@ -370,21 +353,29 @@ TRAINING = [
         "error",
         "at most 100,000",
     ),
-    Row("truncated checkpoint", ckpt("cut.safetensors", CHECKPOINT[:300]), "error", "truncated"),
     Row(
-        "checkpoint cut at the end", ckpt("cut.safetensors", CHECKPOINT[:-64]), "error", "truncated"
+        "truncated checkpoint",
+        ckpt("cut.safetensors", lambda: tiny_checkpoint()[:300]),
+        "error",
+        "truncated",
+    ),
+    Row(
+        "checkpoint cut at the end",
+        ckpt("cut.safetensors", lambda: tiny_checkpoint()[:-64]),
+        "error",
+        "truncated",
     ),
     Row(
         "checkpoint of another config",
-        ckpt("other.safetensors", _other_config(CHECKPOINT)),
+        ckpt("other.safetensors", lambda: _other_config(tiny_checkpoint())),
         "error",
         "the config needs",
     ),
-    Row("pickle checkpoint", ckpt("model.pt", _pickle()), "error", "pickle"),
-    Row("empty checkpoint", ckpt("empty.safetensors", b""), "error", "too short"),
+    Row("pickle checkpoint", ckpt("model.pt", pickle_checkpoint), "error", "pickle"),
+    Row("empty checkpoint", ckpt("empty.safetensors", lambda: b""), "error", "too short"),
     Row(
         "text as a checkpoint",
-        ckpt("notes.safetensors", b"hello world" * 10),
+        ckpt("notes.safetensors", lambda: b"hello world" * 10),
         "error",
         "not a safetensors",
     ),
@@ -399,7 +390,7 @@ TRAINING = [
 
 @pytest.fixture(scope="module")
 def training_page():
-    with pytest.MonkeyPatch.context() as mp:
+    with pytest.MonkeyPatch.context() as mp:  # module-scoped, so not conftest's short_slices
         mp.setattr(training_ui, "CHUNK_SECONDS", 0.02)
         mp.setattr(live, "WAIT_SECONDS", 0.0)
         yield fresh(page_path("training"), **TRAIN_NORMAL)

@@ -3,6 +3,7 @@ input with a message; and the pure builders behind it (lab/tokens_view.py)."""
 
 import pytest
 
+from lab.engine.views import visible
 from lab.tokenizers import state as tok_state
 from lab.tokenizers import tokens as tokens_view
 from minigpt.tokenizers.bpe import GPT4_SPLIT_PATTERN, BPETokenizer, merge_pair, pair_counts
@@ -13,8 +14,8 @@ from tests.apptest import errors, run_page, run_router
 
 
 def test_visible_marks_whitespace():
-    assert tokens_view.visible("a b\n\tc\r") == "a·b↵→c␍"
-    assert tokens_view.merge_label(" ", "t", " t") == "'·' + 't' -> '·t'"
+    assert visible("a b\n\tc\r") == "a␣b↵⇥c\\r"  # the one renderer every page uses
+    assert tokens_view.merge_label(" ", "t", " t") == "'␣' + 't' -> '␣t'"
     assert tokens_view.merge_label("\n", "\n") == "'↵' + '↵'"
 
 
@@ -23,7 +24,7 @@ def test_tokens_html_escapes_and_shows_whitespace():
     assert ">&lt;</span>" in page and ">&gt;</span>" in page and ">a&amp;b</span>" in page
     assert "a&b" not in page and "><<" not in page
     assert 'title="id 300' in page and 'title="id 32' in page
-    assert ">·</span>" in page and ">↵</span>\n" in page  # a newline is marked, still breaks
+    assert ">␣</span>" in page and ">↵</span>\n" in page  # a newline is marked, still breaks
 
 
 def test_tokens_html_titles_are_escaped_and_highlight_outlines():
@@ -92,8 +93,8 @@ def test_vocab_table_filters_and_lists_newest_first():
     assert len(table) == 256 + 4
     assert table["id"].iloc[0] == tok.merges[3].new_id
     spaced = tokens_view.vocab_table(tok.merges, 10, tok.token_str, query=" t")
-    assert len(spaced) > 0 and all("·t" in t for t in spaced["token"])
-    assert spaced.equals(tokens_view.vocab_table(tok.merges, 10, tok.token_str, query="·t"))
+    assert len(spaced) > 0 and all("␣t" in t for t in spaced["token"])
+    assert spaced.equals(tokens_view.vocab_table(tok.merges, 10, tok.token_str, query="␣t"))
     by_id = tokens_view.vocab_table(tok.merges, 10, tok.token_str, query="104")
     assert 104 in set(by_id["id"])
 
@@ -121,7 +122,7 @@ def test_page_runs_alone(page):
     assert page.title[0].value == "Tokenizers"
     assert len(page.get("plotly_chart")) == 1
     assert len(page.html) == 4  # the stepper's text, then three tokenizers side by side
-    assert page.code[0].value == "'e' + '·' -> 'e·'"  # Shakespeare's first merge
+    assert page.code[0].value == "'e' + '␣' -> 'e␣'"  # Shakespeare's first merge
 
 
 def test_page_runs_through_router():

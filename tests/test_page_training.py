@@ -3,29 +3,26 @@ settings in words, trains a tiny run that grows from one run() to the next, stop
 resets, diverges cleanly, keeps its runs, hands its model to the other pages, queues behind
 the trainer cap, and takes checkpoints back. Plus the slot limiter and the chart builders."""
 
-import io
 import json
 
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lab import cache, charts, live, state
-from lab.engine.liverun import LiveRun
-from lab.engine.runspec import RunSpec
+from lab import cache, charts, state
 from lab.engine.slots import TrainerSlots
 from lab.training import loop as training_ui
 from lab.training import state as train_state
 from tests.apptest import TIMEOUT, TINY_TRAINING, errors, page_path, run_router
-from tests.test_run import FAST, TEXT, TINY
+from tests.conftest import pickle_checkpoint, tiny_checkpoint
+from tests.test_run import TEXT
 
 TINY_SETTINGS = TINY_TRAINING
 
 
 @pytest.fixture(autouse=True)
-def short_slices(monkeypatch):
-    monkeypatch.setattr(training_ui, "CHUNK_SECONDS", 0.05)
-    monkeypatch.setattr(live, "WAIT_SECONDS", 0.0)
+def _short_slices(short_slices):
+    """Every test here trains in short slices (see conftest)."""
 
 
 def tiny_page(**settings) -> AppTest:
@@ -241,22 +238,9 @@ def test_a_session_past_the_cap_waits_in_a_queue():
 # ---------------------------------------------------------------- checkpoints
 
 
-def _trained_checkpoint() -> bytes:
-    run = LiveRun(RunSpec(corpus_key="test", model=TINY, train=FAST), TEXT)
-    while not run.done:
-        run.advance(10.0)
-    return run.to_checkpoint_bytes()
-
-
-def _pickle() -> bytes:
-    buf = io.BytesIO()
-    torch.save({"w": torch.zeros(2)}, buf)
-    return buf.getvalue()
-
-
 @pytest.mark.parametrize(
     ("make", "words"),
-    [(lambda: _trained_checkpoint()[:300], "truncated"), (_pickle, "pickle")],
+    [(lambda: tiny_checkpoint()[:300], "truncated"), (pickle_checkpoint, "pickle")],
 )
 def test_bad_checkpoint_uploads_are_refused(make, words):
     at = tiny_page()
@@ -270,7 +254,7 @@ def test_bad_checkpoint_uploads_are_refused(make, words):
 def test_an_uploaded_checkpoint_can_be_continued_or_explored():
     at = tiny_page()
     at.file_uploader(key=train_state.TRAIN_CKPT).set_value(
-        ("mine.safetensors", _trained_checkpoint(), "application/octet-stream")
+        ("mine.safetensors", tiny_checkpoint(), "application/octet-stream")
     ).run()
     assert errors(at) == [] and "trained 10 of 10 steps" in " ".join(c.value for c in at.caption)
     at.button(key=train_state.TRAIN_EXPLORE).click().run()

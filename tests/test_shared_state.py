@@ -14,10 +14,9 @@ import threading
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lab import cache, live, state
+from lab import cache, state
 from lab.engine.liverun import LiveRun
 from lab.engine.runspec import RunSpec
-from lab.training import loop as training_ui
 from lab.training import state as train_state
 from minigpt import rng
 from minigpt.analysis.extrapolation import same_start_models
@@ -54,9 +53,7 @@ def snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def test_one_session_training_and_settings_never_reach_another(monkeypatch):
-    monkeypatch.setattr(training_ui, "CHUNK_SECONDS", 0.05)
-    monkeypatch.setattr(live, "WAIT_SECONDS", 0.0)
+def test_one_session_training_and_settings_never_reach_another(short_slices):
     shipped = cache.shipped_model()
     weights, tokens = snapshot(shipped.model), shipped.tokenizer.to_dict()
 

@@ -291,7 +291,6 @@ def _imported(records: Sequence[Any], reference: Setup | None) -> list[Entry]:
         extrapolation = {}
         if record.model is not None and record.corpus_key == "shakespeare":
             extrapolation = cache.run_extrapolation(
-                record.model.key,
                 record.model,
                 record.train_config.val_fraction,
                 tuple(extrapolation_lengths(record.config.block_size)),
@@ -319,7 +318,7 @@ def _sample(entry: Entry, prompt: str) -> str | None:
     tok = entry.model.tokenizer
     ids, _ = encode_text(tok, prompt)
     text = tok.decode(ids)
-    return text + cache.continuation(entry.model.key, entry.model, text, state.sampling())
+    return text + cache.continuation(entry.model, text, state.sampling())
 
 
 def yours(records: Sequence[Any], reading: str, metric: str, reference: Setup | None) -> None:

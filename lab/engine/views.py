@@ -209,27 +209,35 @@ _SHOWN = {" ": "␣", "\n": "↵", "\t": "⇥", "": "∅"}
 _ESCAPED = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}  # control, format (RTL, ZWJ), unassigned
 
 
-def visible(token: str) -> str:
-    """A token's text with whitespace drawn and invisible characters escaped, never empty.
+def visible_pieces(token: str) -> list[tuple[str, bool]]:
+    """A token's text as (shown text, is a mark) pieces: whitespace drawn as a sign and
+    invisible characters escaped; marks are what a renderer may grey out.
 
     Right-to-left marks, zero-width joiners and control characters would reorder, join or hide
     the labels around them, so they are shown as escapes like \\u200f.
-    Example: visible(" a\\n") == "␣a↵" and visible("\\u200f") == "\\\\u200f".
+    Example: visible_pieces(" a") == [("␣", True), ("a", False)]
     """
     if token in _SHOWN:
-        return _SHOWN[token]
+        return [(_SHOWN[token], True)]
     out = []
     for i, ch in enumerate(token):
         category = unicodedata.category(ch)
         if ch in _SHOWN:
-            out.append(_SHOWN[ch])
+            out.append((_SHOWN[ch], True))
         elif category in _ESCAPED or (category == "Zs" and ch != " "):
-            out.append(ascii(ch)[1:-1])  # '\x07', '\u200f', '\U0001f600'
+            out.append((ascii(ch)[1:-1], True))  # '\x07', '\u200f', '\U0001f600'
         elif i == 0 and category.startswith("M"):
-            out.append(ascii(ch)[1:-1])  # a lone combining mark would join the label before it
+            out.append((ascii(ch)[1:-1], True))  # a lone combining mark would join the label before
         else:
-            out.append(ch)
-    return "".join(out)
+            out.append((ch, False))
+    return out
+
+
+def visible(token: str) -> str:
+    """A token's text as every page shows it: whitespace drawn, invisible characters escaped,
+    never empty. Example: visible(" a\\n") == "␣a↵" and visible("\\u200f") == "\\\\u200f".
+    """
+    return "".join(text for text, _ in visible_pieces(token))
 
 
 def token_labels(tokenizer, ids: list[int]) -> list[str]:

@@ -13,11 +13,11 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
+from lab.engine.views import visible, visible_pieces  # the one renderer every page uses
 from minigpt.tokenizers.bpe import Merge
 
 # Pastel backgrounds cycled by position, so neighbouring tokens always differ.
 PALETTE = ["#fde2e4", "#dfe7fd", "#e2f0cb", "#fff1c1", "#e8dff5", "#d4f0f0", "#fce1c8", "#eadcd0"]
-MARKERS = {" ": "·", "\n": "↵", "\t": "→", "\r": "␍"}  # whitespace shown as a visible mark
 ACCENT = "#b5473a"  # the theme's primary colour: the current step, the current merge
 MAX_SHOWN = 2000  # coloured tokens drawn per text; more makes the browser crawl for nothing
 
@@ -31,18 +31,10 @@ _HIGHLIGHT = f";outline:2px solid {ACCENT};outline-offset:-1px"
 _MARK = "color:#9a9a9a"
 
 
-def visible(text: str) -> str:
-    """Text with its whitespace made visible, for labels and tables (no HTML escaping).
-
-    Example: visible("a b\\n\\tc") -> "a·b↵→c"
-    """
-    return "".join(MARKERS.get(ch, ch) for ch in text)
-
-
 def merge_label(left: str, right: str, new: str | None = None) -> str:
     """One merge as people write it, whitespace visible; without `new`, just the pair.
 
-    Example: merge_label("t", "h", "th") -> "'t' + 'h' -> 'th'"; merge_label(" ", "t") -> "'·' + 't'"
+    Example: merge_label("t", "h", "th") -> "'t' + 'h' -> 'th'"; merge_label(" ", "t") -> "'␣' + 't'"
     """
     pair = f"'{visible(left)}' + '{visible(right)}'"
     return pair if new is None else f"{pair} -> '{visible(new)}'"
@@ -75,13 +67,13 @@ def id_list(tokens: Sequence[tuple[int, str]], limit: int = MAX_SHOWN) -> str:
 def _token_html(text: str) -> str:
     """One token's text, HTML-escaped, whitespace shown as grey marks (a newline also breaks)."""
     out = []
-    for ch in text:
-        if ch in MARKERS:
-            out.append(f'<span style="{_MARK}">{MARKERS[ch]}</span>')
-            if ch == "\n":
-                out.append("\n")
+    for shown, is_mark in visible_pieces(text):
+        if is_mark:
+            out.append(f'<span style="{_MARK}">{html.escape(shown)}</span>')
         else:
-            out.append(html.escape(ch))
+            out.append(html.escape(shown))
+        if shown == "↵":
+            out.append("\n")
     return "".join(out)
 
 
@@ -93,7 +85,7 @@ def tokens_html(
     """Tokens as coloured spans, each titled with its id; tokens whose id is `highlight` outlined.
 
     `pieces` holds (id, display text) per token, in order; only the first `limit` are drawn.
-    Example: tokens_html([(104, "h"), (32, " ")]) holds title="id 104" and a '·' for the space
+    Example: tokens_html([(104, "h"), (32, " ")]) holds title="id 104" and a '␣' for the space
     """
     spans = []
     for pos, (token_id, text) in enumerate(pieces[:limit]):
@@ -104,7 +96,7 @@ def tokens_html(
         spans.append(f'<span title="{title}" style="{style}">{_token_html(text)}</span>')
     if not spans:
         spans.append(f'<span style="{_MARK}">(no tokens)</span>')
-    # <wbr> lets a line wrap between tokens: the visible '·' marks are no break points.
+    # <wbr> lets a line wrap between tokens: the visible '␣' marks are no break points.
     return f'<div style="{_BOX}">{"<wbr>".join(spans)}</div>'
 
 
@@ -230,7 +222,7 @@ def vocab_table(
 ) -> pd.DataFrame:
     """The vocabulary after `step` merges (256 bytes, then merges), filtered by a search text.
 
-    The query matches the token text (whitespace marks included, so '·t' finds ' t'), case
+    The query matches the token text (whitespace marks included, so '␣t' finds ' t'), case
     insensitively, or an id exactly.
     """
     rows = [(i, visible(token_str(i)), "byte", None) for i in range(256)]
