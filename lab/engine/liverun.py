@@ -17,8 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import torch
 
+from lab.engine import metrics
 from lab.engine.runspec import (
     DEFAULT_PROBE,
     DEFAULT_PROMPT,
@@ -227,40 +229,14 @@ class LiveRun:
 
     # -- numbers for charts and files
 
-    def metrics_rows(self) -> list[dict[str, float | int | None]]:
-        """One row per step (train_loss is that step's batch), plus the evaluation where one ran.
+    def metrics_table(self) -> pd.DataFrame:
+        """One row per step (train_loss is that step's batch), joined with the evaluation where
+        one ran; the evaluation columns are empty elsewhere (see lab/engine/metrics.py)."""
+        return metrics.table(self.trainer.history, self.trainer.evals)
 
-        Evaluation columns (val_loss, eval_train_loss, val_ppl, train_ppl) are None elsewhere.
-        """
-        evals = {e.step: e for e in self.trainer.evals}
-        rows: list[dict[str, float | int | None]] = []
-        for m in self.trainer.history:
-            e = evals.pop(m.step, None)
-            rows.append(
-                {
-                    "step": m.step,
-                    "train_loss": m.loss,
-                    "lr": m.lr,
-                    "grad_norm": m.grad_norm,
-                    "tokens_per_s": m.tokens_per_s,
-                    "elapsed": m.elapsed,
-                    "val_loss": e.val_loss if e else None,
-                    "eval_train_loss": e.train_loss if e else None,
-                    "val_ppl": e.val_ppl if e else None,
-                    "train_ppl": e.train_ppl if e else None,
-                }
-            )
-        for e in evals.values():  # evaluations of steps with no history (a weights-only resume)
-            rows.append(
-                {
-                    "step": e.step,
-                    "val_loss": e.val_loss,
-                    "eval_train_loss": e.train_loss,
-                    "val_ppl": e.val_ppl,
-                    "train_ppl": e.train_ppl,
-                }
-            )
-        return sorted(rows, key=lambda r: r["step"])
+    def metrics_rows(self) -> list[dict[str, float | int | None]]:
+        """The metrics table as chart rows (None where a column has no value)."""
+        return metrics.rows(self.metrics_table())
 
     def estimate_seconds_per_step(self, n: int = 3) -> float:
         """Median seconds per step over n steps of a throwaway copy (after one warm-up step).

@@ -3,10 +3,10 @@ and its metrics, or upload a checkpoint to continue training or to explore it.""
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from lab import state
+from lab.engine import metrics
 from lab.engine.liverun import LiveRun
 from lab.engine.models import LabModel
 from lab.engine.runspec import LIVE_TRAIN, RunError
@@ -42,8 +42,8 @@ def _checkpoint_bytes(box: Session, run: LiveRun):
 def _metrics_csv(box: Session, run: LiveRun):
     def make() -> str:
         with box.lock:
-            rows = run.metrics_rows()
-        return pd.DataFrame(rows).to_csv(index=False)
+            table = run.metrics_table()
+        return metrics.to_csv(table)
 
     return make
 
@@ -157,16 +157,7 @@ def _explore(data: bytes, filename: str) -> None:
         return
     model = ckpt.model.eval().requires_grad_(False)
     name = f"Uploaded: {filename}"
-    state.add_session_model(name, LabModel(name, model, ckpt.tokenizer, _loss_rows(ckpt.metrics)))
+    state.add_session_model(
+        name, LabModel(name, model, ckpt.tokenizer, metrics.rows(metrics.saved_table(ckpt.metrics)))
+    )
     box.notice = f"**{name}** is now the model every page shows (pick another in the sidebar)."
-
-
-def _loss_rows(metrics: dict) -> list[dict]:
-    """A checkpoint's history and evaluations as rows with step, train_loss and val_loss."""
-    rows = {
-        m["step"]: {"step": m["step"], "train_loss": m.get("loss")}
-        for m in metrics.get("history", [])
-    }
-    for e in metrics.get("evals", []):
-        rows.setdefault(e["step"], {"step": e["step"]})["val_loss"] = e.get("val_loss")
-    return [rows[s] for s in sorted(rows)]

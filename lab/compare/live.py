@@ -1,14 +1,13 @@
-"""The compare page's sections: the shipped comparison, the live one this session trains, and
-the runs it adds from the Training page. The numbers behind them are lab/compare_data.py's,
-the figures lab/charts/'s, the experiment minigpt/analysis/extrapolation.py's, and the training loop
-lab/live.py's (shared with the Training page).
+"""The compare page's live comparison: what to train, the Start / Stop / Reset row, and a
+fragment that trains a slice per run and draws the results beside the runs added from the
+Training page. The training loop is lab/live.py's (shared with the Training page).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,25 +15,16 @@ import streamlit as st
 
 from lab import cache, charts, live, state
 from lab.compare import state as cmp_state
-from lab.compare.data import (
+from lab.compare.entries import (
     LIVE_PRESETS,
-    SMOOTH,
     Entry,
-    Setup,
-    baseline_params,
-    curve_series,
-    curves_csv,
+    HeldFixed,
     differences,
-    extrapolation_csv,
-    extrapolation_series,
-    first_of_each,
     imported_entry,
     live_entries,
-    ordering_lines,
     record_setup,
-    shipped_entries,
-    summary_table,
 )
+from lab.compare.results import show_results
 from lab.engine.comparison import LiveComparison
 from lab.engine.models import encode_text
 from minigpt.analysis.extrapolation import extrapolation_lengths
@@ -43,118 +33,6 @@ from minigpt.config import POS_EMBS
 CHUNK_SECONDS = 0.4  # training per fragment run, shared out among the runs (as on Training)
 TICK_SECONDS = 1.0  # while training, the fragment also reruns on this timer (see `yours`)
 IMPORTED_EVAL_TOKENS = 8_192  # held-out tokens a training-page run is measured on
-EXPECTED = (
-    "learned ≈ sinusoidal at the training length; past it sinusoidal degrades within tens of "
-    "tokens, RoPE holds a little longer, ALiBi stays flat, and no position information holds "
-    "to 1.5-2× and then climbs (Press et al. 2022; Kazemnejad et al. 2023). A learned table "
-    "cannot be run past its rows at all."
-)
-
-
-def show_results(
-    entries: Sequence[Entry],
-    key: str,
-    reading: str,
-    metric: str,
-    sample_of: Callable[[Entry], str | None],
-    sample_note: str = "",
-) -> None:
-    """Curves, the numbers table, extrapolation with its reading in words, samples, downloads."""
-    perplexity = metric == "perplexity"
-    st.plotly_chart(
-        charts.compare_curves(
-            curve_series(entries, perplexity),
-            perplexity,
-            title=f"Training curves ({metric}): lines train, dots validation",
-        ),
-        key=f"{key}.curves",
-    )
-    st.dataframe(
-        summary_table(entries, baseline_params(entries)),
-        hide_index=True,
-        column_config={"parameters": st.column_config.NumberColumn(format="localized")},
-    )
-    st.caption(
-        "A learned table adds context × width parameters; the other encodings add none. "
-        "ms per step is the median over training, with every model of the comparison training "
-        "in turn on the same machine, so a busy moment slows them all alike."
-    )
-    measured = extrapolation_series(entries, reading)
-    if measured:
-        n = min(s["train_length"] for s in measured.values())
-        title = (
-            "Held-out loss over non-overlapping windows of each length"
-            if reading == "windows"
-            else f"Held-out loss at each token position (mean of {SMOOTH} neighbours)"
-        )
-        st.plotly_chart(
-            charts.extrapolation_chart(measured, reading, n, title), key=f"{key}.extrapolation"
-        )
-        st.markdown("\n".join(ordering_lines(entries, reading)))
-    else:
-        st.info("Extrapolation is measured once training is done.")
-    samples = [(e, sample_of(e)) for e in first_of_each(entries)]
-    samples = [(e, text) for e, text in samples if text]
-    if samples:
-        st.subheader("Samples")
-        if sample_note:
-            st.caption(sample_note)
-        for row in range(0, len(samples), 3):
-            for column, (e, text) in zip(st.columns(3), samples[row : row + 3], strict=False):
-                seed = f" · seed {e.seed}" if e.seed is not None else ""
-                column.caption(f"**{charts.markdown_literal(e.group)}**{seed}")
-                column.code(text, language=None, wrap_lines=True)
-    left, right = st.columns(2)
-    left.download_button(
-        "Curves as CSV",
-        curves_csv(entries),
-        f"{key}_curves.csv",
-        "text/csv",
-        key=f"{key}.curves_csv",
-    )
-    right.download_button(
-        "Extrapolation as CSV",
-        extrapolation_csv(entries),
-        f"{key}_extrapolation.csv",
-        "text/csv",
-        key=f"{key}.extrapolation_csv",
-    )
-    st.caption(
-        "Every chart saves as a PNG from the camera icon in its toolbar (top right, "
-        "shown on hover)."
-    )
-
-
-def shipped_section(results: dict[str, Any] | None, reading: str, metric: str) -> None:
-    """The precomputed comparison, shown at once."""
-    if results is None:
-        st.warning(
-            "The precomputed comparison is missing: make it with `python -m "
-            "minigpt.experiments --out assets/compare` (see the README)."
-        )
-        return
-    m, t, smp = results["model"], results["train"], results["sampling"]
-    scaled = (
-        " (token embeddings scaled by √width, as in Vaswani et al.)"
-        if m["scale_embeddings"]
-        else ""
-    )
-    st.caption(
-        f"{len(results['encodings'])} encodings × {len(results['seeds'])} seeds. Each model: "
-        f"{m['n_layer']} layers × {m['n_head']} heads × {m['n_embd']} wide, context "
-        f"{m['block_size']}{scaled}; {t['max_iters']} steps of {t['batch_size']} windows of "
-        f"Shakespeare's characters, learning rate {t['learning_rate']:g}. Same data, same batch "
-        "order, the same starting weights for every shared part. Made in "
-        f"{results['seconds'] / 60:.0f} minutes on a busy 2-core machine by "
-        f"`{results['command']}`."
-    )
-    st.info(f"**The literature expects:** {EXPECTED} **Below is what these models measure.**")
-    prompt = results["prompt"].replace("\n", "⏎")
-    note = (
-        f"Each model continues “{prompt}” with sampling seed {smp['seed']} and temperature "
-        f"{smp['temperature']:g}, the same for all."
-    )
-    show_results(shipped_entries(results), "shipped", reading, metric, lambda e: e.sample, note)
 
 
 @dataclass(eq=False)
@@ -162,7 +40,7 @@ class Live(live.LiveBox):
     """The compare page's box: this session's live comparison and what it is compared with."""
 
     comparison: LiveComparison | None = None
-    setup: Setup | None = None
+    setup: HeldFixed | None = None
     key: str = ""  # new for every comparison: keys its models in the sample cache
 
 
@@ -188,7 +66,7 @@ def _start() -> None:
         val_fraction = spec.train.val_fraction
         tokenizer, data = cache.run_inputs("shakespeare", "char", None, val_fraction, text)
         box.comparison = LiveComparison(spec, text, tokenizer, data)
-        box.setup = Setup(
+        box.setup = HeldFixed(
             spec.model.replace(vocab_size=tokenizer.vocab_size),
             spec.train,
             tokenizer.kind,
@@ -284,7 +162,7 @@ def _status(box: Live) -> None:
     st.progress(comp.steps_done / total)
 
 
-def _imported(records: Sequence[Any], reference: Setup | None) -> list[Entry]:
+def _imported(records: Sequence[Any], reference: HeldFixed | None) -> list[Entry]:
     """Entries for the chosen training-page runs, each flagged if set up differently."""
     entries = []
     for record in records:
@@ -321,7 +199,7 @@ def _sample(entry: Entry, prompt: str) -> str | None:
     return text + cache.continuation(entry.model, text, state.sampling())
 
 
-def yours(records: Sequence[Any], reading: str, metric: str, reference: Setup | None) -> None:
+def yours(records: Sequence[Any], reading: str, metric: str, reference: HeldFixed | None) -> None:
     """The live comparison and the added runs, in a fragment that trains a slice per run.
 
     Streamlit refuses st.rerun(scope="fragment") during a full script run (a click outside the
@@ -333,7 +211,7 @@ def yours(records: Sequence[Any], reading: str, metric: str, reference: Setup | 
     st.fragment(_panel, run_every=every)(records, reading, metric, reference)
 
 
-def _panel(records: Sequence[Any], reading: str, metric: str, reference: Setup | None) -> None:
+def _panel(records: Sequence[Any], reading: str, metric: str, reference: HeldFixed | None) -> None:
     box = live_box()
     if box.running:
         live.train_slice(box, lambda: _advance(box))

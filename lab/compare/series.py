@@ -1,27 +1,20 @@
-"""The compare page's numbers: comparisons as rows of numbers, the text they read as, CSVs.
-
-Three kinds of run meet here and are treated alike as `Entry`s: the shipped precomputed ones
-(assets/compare/results.json), the ones this session trains live, and runs finished on the
-training page. Entries with the same `group` (an encoding) are seeds of one setup: they are
-drawn as a mean with the seeds' spread around it. No Streamlit here: lab/compare_ui.py draws.
+"""The compare page's numbers: entries as chart series, the ordering in words, the summary
+table and the CSV downloads. Seeds of one group are drawn as a mean with their spread around
+it. No Streamlit here: lab/compare/results.py draws.
 """
 
 from __future__ import annotations
 
-import csv
-import dataclasses
-import io
 import math
 import statistics
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
 from lab import charts
-from lab.engine.comparison import CompareSpec, LiveComparison
-from lab.engine.models import LabModel
+from lab.compare.entries import Entry
+from lab.engine import metrics
 from minigpt.analysis.extrapolation import (
     MODES,
     Extrapolation,
@@ -30,9 +23,6 @@ from minigpt.analysis.extrapolation import (
     seed_stats,
     value_at,
 )
-from minigpt.config import GPTConfig
-from minigpt.model import count_params
-from minigpt.training.trainer import TrainConfig
 
 READINGS = {
     "windows": "Loss over non-overlapping windows of each length",
@@ -40,180 +30,6 @@ READINGS = {
 }
 TOLERANCE = 0.1  # nats above the trained level that count as "breaking down"
 SMOOTH = 8  # positions averaged together in the position reading (one token is noisy)
-CURVE_EVERY = 10  # steps per point of a live training curve (a single batch's loss is noisy)
-
-# What the live comparison can train. Both stay far below the shipped run's cost.
-LIVE_PRESETS: dict[str, CompareSpec] = {
-    "Quick: 1 layer × 32 wide, context 32, 150 steps": CompareSpec(
-        GPTConfig(n_layer=1, n_head=4, n_embd=32, block_size=32, scale_embeddings=True),
-        TrainConfig(
-            batch_size=16,
-            max_iters=150,
-            learning_rate=3e-3,
-            warmup_iters=15,
-            eval_interval=50,
-            eval_iters=5,
-        ),
-        eval_tokens=4_096,
-    ),
-    "The shipped shape: 2 layers × 64 wide, context 64, 300 steps": CompareSpec(
-        GPTConfig(n_layer=2, n_head=4, n_embd=64, block_size=64, scale_embeddings=True),
-        TrainConfig(
-            batch_size=16,
-            max_iters=300,
-            learning_rate=3e-3,
-            warmup_iters=40,
-            eval_interval=50,
-            eval_iters=10,
-        ),
-        eval_tokens=16_384,
-    ),
-}
-
-
-@dataclass(frozen=True, eq=False)
-class Entry:
-    """One trained model as the comparison sees it, whichever way it was made."""
-
-    group: str  # seeds of one setup share a group: the encoding, or a training-page run's name
-    pos_emb: str
-    seed: int | None
-    curve: list[dict[str, Any]]  # {"step", "train_loss", "val_loss" (where evaluated)}
-    params: int
-    seconds_per_step: float | None
-    extrapolation: dict[str, Extrapolation] = field(default_factory=dict)  # by reading
-    sample: str | None = None
-    model: LabModel | None = None  # for fresh samples; None for the shipped results
-    imported: bool = False
-
-
-@dataclass(frozen=True)
-class Setup:
-    """Everything besides the encoding that a fair comparison must hold fixed."""
-
-    model: GPTConfig
-    train: TrainConfig
-    tokenizer_kind: str
-    corpus_key: str
-
-
-# Making entries
-
-
-def shipped_entries(results: dict[str, Any]) -> list[Entry]:
-    """The precomputed comparison, one entry per (encoding, seed)."""
-    return [
-        Entry(
-            group=r["pos_emb"],
-            pos_emb=r["pos_emb"],
-            seed=r["seed"],
-            curve=r["curve"],
-            params=r["params"],
-            seconds_per_step=r["seconds_per_step"],
-            extrapolation={m: Extrapolation.from_dict(d) for m, d in r["extrapolation"].items()},
-            sample=r["sample"],
-        )
-        for r in results["runs"]
-    ]
-
-
-def shipped_setup(results: dict[str, Any]) -> Setup:
-    return Setup(
-        GPTConfig.from_dict(results["model"]),
-        TrainConfig.from_dict(results["train"]),
-        results["tokenizer"],
-        results["corpus"],
-    )
-
-
-def binned(rows: Iterable[dict[str, Any]], every: int = CURVE_EVERY) -> list[dict[str, Any]]:
-    """A per-step log as one point per `every` steps: the mean training loss of those steps,
-    and the validation loss where an evaluation ran.
-
-    Example: binned([{"step": 1, "train_loss": 2.0}, {"step": 2, "train_loss": 1.0}], 2)
-    == [{"step": 2, "train_loss": 1.5}]
-    """
-    out: list[dict[str, Any]] = []
-    pending: list[float] = []
-    rows = list(rows)
-    for i, row in enumerate(rows):
-        if row.get("train_loss") is not None:
-            pending.append(row["train_loss"])
-        evaluated = row.get("val_loss") is not None
-        if pending and (row["step"] % every == 0 or evaluated or i == len(rows) - 1):
-            point = {"step": row["step"], "train_loss": statistics.fmean(pending)}
-            if evaluated:
-                point["val_loss"] = row["val_loss"]
-            out.append(point)
-            pending = []
-    return out
-
-
-def live_entries(comp: LiveComparison, key: str) -> list[Entry]:
-    """The session's live runs; they carry a LabModel (for samples) once training is done."""
-    out = []
-    for (pos_emb, seed), run in comp.runs.items():
-        history = run.trainer.history
-        lab_model = None
-        if comp.training_done:
-            lab_model = LabModel(f"{pos_emb} (seed {seed})", run.model, run.tokenizer,
-                                 key=f"{key}:{pos_emb}:{seed}")  # fmt: skip
-        out.append(
-            Entry(
-                group=pos_emb,
-                pos_emb=pos_emb,
-                seed=seed,
-                curve=binned(run.metrics_rows()),
-                params=run.model.num_params(),
-                seconds_per_step=statistics.median(m.dt for m in history) if history else None,
-                extrapolation=comp.extrapolation.get((pos_emb, seed), {}),
-                model=lab_model,
-            )
-        )
-    return out
-
-
-def imported_entry(record: Any, extrapolation: dict[str, Extrapolation]) -> Entry:
-    """A run finished on the training page (a lab.runs.RunRecord)."""
-    return Entry(
-        group=f"{record.name} ({record.config.pos_emb})",
-        pos_emb=record.config.pos_emb,
-        seed=record.train_config.seed,
-        curve=binned(record.metrics),
-        params=count_params(record.config),
-        seconds_per_step=record.seconds_per_step,
-        extrapolation=extrapolation,
-        sample=record.samples[-1][1] if record.samples else None,
-        model=record.model,
-        imported=True,
-    )
-
-
-def record_setup(record: Any) -> Setup:
-    return Setup(record.config, record.train_config, record.tokenizer_kind, record.corpus_key)
-
-
-def differences(reference: Setup, other: Setup) -> list[str]:
-    """What, besides the positional encoding, differs between two setups, one phrase each.
-
-    Example: differences(a, dataclasses.replace(a, tokenizer_kind="bpe"))
-    == ["tokenizer: bpe (reference: char)"]
-    """
-    out = []
-    for part in ("model", "train"):
-        ref, oth = getattr(reference, part), getattr(other, part)
-        for f in dataclasses.fields(ref):
-            if f.name == "pos_emb":
-                continue
-            a, b = getattr(ref, f.name), getattr(oth, f.name)
-            if a != b:
-                out.append(f"{f.name}: {b} (reference: {a})")
-    for name, label in (("tokenizer_kind", "tokenizer"), ("corpus_key", "corpus")):
-        a, b = getattr(reference, name), getattr(other, name)
-        if a != b:
-            out.append(f"{label}: {b} (reference: {a})")
-    return out
-
 
 # Series for the charts
 
@@ -269,19 +85,6 @@ def curve_series(entries: Sequence[Entry], perplexity: bool = False) -> dict[str
     return out
 
 
-def smoothed(loss: Sequence[float | None], width: int = SMOOTH) -> list[float | None]:
-    """Each defined value averaged with its neighbours (width of them in all); None stays None.
-
-    Example: smoothed([1.0, 3.0, 5.0, None], 3) == [2.0, 3.0, 4.0, None]
-    """
-    out: list[float | None] = []
-    half = width // 2
-    for i, v in enumerate(loss):
-        near = [u for u in loss[max(0, i - half) : i - half + width] if u is not None]
-        out.append(None if v is None else statistics.fmean(near or [v]))
-    return out
-
-
 def extrapolation_series(entries: Sequence[Entry], mode: str) -> dict[str, dict[str, Any]]:
     """Per group with a measurement: x, mean/low/high over seeds (None: not defined), limit."""
     out = {}
@@ -289,7 +92,9 @@ def extrapolation_series(entries: Sequence[Entry], mode: str) -> dict[str, dict[
         results = [e.extrapolation[mode] for e in group if mode in e.extrapolation]
         if not results or any(r.x != results[0].x for r in results):
             continue
-        losses = [smoothed(r.loss) if mode == "position" else r.loss for r in results]
+        losses = [
+            metrics.smoothed(r.loss, SMOOTH) if mode == "position" else r.loss for r in results
+        ]
         mean, low, high = _spread(losses)
         out[name] = {**_style(group), "n": len(results), "x": results[0].x, "mean": mean,
                      "low": low, "high": high, "limit": results[0].limit,
@@ -419,34 +224,41 @@ def _final_val(entry: Entry) -> float | None:
 
 def curves_csv(entries: Sequence[Entry]) -> str:
     """Every curve point of every run, long format (one row per run and step)."""
-    out = io.StringIO()
-    w = csv.writer(out)
-    w.writerow(["run", "pos_emb", "seed", "step", "train_loss", "val_loss", "train_ppl", "val_ppl"])
-    for e in entries:
-        for p in e.curve:
-            tl, vl = p.get("train_loss"), p.get("val_loss")
-            w.writerow([e.group, e.pos_emb, e.seed, p["step"], _num(tl), _num(vl),
-                        _num(tl, math.exp), _num(vl, math.exp)])  # fmt: skip
-    return out.getvalue()
+    frame = pd.DataFrame(
+        [
+            {"run": e.group, "pos_emb": e.pos_emb, "seed": e.seed, **point}
+            for e in entries
+            for point in e.curve
+        ],
+        columns=["run", "pos_emb", "seed", "step", "train_loss", "val_loss"],
+    )
+    for part in ("train", "val"):  # capped: exp(50) already says "hopeless"
+        frame[f"{part}_ppl"] = frame[f"{part}_loss"].astype(float).clip(upper=50.0).map(math.exp)
+    return metrics.to_csv(frame.astype({"seed": "Int64"}))
 
 
 def extrapolation_csv(entries: Sequence[Entry]) -> str:
     """Every extrapolation point, both readings; an undefined point has an empty loss."""
-    out = io.StringIO()
-    w = csv.writer(out)
-    w.writerow(["run", "pos_emb", "seed", "reading", "x", "loss", "defined", "tokens"])
-    for e in entries:
-        for mode in MODES:
-            r = e.extrapolation.get(mode)
-            for x, loss, tokens in zip(r.x, r.loss, r.tokens, strict=True) if r else ():
-                w.writerow(
-                    [e.group, e.pos_emb, e.seed, mode, x, _num(loss), loss is not None, tokens]
-                )
-    return out.getvalue()
-
-
-def _num(v: float | None, f: Callable[[float], float] = float) -> str:
-    return "" if v is None else f"{f(min(v, 50.0) if f is math.exp else v):.6g}"
+    frame = pd.DataFrame(
+        [
+            {
+                "run": e.group,
+                "pos_emb": e.pos_emb,
+                "seed": e.seed,
+                "reading": mode,
+                "x": x,
+                "loss": loss,
+                "defined": loss is not None,
+                "tokens": tokens,
+            }
+            for e in entries
+            for mode, r in ((m, e.extrapolation.get(m)) for m in MODES)
+            if r is not None
+            for x, loss, tokens in zip(r.x, r.loss, r.tokens, strict=True)
+        ],
+        columns=["run", "pos_emb", "seed", "reading", "x", "loss", "defined", "tokens"],
+    )
+    return metrics.to_csv(frame.astype({"seed": "Int64", "loss": float}))
 
 
 def baseline_params(entries: Sequence[Entry]) -> int | None:
