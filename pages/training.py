@@ -2,9 +2,7 @@
 
 import streamlit as st
 
-from lab.training import keep as training_keep
-from lab.training import loop as training_ui
-from lab.training import setup as training_setup
+from lab.training import heads, keep, loop, setup
 
 st.title("Live training")
 st.markdown(
@@ -14,15 +12,33 @@ st.markdown(
 )
 
 st.header("1 · Set up a run")
-setup = training_setup.setup_form()
-training_setup.preview(setup, time_it=not training_ui.is_training())
+st.markdown(
+    "Choose what the model reads and how big it is. Every setting is checked before anything "
+    "runs, and the preview counts the parameters and times a few steps on this machine."
+)
+run_setup = setup.setup_form()
+setup.preview(run_setup, time_it=not loop.is_training())
 
 st.header("2 · Train")
-training_ui.controls(setup)
-training_ui.live_panel()
+st.markdown(
+    "Each step shows the model a batch of text and nudges every weight to make the next "
+    "token likelier. Watch the validation loss, on text it never trains on: when it stops "
+    "falling while the training loss goes on down, the model is memorising."
+)
+loop.controls(run_setup)
+loop.live_panel()
 
 st.header("3 · Heads forming")
-training_ui.heads_replay()
+st.markdown(
+    "Every few steps the run keeps each head's attention on one fixed line written twice. "
+    "Replay them to see a head learn to look one token back, and later, in a deeper layer, "
+    "to copy what followed the same text the first time (an induction head)."
+)
+heads.heads_replay()
 
 st.header("4 · Keep the result")
-training_keep.after_run(setup)
+st.markdown(
+    "Use the model on the other pages, download it as one checkpoint file, or upload a "
+    "checkpoint to explore or to train further."
+)
+keep.after_run(run_setup)

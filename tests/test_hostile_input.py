@@ -22,7 +22,7 @@ from lab import live, state
 from lab.attention import state as attn_state
 from lab.compare import state as cmp_state
 from lab.tokenizers import state as tok_state
-from lab.training import loop as training_ui
+from lab.training import loop as training_loop
 from lab.training import state as train_state
 from tests.apptest import APP, TIMEOUT, TINY_TRAINING, errors, page_path
 from tests.conftest import pickle_checkpoint, tiny_checkpoint
@@ -391,7 +391,7 @@ TRAINING = [
 @pytest.fixture(scope="module")
 def training_page():
     with pytest.MonkeyPatch.context() as mp:  # module-scoped, so not conftest's short_slices
-        mp.setattr(training_ui, "CHUNK_SECONDS", 0.02)
+        mp.setattr(training_loop, "CHUNK_SECONDS", 0.02)
         mp.setattr(live, "WAIT_SECONDS", 0.0)
         yield fresh(page_path("training"), **TRAIN_NORMAL)
 

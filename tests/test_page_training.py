@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from lab import cache, charts, state
 from lab.engine.slots import TrainerSlots
-from lab.training import loop as training_ui
+from lab.training import loop as training_loop
 from lab.training import state as train_state
 from tests.apptest import TIMEOUT, TINY_TRAINING, errors, page_path, run_router
 from tests.conftest import pickle_checkpoint, tiny_checkpoint
@@ -41,7 +41,7 @@ def to_the_end(at: AppTest, limit: int = 200) -> AppTest:
     raise AssertionError("the run did not stop")
 
 
-def box(at: AppTest) -> training_ui.Session:
+def box(at: AppTest) -> training_loop.Session:
     return train_state.training_box_in(at.session_state)
 
 

@@ -1,6 +1,5 @@
-"""The Live training page's training: Start, Stop and Reset, the fragment that trains and draws,
-and the replay of the heads forming (the setup is in training_setup, keeping the result in
-training_keep).
+"""The Live training page's training: Start, Stop and Reset, and the fragment that trains and
+draws (the setup is in setup.py, the heads' replay in heads.py, keeping the result in keep.py).
 
 The loop itself (a fragment that trains a slice, draws and reruns itself, under the server's
 trainer cap and a per-session lock) is lab/live.py's, shared with the Compare page. The run
@@ -12,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-import numpy as np
 import pyarrow as pa
 import streamlit as st
 
@@ -21,7 +19,6 @@ from lab.engine.liverun import LiveRun
 from lab.engine.models import LabModel
 from lab.engine.runs import RunRecord
 from lab.engine.runspec import RunError, RunSpec
-from lab.engine.views import token_labels
 from lab.training import state as train_state
 from lab.training.setup import Setup, duration
 
@@ -256,63 +253,3 @@ def _keep(box: Session) -> None:
         box.kept_at = run.steps_done
     finally:
         box.lock.release()
-
-
-# ---------------------------------------------------------------- heads forming
-
-
-@st.fragment
-def heads_replay() -> None:
-    """Replay the probe text's attention maps and each head's scores over training time."""
-    with st.container():  # one place on the page, as for the live fragment
-        _heads_body()
-
-
-def _heads_body() -> None:
-    run = session().run
-    if run is None or not run.snapshots:
-        st.info(
-            "Start a run: every few steps the heads' attention on a fixed text is kept "
-            "here, so you can replay how they form."
-        )
-        return
-    snaps = list(run.snapshots)
-    cfg = run.spec.model
-    train_state.clamp_training_replay(len(snaps), cfg.n_layer)
-    left, right = st.columns([3, 1])
-    i = left.select_slider(
-        "Training step",
-        options=list(range(len(snaps))),
-        key=train_state.TRAIN_REPLAY,
-        format_func=lambda j: f"step {snaps[j].step:,}",
-    )
-    layer = right.radio(
-        "Layer",
-        list(range(cfg.n_layer)),
-        key=train_state.TRAIN_REPLAY_LAYER,
-        horizontal=True,
-        format_func=lambda n: f"{n}",
-    )
-    labels = token_labels(run.tokenizer, run.probe_ids)
-    maps = snaps[i].view.maps[layer].astype("float32")
-    fig = charts.attention_grid(maps, labels, layer)
-    fig.update_layout(
-        title=f"Every head of layer {layer} at step {snaps[i].step:,}, on the probe text",
-        margin=dict(t=80),
-    )  # room for the title above the heads' own titles
-    st.plotly_chart(fig, key="training.heads")
-    steps = [s.step for s in snaps]
-    prev = _stack([s.view.previous_token for s in snaps])
-    induction = _stack([s.view.induction for s in snaps])
-    st.plotly_chart(charts.head_scores_over_training(steps, prev, induction), key="training.scores")
-    st.caption(
-        f"{len(snaps)} snapshots, one every {run.snapshot_every:,} steps. At step 0 every head "
-        "spreads its attention evenly. A previous-token head soon puts its weight just left of "
-        "the diagonal; an induction head, which needs one in an earlier layer, looks in the "
-        "second copy of the line at what followed the same text in the first. While training "
-        "runs, move the slider to see the newest snapshots."
-    )
-
-
-def _stack(arrays: list[np.ndarray]) -> np.ndarray:
-    return np.stack(arrays).astype(float)  # (snapshots, n_layer, n_head)
