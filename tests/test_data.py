@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from minigpt.training.data import TokenData
+from minigpt.training.data import TokenData, windows
 
 
 def test_split_is_contiguous_with_validation_last():
@@ -78,3 +78,11 @@ def test_bad_arguments_are_refused():
         TokenData(range(10), val_fraction=1.0)
     with pytest.raises(ValueError, match="split"):
         TokenData(range(10)).split("test")
+
+
+def test_one_window_function_serves_training_data_and_extrapolation():
+    x, y = windows(torch.arange(8), 3, 2)
+    assert x.tolist() == [[0, 1, 2], [2, 3, 4], [4, 5, 6]] and (y == x + 1).all()
+    assert x.dtype == torch.int64
+    data = TokenData(torch.arange(11), 0.0)
+    assert data.windows("train", 4)[0].tolist() == windows(torch.arange(11), 4, 4)[0].tolist()

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from minigpt import rng
 from minigpt.config import POS_EMBS, GPTConfig
 from minigpt.model import GPT
-from minigpt.training.data import TokenData
+from minigpt.training.data import TokenData, windows
 from minigpt.training.trainer import TrainConfig, Trainer
 
 Mode = Literal["windows", "position"]
@@ -135,13 +135,16 @@ def _loss_by_position(model: GPT, x: torch.Tensor, y: torch.Tensor) -> torch.Ten
     return total / n
 
 
-def _windows(ids: torch.Tensor, length: int, stride: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _held_out_windows(
+    ids: torch.Tensor, length: int, stride: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """windows(), with a sentence instead of a traceback when the text is too short."""
     if len(ids) < length + 1:
         raise ValueError(
             f"the held-out text has {len(ids):,} tokens, too few for one window of {length} "
             "(plus the token after it); use more text or shorter lengths"
         )
-    return ids[:-1].unfold(0, length, stride), ids[1:].unfold(0, length, stride)  # (N, T) each
+    return windows(ids, length, stride)  # (N, T) each
 
 
 def extrapolation_losses(
@@ -176,7 +179,7 @@ def extrapolation_losses(
         if mode == "windows":
             xs, losses, tokens = sorted(set(lengths)), [], []
             for length in xs:
-                x, y = _windows(ids, length, length)
+                x, y = _held_out_windows(ids, length, length)
                 if limit is not None and length > limit:
                     losses.append(None)
                     tokens.append(0)
@@ -185,7 +188,7 @@ def extrapolation_losses(
                 tokens.append(x.numel())
         else:
             longest = max(lengths)
-            x, y = _windows(ids, longest, stride or max(1, longest // 4))
+            x, y = _held_out_windows(ids, longest, stride or max(1, longest // 4))
             readable = longest if limit is None else min(limit, longest)
             by_pos = _loss_by_position(model, x[:, :readable], y[:, :readable]).tolist()
             xs = list(range(longest))

@@ -106,7 +106,16 @@ class TokenData:
         stride = block_size if stride is None else stride
         if stride < 1:
             raise ValueError(f"stride must be at least 1 (got {stride})")
-        ids = self.check(split, block_size)
-        x = ids[:-1].unfold(0, block_size, stride)  # (N, T)
-        y = ids[1:].unfold(0, block_size, stride)  # (N, T), each row one token later
-        return x.long(), y.long()
+        return windows(self.check(split, block_size), block_size, stride)
+
+
+def windows(ids: torch.Tensor, length: int, stride: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs and targets for every window of `length` tokens, `stride` apart, as int64.
+
+    The targets are the same windows one token later; a tail too short for a window is left
+    out, and ids must hold at least length + 1 tokens.
+    Example: windows(torch.arange(7), 3, 3)[1].tolist() == [[1, 2, 3], [4, 5, 6]]
+    """
+    x = ids[:-1].unfold(0, length, stride)  # (N, T)
+    y = ids[1:].unfold(0, length, stride)  # (N, T), each row one token later
+    return x.long(), y.long()
