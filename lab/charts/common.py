@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), template="plotly_white")
 # No named template elsewhere: Streamlit's theme styles the charts anyway, and validating a
-# template costs ~25 ms per figure, which a page of a dozen charts would pay on every rerun.
+# template is paid per figure on every rerun (benchmarks/RESULTS.md, "Why the code is so").
 PLAIN = dict(margin=dict(l=10, r=10, t=40, b=10))
 
 

@@ -83,7 +83,8 @@ def row_norms_chart(norms: np.ndarray, init_norm: float, height: int = 280) -> g
             hovertemplate="position %{x}: length %{y:.4f}<extra></extra>",
         )
     )
-    # A line trace, not add_hline: a shape with an annotation costs ~50 ms to validate.
+    # A line trace, not add_hline: a shape with an annotation is slow to validate
+    # (benchmarks/RESULTS.md, "Why the code is so").
     fig.add_trace(
         go.Scatter(
             x=[-0.5, len(norms) - 0.5],

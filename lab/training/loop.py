@@ -197,7 +197,7 @@ def _draw(box: Session) -> None:
     ):
         table = pa.table(
             {k: [d[k] for d in data] for k in ("step", "value", "series")}, schema=_CURVE_SCHEMA
-        )  # Arrow directly: pandas cost more than drawing
+        )  # Arrow directly: a DataFrame per redraw cost more than the drawing (RESULTS.md)
         column.vega_lite_chart(table, spec, height=250, key=f"training.{name}")
     st.caption(
         ":gray[**━ training batch**] (each step's own loss) · :blue[**━ train**] and "

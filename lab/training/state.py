@@ -128,9 +128,10 @@ def checkpoint_steps() -> int:
 
 def training_session(factory: Callable[[], Any]) -> Any:
     """This session's live training (made by factory on first use): never shared across sessions."""
-    if _TRAINING not in st.session_state:
-        st.session_state[_TRAINING] = factory()
-    return st.session_state[_TRAINING]
+    box = training_box_in(st.session_state)
+    if box is None:
+        box = st.session_state[_TRAINING] = factory()
+    return box
 
 
 def training_box_in(session: MutableMapping[str, Any]) -> Any | None:
