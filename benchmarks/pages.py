@@ -14,12 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.table import Row, median
-from lab.attention import state as attn_state
 from lab.catalog import CATALOG
-from lab.compare import state as cmp_state
-from lab.positional import state as pos_state
-from lab.tokenizers import state as tok_state
-from lab.training import state as train_state
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "lab" / "app.py"
@@ -40,7 +35,14 @@ def _timed_run(at) -> float:
 
 # name -> (what the interaction is, how the i-th one is made): each makes a real change.
 def _interactions() -> dict[str, tuple[str, Callable[[object, int], None]]]:
+    # Imported where used: lab's state modules import Streamlit, which the first (cold) page
+    # run should be the one to pay for.
     from lab import state
+    from lab.attention import state as attn_state
+    from lab.compare import state as cmp_state
+    from lab.positional import state as pos_state
+    from lab.tokenizers import state as tok_state
+    from lab.training import state as train_state
 
     def slider(key: str, values: list) -> Callable[[object, int], None]:
         return lambda at, i: at.slider(key=key).set_value(values[i % len(values)])
@@ -100,8 +102,6 @@ def _fresh(page: str):
 
 
 def run(text: str, quick: bool, log: Callable[[str], None]) -> list[Row]:
-    from lab import state
-
     repeats = 2 if quick else 5
     rows: list[Row] = []
     start = time.perf_counter()
@@ -147,13 +147,15 @@ def run(text: str, quick: bool, log: Callable[[str], None]) -> list[Row]:
                 note=f"median of {repeats}" + (f"; EXCEPTION: {note}" if note else ""),
             )
         )
-    rows += _attention_lengths(text, repeats, log, state)
+    rows += _attention_lengths(text, repeats, log)
     log(f"pages: {time.perf_counter() - start:.0f} s in all")
     return rows
 
 
-def _attention_lengths(text: str, repeats: int, log: Callable[[str], None], state) -> list[Row]:
+def _attention_lengths(text: str, repeats: int, log: Callable[[str], None]) -> list[Row]:
     """The attention page redrawn for new text of n characters: distinct texts, so no cache hit."""
+    from lab.attention import state as attn_state
+
     if "attention" not in page_names():
         return []
     at, _ = _fresh("attention")
