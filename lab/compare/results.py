@@ -23,6 +23,7 @@ from lab.compare.series import (
     ordering_lines,
     summary_table,
 )
+from lab.engine.views import visible
 
 EXPECTED = (
     "learned ≈ sinusoidal at the training length; past it sinusoidal degrades within tens of "
@@ -130,7 +131,7 @@ def shipped_section(results: dict[str, Any] | None, reading: str, metric: str) -
         f"`{results['command']}`."
     )
     st.info(f"**The literature expects:** {EXPECTED} **Below is what these models measure.**")
-    prompt = results["prompt"].replace("\n", "⏎")
+    prompt = visible(results["prompt"])
     note = (
         f"Each model continues “{prompt}” with sampling seed {smp['seed']} and temperature "
         f"{smp['temperature']:g}, the same for all."

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from lab.engine.views import visible
 from minigpt.model import GPT
 from minigpt.tokenizers.tokenizer import Tokenizer
 
@@ -36,7 +37,7 @@ def encode_text(tokenizer: Tokenizer, text: str) -> tuple[list[int], str | None]
         kept, dropped = tokenizer.known(text)
         note = None
         if dropped:
-            shown = " ".join(repr(c) for c in sorted(dropped)[:12])
+            shown = " ".join(visible(c) for c in sorted(dropped)[:12])
             note = f"The model never saw these characters, so they were left out: {shown}"
         return tokenizer.encode(kept), note
     return tokenizer.encode(text), None
