@@ -37,6 +37,8 @@ DEFAULTS: dict[str, Any] = {
     MODEL_CHOICE: SHIPPED_MODEL,
 }
 
+HOME_PROMPT = "home.prompt"  # the home page's generate box (the home page has no folder)
+
 _SESSION_MODELS = "session_models"  # name -> LabModel, trained or uploaded in this session
 
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lab import charts, sidebar
+from lab import charts, sidebar, state
 from lab.catalog import CATALOG
 
 st.title("minigpt lab")
@@ -34,4 +34,4 @@ with left:
         st.info("This model came without a training curve.")
 with right:
     st.subheader("Ask it to continue")
-    sidebar.generate_box(key="home.prompt")
+    sidebar.generate_box(key=state.HOME_PROMPT)
