@@ -62,7 +62,7 @@ def shipped_model() -> LabModel:
     """The small GPT in assets/, trained by `python -m minigpt.train` (see the README)."""
     ckpt = load_checkpoint(SHIPPED_DIR / "checkpoint.safetensors")
     saved = json.loads((SHIPPED_DIR / "metrics.json").read_text())
-    metrics = engine_metrics.rows(engine_metrics.saved_table(saved))
+    metrics = engine_metrics.saved_rows(saved)
     ckpt.model.requires_grad_(False)  # shared by every session: nobody trains this one
     return LabModel(
         "Shipped Shakespeare model", ckpt.model.eval(), ckpt.tokenizer, metrics, key="shipped"

@@ -18,7 +18,6 @@ from lab import charts, state
 from lab.compare import entries as compare_entries
 from lab.compare import series as compare_series
 from lab.compare import state as cmp_state
-from lab.engine import metrics
 from lab.engine.comparison import CompareSpec
 from lab.engine.models import LabModel
 from lab.engine.runs import RunRecord
@@ -265,17 +264,3 @@ def test_csv_exports_leave_undefined_points_empty():
     curves = list(csv.DictReader(io.StringIO(compare_series.curves_csv(entries))))
     assert curves[1]["val_loss"] == "2.5"
     assert float(curves[1]["val_ppl"]) == pytest.approx(math.exp(2.5), rel=1e-5)
-
-
-def test_binned_curves_average_steps_and_keep_evaluations():
-    rows = [
-        {"step": s, "train_loss": float(s), "val_loss": 9.0 if s == 3 else None}
-        for s in range(1, 6)
-    ]
-    assert metrics.binned(rows, every=2) == [
-        {"step": 2, "train_loss": 1.5},
-        {"step": 3, "train_loss": 3.0, "val_loss": 9.0},
-        {"step": 4, "train_loss": 4.0},
-        {"step": 5, "train_loss": 5.0},
-    ]
-    assert metrics.smoothed([1.0, 3.0, 5.0, None], 3) == [2.0, 3.0, 4.0, None]

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 import torch
 
 from lab.engine import metrics
@@ -229,14 +228,10 @@ class LiveRun:
 
     # -- numbers for charts and files
 
-    def metrics_table(self) -> pd.DataFrame:
-        """One row per step (train_loss is that step's batch), joined with the evaluation where
-        one ran; the evaluation columns are empty elsewhere (see lab/engine/metrics.py)."""
-        return metrics.table(self.trainer.history, self.trainer.evals)
-
     def metrics_rows(self) -> list[dict[str, float | int | None]]:
-        """The metrics table as chart rows (None where a column has no value)."""
-        return metrics.rows(self.metrics_table())
+        """One row per step (train_loss is that step's batch), joined with the evaluation where
+        one ran; the evaluation columns are None elsewhere (see lab/engine/metrics.py)."""
+        return metrics.run_rows(self.trainer.history, self.trainer.evals)
 
     def estimate_seconds_per_step(self, n: int = 3) -> float:
         """Median seconds per step over n steps of a throwaway copy (after one warm-up step).

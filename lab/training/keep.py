@@ -42,8 +42,8 @@ def _checkpoint_bytes(box: Session, run: LiveRun):
 def _metrics_csv(box: Session, run: LiveRun):
     def make() -> str:
         with box.lock:
-            table = run.metrics_table()
-        return metrics.to_csv(table)
+            rows = run.metrics_rows()
+        return metrics.to_csv(metrics.table(rows))
 
     return make
 
@@ -158,6 +158,6 @@ def _explore(data: bytes, filename: str) -> None:
     model = ckpt.model.eval().requires_grad_(False)
     name = f"Uploaded: {filename}"
     state.add_session_model(
-        name, LabModel(name, model, ckpt.tokenizer, metrics.rows(metrics.saved_table(ckpt.metrics)))
+        name, LabModel(name, model, ckpt.tokenizer, metrics.saved_rows(ckpt.metrics))
     )
     box.notice = f"**{name}** is now the model every page shows (pick another in the sidebar)."
