@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 
 import torch
+from PIL import Image, ImageDraw
 
 _configured = False
 
@@ -40,3 +41,21 @@ def _malloc_trim() -> Callable[[int], int] | None:
         return ctypes.CDLL(name).malloc_trim if name else None
     except (OSError, AttributeError):  # no such library, or a libc without malloc_trim
         return None
+
+
+@functools.cache
+def page_icon(size: int = 64, cells: int = 4) -> Image.Image:
+    """The lab's browser-tab icon: a causal attention pattern, drawn here.
+
+    A Material icon or an emoji would make every student's browser fetch the picture from a
+    font or emoji server; an image drawn in the process is served by the lab itself.
+    """
+    icon = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(icon)
+    step = size // cells
+    for row in range(cells):
+        for col in range(row + 1):  # a token attends to itself and what came before
+            alpha = 255 if col == row else 110 + 40 * col
+            box = (col * step + 2, row * step + 2, (col + 1) * step - 2, (row + 1) * step - 2)
+            draw.rounded_rectangle(box, radius=step // 5, fill=(181, 71, 58, alpha))
+    return icon

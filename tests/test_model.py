@@ -41,11 +41,13 @@ def test_explicit_attention_path_gives_the_same_output_as_the_fast_path(pos_emb)
     torch.testing.assert_close(fast, explicit, atol=1e-5, rtol=1e-5)
 
 
-def test_capture_removes_its_hooks_even_after_an_error():
+def test_capture_stops_watching_even_after_an_error():
     model = tiny()
-    with pytest.raises(RuntimeError), capture(model):
+    idx = torch.randint(0, 23, (1, 8))
+    with pytest.raises(RuntimeError), capture(model) as seen:
         raise RuntimeError("boom")
-    assert not any(m._forward_hooks for m in model.modules())
+    model(idx)
+    assert seen == {} and not any(m._forward_hooks for m in model.modules())
 
 
 def test_learned_positions_refuse_a_longer_context_and_name_the_limit():

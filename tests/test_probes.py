@@ -10,6 +10,7 @@ from minigpt.analysis.heads import (
     offset_score,
     repeated_random_tokens,
 )
+from minigpt.analysis.probes import capture
 
 
 def model(pos_emb: str = "learned") -> GPT:
@@ -66,3 +67,25 @@ def test_head_scores_are_probabilities_for_each_head():
         assert t.shape == (2, 3) and (t >= 0).all() and (t <= 1).all()
     assert len(scores.rows()) == 6
     assert induction_score(m).shape == (2, 3)
+
+
+def test_capture_on_one_thread_is_not_seen_by_another():
+    """Sessions share one model: one session's capture must not record (or slow) another's pass."""
+    import threading
+
+    m = model().eval()
+    idx = torch.randint(0, 13, (1, 6))
+    other: dict = {}
+
+    def other_session():
+        other["active"] = any(block.attn.probs.active for block in m.h)
+        other["logits"], _ = m(idx)
+
+    with capture(m) as mine:
+        t = threading.Thread(target=other_session)
+        t.start()
+        t.join()
+        assert mine == {}  # the other session's forward pass recorded nothing here
+        m(idx)
+    assert set(mine) == {"h.0.attn.probs", "h.1.attn.probs"}
+    assert other["active"] is False

