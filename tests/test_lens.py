@@ -56,3 +56,16 @@ def test_too_many_or_no_tokens(model):
         logit_lens(model, [])
     with pytest.raises(ValueError):
         logit_lens(model, [1] * 9)
+
+
+def test_another_threads_pass_is_not_recorded(model):
+    import threading
+
+    idx = torch.tensor([IDS])
+    with residual_stream(model) as stream:
+        other = threading.Thread(target=lambda: model(torch.tensor([[1, 2]])))
+        other.start()
+        other.join()
+        assert stream == []  # a session sharing the model ran while our hooks were on
+        model(idx)
+    assert len(stream) == 3 and stream[0].shape[1] == len(IDS)

@@ -3,8 +3,9 @@
 The residual stream after block l goes through the final LayerNorm and the unembedding, just
 as the last block's output does; after the last block this is the model's own prediction.
 The stream is caught with forward hooks on the blocks, added from outside for the length of
-one pass and always removed, so the model itself is never changed. Hooks fire for anyone's
-forward pass, so a model shared between threads should be copied first (the lab does).
+one pass and always removed, so the model itself is never changed. A hook fires for every
+forward pass through the model, including other threads' (Streamlit sessions share a model),
+so it records only the passes of the thread that set it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from threading import get_ident
 
 import torch
 from torch import nn
@@ -30,7 +32,8 @@ class LogitLens:
 
 @contextmanager
 def residual_stream(model: nn.Module) -> Iterator[list[torch.Tensor]]:
-    """Collect the output of every block of model.h (each (B, T, C)) during a forward pass.
+    """Collect the output of every block of model.h (each (B, T, C)) during a forward pass
+    made by this thread.
 
     Example:
         with residual_stream(model) as stream:
@@ -38,10 +41,13 @@ def residual_stream(model: nn.Module) -> Iterator[list[torch.Tensor]]:
         len(stream) == model.config.n_layer
     """
     stream: list[torch.Tensor] = []
-    handles = [
-        block.register_forward_hook(lambda _mod, _inp, out: stream.append(out.detach()))
-        for block in model.h
-    ]
+    me = get_ident()
+
+    def record(_mod, _inp, out: torch.Tensor) -> None:
+        if get_ident() == me:
+            stream.append(out.detach())
+
+    handles = [block.register_forward_hook(record) for block in model.h]
     try:
         yield stream
     finally:
