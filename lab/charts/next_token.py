@@ -188,13 +188,12 @@ def surprise_chart(
             ],
         }
     )
-    alternatives = pd.DataFrame(
-        [
-            {"pos": t + 1, "rank": r, "alternative": f"{r + 1}. {a}", "p": float(p)}
-            for t, (alts, ps) in enumerate(zip(top_labels, top_probs, strict=True))
-            for r, (a, p) in enumerate(zip(alts, ps, strict=True))
-        ]
-    )
+    # The alternatives ride along as columns a0.., p0.. of each token's row (one row per token
+    # keeps a few thousand characters under altair's row limit); the bars fold them out.
+    k = len(top_labels[0]) if len(top_labels) else 0
+    for r in range(k):
+        tokens[f"a{r}"] = [""] + [alts[r] for alts in top_labels]
+        tokens[f"p{r}"] = [None] + [float(ps[r]) for ps in top_probs]
     if selected is None:
         selected = int(np.argmax(bits)) + 1 if len(bits) else 0
     pick = alt.selection_point(fields=["pos"], on="click", value=[{"pos": selected}], name="token")
@@ -229,8 +228,13 @@ def surprise_chart(
     )
     strip = (cells + outline + text).add_params(pick).properties(width=760, height=22 * n_rows)
     bars = (
-        alt.Chart(alternatives)
-        .transform_filter(pick)
+        base.transform_filter(pick)
+        .transform_fold([f"p{r}" for r in range(k)], as_=["slot", "p"])
+        .transform_calculate(
+            rank="toNumber(substring(datum.slot, 1))",
+            alternative="(toNumber(substring(datum.slot, 1)) + 1) + '. ' + "
+            "datum['a' + substring(datum.slot, 1)]",
+        )
         .mark_bar(color=KEPT)
         .encode(
             x=alt.X("p:Q", title="probability", scale=alt.Scale(domain=[0, 1])),
