@@ -21,12 +21,7 @@ from lab.charts.common import PLAIN
 from lab.charts.labels import plotly_text
 
 KEPT, CUT, SAMPLED, RAW = "#1f77b4", "#c8c8c8", "#ff7f0e", "#7f9fbf"
-STAGE_TITLES = (
-    "1. the model's probabilities",
-    "2. after temperature",
-    "3. top-k and top-p cut",
-    "4. renormalised: the sample's odds",
-)
+STAGE_TITLES = ("1. the model's odds", "2. after temperature", "3. the cut", "4. renormalised")
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 SURPRISE_MAX_BITS = 10.0  # the colour scale's top: fixed, so two texts can be compared
 STRIP_WIDTH = 64  # characters per line of a token strip
@@ -64,13 +59,16 @@ def stages_figure(
     mark = n if sampled_row is None else sampled_row
     panels[3][1][mark] = SAMPLED
     for col, (values, colours) in enumerate(panels, start=1):
+        text = [f"{v:.1%}" if v >= 0.0005 else "" for v in values]
+        if col == 4:
+            text[mark] += " ◀ sampled"
         fig.add_trace(
             go.Bar(
                 x=values,
                 y=rows,
                 orientation="h",
                 marker_color=colours,
-                text=[f"{v:.1%}" if v >= 0.0005 else "" for v in values],
+                text=text,
                 textposition="outside",
                 cliponaxis=False,
                 customdata=ticks,
@@ -80,34 +78,24 @@ def stages_figure(
             row=1,
             col=col,
         )
-        fig.update_xaxes(range=[0, 1.3], tickformat=".0%", row=1, col=col)
+        fig.update_xaxes(range=[0, 1.45], tickvals=[0, 0.5, 1], tickformat=".0%", row=1, col=col)
     first_cut = next((i for i, k in enumerate(kept_rows) if not k), None)
     if first_cut is not None and first_cut > 0:
         for col in (3, 4):
             fig.add_hline(y=first_cut - 0.5, line_dash="dash", line_color="#d62728", row=1, col=col)
         fig.add_annotation(
-            x=1.25,
+            x=1.4,
             y=first_cut - 0.5,
             text=cut_note or "cut",
             showarrow=False,
             xanchor="right",
-            yanchor="bottom",
+            yanchor="top",
             font=dict(color="#d62728"),
             row=1,
             col=3,
         )
-    fig.add_annotation(
-        x=float(panels[3][0][mark]),
-        y=mark,
-        text="◀ sampled",
-        showarrow=False,
-        xanchor="left",
-        xshift=40,
-        font=dict(color=SAMPLED),
-        row=1,
-        col=4,
-    )
     fig.update_yaxes(tickvals=rows, ticktext=ticks, autorange="reversed", row=1, col=1)
+    fig.update_yaxes(tickfont=dict(size=14))
     fig.update_layout(height=90 + 24 * (n + 1), bargap=0.25, **PLAIN)
     return fig
 
@@ -311,7 +299,7 @@ def lens_chart(
         color=alt.condition("datum.p > 0.5", alt.value("white"), alt.value("black")),
     )
     grid = (
-        (heat + words).add_params(pick).properties(width=max(300, 34 * n_pos), height=30 * n_layer)
+        (heat + words).add_params(pick).properties(width=max(300, 30 * n_pos), height=30 * n_layer)
     )
     rank = (
         base.transform_filter(pick)

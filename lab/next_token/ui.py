@@ -117,11 +117,15 @@ def stages(view: views.StagesView, sampling: SamplingConfig, vocab_size: int) ->
     """The four stages as bars, and what they mean in numbers."""
     shown = [int(i) for i in view.ids]
     row = shown.index(view.sampled) if view.sampled in shown else None
-    cut_note = ", ".join(
-        name
-        for name, on in (("top-k", sampling.top_k), ("top-p", sampling.top_p))
-        if on is not None
-    )
+    rules = []
+    if view.n_cut_by_top_k:
+        rules.append("top-k")
+    if vocab_size - view.n_kept > view.n_cut_by_top_k:
+        rules.append("top-p")
+    if sampling.temperature <= 0:
+        cut_note = "temperature 0: only the likeliest"
+    else:
+        cut_note = "cut by " + " and ".join(rules) if rules else ""
     st.plotly_chart(
         nt_charts.stages_figure(
             view.labels,
@@ -132,7 +136,7 @@ def stages(view: views.StagesView, sampling: SamplingConfig, vocab_size: int) ->
             view.rest,
             view.n_rest,
             row,
-            cut_note=f"cut by {cut_note}" if cut_note else "cut (temperature 0: greedy)",
+            cut_note=cut_note,
         ),
         key="next_token_stages",
     )
