@@ -68,3 +68,16 @@ def test_too_little_to_score():
         text_surprise(uniform_model(5), [1])
     with pytest.raises(ValueError):
         bits_per_char(torch.zeros(1), 0)
+
+
+def test_every_token_of_a_long_text_matches_its_own_window(model):
+    ids = [(3 * i + i // 5) % 13 for i in range(45)]  # block_size 8: windows of 9, stride 4
+    s = text_surprise(model, ids)
+    done, start = 1, 0
+    while done < len(ids):  # the same windows, one forward pass per target
+        end = min(len(ids), start + 9)
+        for t in range(done, end):
+            logits, _ = model(torch.tensor([ids[start:t]]))
+            expected = -torch.log_softmax(logits[0, -1], -1)[ids[t]]
+            torch.testing.assert_close(s.nats[t - 1], expected, rtol=1e-4, atol=1e-5)
+        done, start = end, start + 4

@@ -48,25 +48,36 @@ def text_surprise(model: nn.Module, ids: list[int], n_top: int = 5) -> TextSurpr
         raise ValueError("surprise needs at least two tokens: the first is never predicted")
     block = model.config.block_size
     stride = max(1, block // 2)
+    plan = []  # (start, end): inputs ids[start : end - 1], new targets from the previous end
+    start, end = 0, 1
+    while end < len(ids):
+        plan.append((start, min(len(ids), start + block + 1)))
+        start, end = start + stride, plan[-1][1]
+    # Windows of one length run as a batch, as many as keep the logits near 16 MB.
+    per_batch = max(1, 4_000_000 // (block * model.config.vocab_size))
     was_training = model.training
     model.eval()
     nats, top_ids, top_probs = [], [], []
     try:
-        done, start = 1, 0  # the next target to score; the window's first input
-        while done < len(ids):
-            end = min(len(ids), start + block + 1)  # targets done .. end-1
-            window = torch.tensor([ids[start : end - 1]])  # (1, W), W <= block_size
-            logits, _ = model(window)
-            logprobs = torch.log_softmax(logits[0].float(), dim=-1)  # (W, V)
-            # Row i predicts ids[start + i + 1]; score only the targets not scored yet.
-            rows = torch.arange(done - 1 - start, end - 1 - start)  # (n,)
-            targets = torch.tensor(ids[done:end])  # (n,)
-            nats.append(-logprobs[rows, targets])
-            values, idx = logprobs[rows].exp().topk(min(n_top, logprobs.size(-1)), dim=-1)
-            top_ids.append(idx)
-            top_probs.append(values)
-            done = end
-            start += stride
+        done = 1  # the next target to score
+        for first in range(0, len(plan), per_batch):
+            group = plan[first : first + per_batch]
+            same = [w for w in group if w[1] - w[0] == group[0][1] - group[0][0]]
+            for batch in (same, group[len(same) :]):  # only the last window can be shorter
+                if not batch:
+                    continue
+                windows = torch.tensor([ids[a : b - 1] for a, b in batch])  # (B, W)
+                logits, _ = model(windows)
+                logprobs = torch.log_softmax(logits.float(), dim=-1)  # (B, W, V)
+                for row, (a, b) in zip(logprobs, batch, strict=True):
+                    # Row i predicts ids[a + i + 1]; score only the targets not scored yet.
+                    rows = row[done - 1 - a : b - 1 - a]  # (n, V)
+                    targets = torch.tensor(ids[done:b])  # (n,)
+                    nats.append(-rows.gather(-1, targets[:, None])[:, 0])
+                    values, idx = rows.exp().topk(min(n_top, rows.size(-1)), dim=-1)
+                    top_ids.append(idx)
+                    top_probs.append(values)
+                    done = b
     finally:
         model.train(was_training)
     nats_t = torch.cat(nats)
