@@ -348,3 +348,29 @@ def test_surprise_view_counts_the_characters_it_scored():
     view = views.surprise_view(uniform(tok.vocab_size), tok, tok.encode("to be\nor"))
     assert view.n_chars == 7 and view.labels[2] == "␣" and view.labels[5] == "↵"
     assert math.isclose(view.bits_per_char, math.log2(tok.vocab_size), rel_tol=1e-5)
+
+
+def test_a_bpe_model_runs_and_split_bytes_are_drawn_readably():
+    from lab.next_token import views
+    from minigpt.tokenizers.bpe import BPETokenizer
+
+    tok = BPETokenizer.train("café crème brûlée, to be or not to be " * 20, 270, None)
+    at = seeded(tiny(vocab_size=tok.vocab_size, block_size=32), tok, **{nt.PROMPT: "café"})
+    assert errors(at) == []
+    assert len(at.get("plotly_chart")) == 1 and len(vega(at)) == 2
+    assert views.label(tok, 0xC3) == "\\xc3"  # half of é: written as an escape, never blank
+    assert views.label(tok, ord(" ")) == "␣"
+
+
+def test_on_a_uniform_model_every_shown_probability_is_one_over_v():
+    from lab.next_token import views
+
+    tok = CharTokenizer.train(CHARS)
+    V = tok.vocab_size
+    model = uniform(V)
+    lens = views.lens_view(model, tok, tok.encode("to be or"), n_positions=5)
+    assert lens.top_probs.shape == (2, 5, 5) and np.allclose(lens.top_probs, 1 / V)
+    assert (lens.final_rank == 0).all()  # nothing is likelier than the pick when all are equal
+    assert list(lens.positions) == [3, 4, 5, 6, 7] and lens.labels == ["b", "e", "␣", "o", "r"]
+    at = seeded(model, tok)
+    assert sequence_html(at).count(f'title="p = {1 / V:.3f}"') == len("to be or not to b") - 1
