@@ -29,7 +29,7 @@ prompt = st.text_area(
     height=90,
     help=f"Up to {nt.MAX_PROMPT_CHARS:,} characters; the model reads its last {block_size} tokens.",
 )
-ids, prompt = ui.read_ids(lab_model, prompt, nt.MAX_PROMPT_CHARS, "prompt")
+ids, prompt = ui.read_ids(lab_model, prompt, nt.MAX_PROMPT_CHARS, "prompt", keep="last")
 if ids is not None:
     origin = (lab_model.key, prompt)
     added = nt.added(origin)

@@ -214,7 +214,7 @@ HOSTILE = {
         "\x00\x07\x1b[31mRomeo\u202e\u200fأهلا\u200d👩\r\n\tJuliet",
         "left out",
     ),
-    "too long": ("To be, or not to be: that is the question. " * 100, "at most 2,000"),
+    "too long": ("To be, or not to be: that is the question. " * 100, "only the last 2,000"),
 }
 
 
@@ -232,7 +232,7 @@ def test_hostile_prompts_give_a_sentence(app, text, message):
         ("", "Type a text"),
         ("a", "at least 2 tokens"),
         ("🙂🎭", "vocabulary"),
-        ("abc " * 1000, "at most 3,000"),
+        ("abc " * 1000, "only the first 3,000"),
     ],
 )
 def test_hostile_surprise_texts_give_a_sentence(app, text, message):
@@ -374,3 +374,16 @@ def test_on_a_uniform_model_every_shown_probability_is_one_over_v():
     assert list(lens.positions) == [3, 4, 5, 6, 7] and lens.labels == ["b", "e", "␣", "o", "r"]
     at = seeded(model, tok)
     assert sequence_html(at).count(f'title="p = {1 / V:.3f}"') == len("to be or not to b") - 1
+
+
+def test_the_step_limit_disables_take_with_a_sentence():
+    tok = CharTokenizer.train(CHARS)
+    at = seeded(tiny(), tok)
+    key = at.session_state[state._SESSION_MODELS]["tiny"].key
+    full = {"origin": (key, "to be or not to b"), "added": [1] * nt.MAX_ADDED}
+    at.session_state[nt._SEQUENCE] = full
+    at.run()
+    assert errors(at) == []
+    assert at.button(key=nt.TAKE).disabled and f"{nt.MAX_ADDED} tokens added" in messages(at)
+    at.button(key=nt.UNDO).click().run()
+    assert not at.button(key=nt.TAKE).disabled

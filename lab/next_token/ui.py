@@ -14,17 +14,20 @@ from minigpt.sampling import SamplingConfig
 LENS_POSITIONS = 24  # columns of the lens grid: the last ones of the sequence
 
 
-def read_ids(lab_model: LabModel, text: str, limit: int, what: str, minimum: int = 1):
-    """Token ids of text, or None with a sentence saying why not (never an exception)."""
+def read_ids(
+    lab_model: LabModel, text: str, limit: int, what: str, minimum: int = 1, keep: str = "first"
+) -> tuple[list[int] | None, str]:
+    """Token ids of text (cut to `limit` characters, keeping its first or last part) and the
+    text used, or None with a sentence saying why not (never an exception)."""
     if len(text) > limit:
         st.warning(
             f"Your {what} is {len(text):,} characters long; this page reads at most {limit:,}, "
-            f"so only the first {limit:,} are used."
+            f"so only the {keep} {limit:,} are used."
         )
-        text = text[:limit]
+        text = text[:limit] if keep == "first" else text[-limit:]
     try:
         ids, note = encode_text(lab_model.tokenizer, text)
-    except Exception as err:  # an uploaded tokenizer may refuse text in its own way
+    except ValueError as err:  # a tokenizer that refuses text rather than dropping it
         st.warning(f"{lab_model.name}'s tokenizer cannot read this {what}: {err}")
         return None, text
     if note:
