@@ -97,6 +97,7 @@ def stages_figure(
     fig.update_yaxes(tickvals=rows, ticktext=ticks, autorange="reversed", row=1, col=1)
     fig.update_yaxes(tickfont=dict(size=14))
     fig.update_layout(height=90 + 24 * (n + 1), bargap=0.25, **PLAIN)
+    fig.update_layout(margin_r=80)  # room for "100.0% ◀ sampled" past the last panel's axis
     return fig
 
 
