@@ -387,3 +387,23 @@ def test_the_step_limit_disables_take_with_a_sentence():
     assert at.button(key=nt.TAKE).disabled and f"{nt.MAX_ADDED} tokens added" in messages(at)
     at.button(key=nt.UNDO).click().run()
     assert not at.button(key=nt.TAKE).disabled
+
+
+def test_both_linked_views_are_valid_vega_lite():
+    labels = ["a", "␣", "b", "↵", "c"]
+    rng = np.random.default_rng(0)
+    top = rng.dirichlet(np.ones(5), size=4)
+    top = -np.sort(-top, axis=1)
+    nats = np.array([0.1, 2.0, 0.5, 0.3])  # the second prediction (token 2) surprises most
+    spec = nt_charts.surprise_chart(labels, nats, [labels] * 4, top).to_dict()  # validated
+    assert '"value": [{"pos": 2}]' in json.dumps(spec)  # it is the token selected at first
+    n_layer, n_pos = 3, 5
+    lens = nt_charts.lens_chart(
+        labels,
+        np.arange(10, 15),
+        [[[label] * 2 for label in labels] for _ in range(n_layer)],
+        np.full((n_layer, n_pos, 2), 0.5),
+        labels,
+        np.zeros((n_layer, n_pos), dtype=int),
+    )
+    assert lens.to_dict()["vconcat"][0]["layer"][0]["encoding"]["x"]["sort"][0] == "a₁₀"

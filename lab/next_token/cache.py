@@ -42,7 +42,8 @@ def lens(
 
 # Vega-Lite specs of the two linked views. Building an altair chart and turning it into a spec
 # takes ~0.25 s, longer than everything else on the page; their data changes only with the
-# text, so a slider move must not pay for it again.
+# text, so a slider move must not pay for it again. Schema validation is skipped here (it is
+# a third of the cost); tests/test_page_next_token.py validates both charts once.
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -51,7 +52,7 @@ def surprise_spec(model_key: str, _lab_model: LabModel, ids: tuple[int, ...]) ->
     view = surprise(model_key, _lab_model, ids)
     return nt_charts.surprise_chart(
         view.labels, view.nats, view.top_labels, view.top_probs
-    ).to_dict()
+    ).to_dict(validate=False)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -63,4 +64,4 @@ def lens_spec(
     chart = nt_charts.lens_chart(
         v.labels, v.positions, v.top_labels, v.top_probs, v.final_labels, v.final_rank
     )
-    return chart.to_dict(), len(v.labels)
+    return chart.to_dict(validate=False), len(v.labels)
