@@ -85,7 +85,7 @@ def step_controls(
         args=(origin, view.sampled),
         disabled=full,
         type="primary",
-        use_container_width=True,
+        width="stretch",
     )
     undo.button(
         "Undo",
@@ -93,7 +93,7 @@ def step_controls(
         on_click=nt.undo,
         args=(origin,),
         disabled=n_added == 0,
-        use_container_width=True,
+        width="stretch",
     )
     restart.button(
         "Start again",
@@ -101,7 +101,7 @@ def step_controls(
         on_click=nt.restart,
         args=(origin,),
         disabled=n_added == 0,
-        use_container_width=True,
+        width="stretch",
     )
     if full:
         st.info(f"{nt.MAX_ADDED} tokens added: undo some or start again to go on.")
