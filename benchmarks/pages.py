@@ -148,6 +148,10 @@ def run(text: str, quick: bool, log: Callable[[str], None]) -> list[Row]:
             )
         )
     rows += _attention_lengths(text, repeats, log)
+    if "next_token" in page_names():
+        from benchmarks import next_token
+
+        rows += next_token.run(text, repeats, _fresh, log)
     log(f"pages: {time.perf_counter() - start:.0f} s in all")
     return rows
 

@@ -55,6 +55,15 @@ CATALOG: tuple[LabPage, ...] = (
         "to copy what came before (induction heads).",
     ),
     LabPage(
+        "next_token",
+        "Next token",
+        "casino",
+        "Explore",
+        "Where the next token comes from: the model's odds reshaped by temperature, top-k and "
+        "top-p in plain sight, one token at a time; how surprised it is by a text, and what "
+        "each layer would have predicted.",
+    ),
+    LabPage(
         "training",
         "Live training",
         "model_training",

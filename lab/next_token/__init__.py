@@ -1,0 +1,1 @@
+"""The Next token page's pieces: its state, its cached computations and its UI blocks."""
