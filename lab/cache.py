@@ -8,7 +8,6 @@ megabytes of weights on every rerun would cost more than the cached call saves.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
@@ -177,25 +176,19 @@ def positional_views(lab_model: LabModel, n_pos: int, width: int) -> views.Posit
 # Attention page
 
 
-def _private(model: torch.nn.Module) -> torch.nn.Module:
-    # Probes hook the model they watch: on a model every session shares, another session's
-    # forward pass would fire our hooks. A copy of a small model costs milliseconds.
-    return copy.deepcopy(model)
-
-
 @st.cache_data(
     max_entries=32, show_spinner="Measuring induction on repeated random tokens…", hash_funcs=BY_KEY
 )
 def induction_scores(lab_model: LabModel) -> np.ndarray:
     """Each head's induction score (n_layer, n_head): one per model, whatever the text."""
-    return views.induction_scores(_private(lab_model.model))
+    return views.induction_scores(lab_model.model)
 
 
 @st.cache_data(max_entries=128, show_spinner="Running the model on your text…", hash_funcs=BY_KEY)
 def attention_view(lab_model: LabModel, ids: tuple[int, ...]) -> views.AttentionView:
     """Every head's attention on these ids, and the per-head scores (cached per model and text)."""
     induction = induction_scores(lab_model)
-    return views.attention_for_ids(_private(lab_model.model), list(ids), induction)
+    return views.attention_for_ids(lab_model.model, list(ids), induction)
 
 
 # Training page
@@ -259,5 +252,7 @@ def run_extrapolation(
     text = default_corpus()
     held_out = text[int(len(text) * (1 - val_fraction)) :][: 16 * max_tokens]
     ids, _ = encode_text(lab_model.tokenizer, held_out)
-    model = _private(lab_model.model)  # eval() on a model other pages may be using
-    return {m: extrapolation_losses(model, ids, list(lengths), m, max_tokens) for m in MODES}
+    # Every model a page reads is in eval mode already (shared ones, and frozen copies of runs).
+    return {
+        m: extrapolation_losses(lab_model.model, ids, list(lengths), m, max_tokens) for m in MODES
+    }
