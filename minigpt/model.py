@@ -37,8 +37,8 @@ class CausalSelfAttention(nn.Module):
         c = config.n_embd
         # Query, key and value projections stacked into one layer, as in GPT-2: one matrix
         # product instead of three (and one gradient for x instead of three to add up). Its
-        # output is [query | key | value], split below. Measured: 4% of a training step
-        # faster than three separate layers at the lab's sizes (benchmarks/RESULTS.md).
+        # output is [query | key | value], split in forward. Of the ways measured it trained
+        # fastest in every run (benchmarks/RESULTS.md, "Attention's projections").
         self.c_attn = nn.Linear(c, 3 * c, bias=config.bias)
         self.c_proj = nn.Linear(c, c, bias=config.bias)
         self.attn_dropout_p = config.dropout
