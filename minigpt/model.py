@@ -141,6 +141,17 @@ def _stack_query_key_value(state: dict[str, torch.Tensor], prefix: str) -> None:
             state[f"{prefix}c_attn.{kind}"] = torch.cat([state.pop(name) for name in names])
 
 
+def legacy_names(name: str) -> list[str]:
+    """The names a parameter had in releases before c_attn, in c_attn's order.
+
+    Example: legacy_names("h.0.attn.c_attn.bias") == ["h.0.attn.query.bias",
+    "h.0.attn.key.bias", "h.0.attn.value.bias"]; any other name is itself: [name].
+    """
+    if ".c_attn." not in name:
+        return [name]
+    return [name.replace(".c_attn.", f".{layer}.") for layer in _LEGACY_QKV]
+
+
 def upgrade_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """A copy of a state dict with older releases' names turned into today's.
 

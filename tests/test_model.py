@@ -12,6 +12,8 @@ from minigpt.analysis.probes import capture
 from minigpt.config import POS_EMBS
 from minigpt.kvcache import KVCache
 from minigpt.model import ContextTooLongError, count_params
+from minigpt.training.data import TokenData
+from minigpt.training.trainer import TrainConfig, Trainer
 
 
 def tiny(pos_emb: str = "learned", **kw) -> GPT:
@@ -247,3 +249,37 @@ def test_the_shipped_checkpoint_is_in_the_old_layout_and_loads():
     assert torch.equal(model.h[0].attn.c_attn.weight, stacked)
     logits, _ = model(torch.zeros(1, 8, dtype=torch.long))
     assert torch.isfinite(logits).all()
+
+
+def previous_release_trainer_state(trainer: Trainer) -> dict:
+    """trainer.state_dict() as releases before c_attn saved it: Adam's moments per layer."""
+    state = trainer.state_dict()
+    opt = state["optimizer"]
+    names = {id(p): n for n, p in trainer.model.named_parameters()}
+    groups, moments = [], {}
+    for group, saved in zip(trainer.optimizer.param_groups, opt["param_groups"], strict=True):
+        ids = []
+        for p, saved_id in zip(group["params"], saved["params"], strict=True):
+            parts = 3 if ".c_attn." in names[id(p)] else 1
+            for k in range(parts):
+                entry = opt["state"][saved_id]
+                ids.append(len(moments))
+                moments[len(moments)] = {  # copies: the live state keeps changing
+                    key: (v.chunk(parts)[k] if v.dim() else v).clone() for key, v in entry.items()
+                }
+        groups.append({**saved, "params": ids})
+    return {**state, "optimizer": {"state": moments, "param_groups": groups}}
+
+
+def test_a_training_state_from_before_c_attn_resumes_exactly():
+    data = TokenData(torch.randint(0, 23, (600,), generator=torch.Generator().manual_seed(1)))
+    cfg = TrainConfig(batch_size=4, max_iters=10, warmup_iters=2)
+    ours = Trainer(tiny(), data, cfg)
+    for _ in range(3):
+        ours.step()
+    old = Trainer(GPT(ours.model.config), data, cfg)
+    old.model.load_state_dict(as_previous_release(ours.model.state_dict()))
+    old.load_state_dict(previous_release_trainer_state(ours))
+    assert [ours.step().loss for _ in range(2)] == [old.step().loss for _ in range(2)]
+    for a, b in zip(ours.model.parameters(), old.model.parameters(), strict=True):
+        assert torch.equal(a, b)
