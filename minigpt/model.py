@@ -15,6 +15,7 @@ from torch import nn
 from minigpt.analysis.probes import Probe
 from minigpt.config import GPTConfig
 from minigpt.kvcache import KVCache, LayerCache
+from minigpt.legacy import stack_query_key_value
 from minigpt.positional import alibi_bias, apply_rope, rope_angles, sinusoidal_table
 
 
@@ -89,7 +90,7 @@ class CausalSelfAttention(nn.Module):
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
         # Checkpoints from before c_attn hold three layers; stack them the way c_attn is.
-        _stack_query_key_value(state_dict, prefix)
+        stack_query_key_value(state_dict, prefix)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _explicit(self, q, k, v, bias: torch.Tensor | None) -> torch.Tensor:
@@ -124,46 +125,6 @@ def _future(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     """
     Tq, Tk = q.size(-2), k.size(-2)
     return torch.ones(Tq, Tk, dtype=torch.bool, device=q.device).triu(Tk - Tq + 1)
-
-
-_LEGACY_QKV = ("query", "key", "value")  # the three layers c_attn replaced, in its order
-
-
-def _stack_query_key_value(state: dict[str, torch.Tensor], prefix: str) -> None:
-    """In place: `prefix`query/key/value weights (and biases) become `prefix`c_attn's.
-
-    Example: {"attn.query.weight": q, "attn.key.weight": k, "attn.value.weight": v} becomes
-    {"attn.c_attn.weight": torch.cat([q, k, v])}, (3C, C): the same outputs, stacked.
-    """
-    for kind in ("weight", "bias"):
-        names = [f"{prefix}{layer}.{kind}" for layer in _LEGACY_QKV]
-        if all(name in state for name in names):
-            state[f"{prefix}c_attn.{kind}"] = torch.cat([state.pop(name) for name in names])
-
-
-def legacy_names(name: str) -> list[str]:
-    """The names a parameter had in releases before c_attn, in c_attn's order.
-
-    Example: legacy_names("h.0.attn.c_attn.bias") == ["h.0.attn.query.bias",
-    "h.0.attn.key.bias", "h.0.attn.value.bias"]; any other name is itself: [name].
-    """
-    if ".c_attn." not in name:
-        return [name]
-    return [name.replace(".c_attn.", f".{layer}.") for layer in _LEGACY_QKV]
-
-
-def upgrade_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """A copy of a state dict with older releases' names turned into today's.
-
-    `load_state_dict` does this by itself; this is for code that compares a file's names with
-    the model's before loading (as the checkpoint loader does, to explain a mismatch in words).
-    Example: upgrade_state_dict(old)["h.0.attn.c_attn.weight"].shape == (3 * C, C)
-    """
-    state = dict(state)
-    suffix = f"{_LEGACY_QKV[0]}.weight"
-    for prefix in [name.removesuffix(suffix) for name in state if name.endswith(suffix)]:
-        _stack_query_key_value(state, prefix)
-    return state
 
 
 class MLP(nn.Module):

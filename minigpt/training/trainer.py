@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from minigpt import rng
-from minigpt.model import legacy_names
+from minigpt.legacy import stack_legacy_moments
 from minigpt.training.data import TokenData
 from minigpt.training.distributed import DistContext, autocast
 
@@ -265,31 +265,10 @@ class Trainer:
         return loss.detach()
 
     def _stack_legacy_moments(self, optimizer: torch.optim.Optimizer, state: dict) -> dict | None:
-        """Adam's state saved before c_attn (three query/key/value layers), stacked like the weights.
-
-        Each parameter's saved state is found by position, so the names of both layouts are
-        lined up group by group (minigpt.model.legacy_names). Anything else is left to
-        load_state_dict, which says what does not fit.
-        """
+        """Adam's state saved before c_attn, stacked like the weights (see minigpt.legacy)."""
         names = {id(p): n for n, p in self.model.named_parameters()}
         now = [[names[id(p)] for p in g["params"]] for g in optimizer.param_groups]
-        before = [[old for n in group for old in legacy_names(n)] for group in now]
-        sizes = [len(g["params"]) for g in state["param_groups"]]
-        if sizes == [len(g) for g in now] or sizes != [len(g) for g in before]:
-            return None  # today's layout, or a mismatch load_state_dict will name
-        moments, groups, index = {}, [], 0
-        for new_names, old_names, group in zip(now, before, state["param_groups"], strict=True):
-            saved_id = dict(zip(old_names, group["params"], strict=True))
-            for i, name in enumerate(new_names, start=index):
-                parts = [state["state"].get(saved_id[old]) for old in legacy_names(name)]
-                if all(parts):  # moments (C, C) x 3 -> (3C, C); the step count is shared
-                    moments[i] = {
-                        k: torch.cat([p[k] for p in parts]) if v.dim() else v
-                        for k, v in parts[0].items()
-                    }
-            groups.append({**group, "params": list(range(index, index + len(new_names)))})
-            index += len(new_names)
-        return {"state": moments, "param_groups": groups}
+        return stack_legacy_moments(now, state)
 
     @torch.no_grad()
     def _remember(self) -> None:
