@@ -39,7 +39,7 @@ class CausalSelfAttention(nn.Module):
         # Query, key and value projections stacked into one layer, as in GPT-2: one matrix
         # product instead of three (and one gradient for x instead of three to add up). Its
         # output is [query | key | value], split in forward. Of the ways measured it trained
-        # fastest in every run (benchmarks/RESULTS.md, "Attention's projections").
+        # fastest in every run (benchmarks/RESULTS.md, "Training step, 2026-11-29").
         self.c_attn = nn.Linear(c, 3 * c, bias=config.bias)
         self.c_proj = nn.Linear(c, c, bias=config.bias)
         self.attn_dropout_p = config.dropout
