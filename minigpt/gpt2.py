@@ -1,7 +1,7 @@
 """Translate a Hugging Face GPT-2 state dict into our parameter names.
 
 GPT-2's checkpoints use `Conv1D` layers whose weights are stored (in, out), the transpose of
-`nn.Linear`, and one fused `c_attn` projection that we keep as separate query, key and value.
+`nn.Linear`. Otherwise the names match ours: both stack query, key and value in one `c_attn`.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ _SAME = (
     "ln_1.bias",
     "ln_2.weight",
     "ln_2.bias",
+    "attn.c_attn.bias",
     "attn.c_proj.bias",
     "mlp.c_fc.bias",
     "mlp.c_proj.bias",
 )
 # Conv1D weights: (in, out) in GPT-2, (out, in) here.
-_TRANSPOSED = ("attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
+_TRANSPOSED = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
 
 
 def convert_hf_gpt2(hf: dict[str, torch.Tensor], config: GPTConfig) -> dict[str, torch.Tensor]:
@@ -45,10 +46,4 @@ def convert_hf_gpt2(hf: dict[str, torch.Tensor], config: GPTConfig) -> dict[str,
             out[pre + name] = hf[pre + name]
         for name in _TRANSPOSED:
             out[pre + name] = hf[pre + name].t()
-        # c_attn maps C -> 3C as [query | key | value]; split it into the three projections.
-        w_q, w_k, w_v = hf[pre + "attn.c_attn.weight"].t().chunk(3, dim=0)  # each (C, C)
-        b_q, b_k, b_v = hf[pre + "attn.c_attn.bias"].chunk(3)  # each (C,)
-        for proj, w, b in (("query", w_q, b_q), ("key", w_k, b_k), ("value", w_v, b_v)):
-            out[f"{pre}attn.{proj}.weight"] = w
-            out[f"{pre}attn.{proj}.bias"] = b
     return {k: v.contiguous() for k, v in out.items()}

@@ -1,5 +1,6 @@
 """The benchmarks' smallest pieces, for correctness only: nothing here is timed."""
 
+import pytest
 import torch
 
 from benchmarks.bpe import as_reference, lengths
@@ -8,10 +9,13 @@ from benchmarks.pages import page_names
 from benchmarks.reference_gpt import RefConfig, RefGPT, RefTrain, RefTrainer, get_lr
 from benchmarks.table import Row, alternate, fmt, format_table
 from benchmarks.training import crossing
+from minigpt.config import GPTConfig
+from minigpt.model import GPT
 from minigpt.tokenizers.bpe_train import train_merges
 from tests.bpe_reference import train_reference
 
 TINY = RefConfig(block_size=8, vocab_size=11, n_layer=1, n_head=2, n_embd=16)
+SHAPE_FIELDS = ("n_layer", "n_head", "n_embd", "block_size", "vocab_size", "dropout")
 
 
 def test_reference_gpt_forward_shapes_and_loss():
@@ -24,6 +28,21 @@ def test_reference_gpt_forward_shapes_and_loss():
     last, none = model(idx)
     assert last.shape == (3, 1, 11) and none is None  # nanoGPT: only the last position
     assert model.lm_head.weight is model.transformer.wte.weight  # tied
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_the_race_is_like_for_like_our_gpt_holding_the_references_weights_agrees(bias):
+    """The training benchmark compares speed, so both models must do the same arithmetic."""
+    cfg = RefConfig(block_size=8, vocab_size=11, n_layer=2, n_head=2, n_embd=16, bias=bias)
+    torch.manual_seed(0)
+    ref = RefGPT(cfg).eval()
+    ours = GPT(GPTConfig(**{f: getattr(cfg, f) for f in SHAPE_FIELDS}, bias=bias)).eval()
+    weights = {k.removeprefix("transformer."): v for k, v in ref.state_dict().items()}
+    ours.load_state_dict(weights)  # strict: the same parameters under the same names
+    assert ours.num_params() == sum(p.numel() for p in ref.parameters())
+    idx = torch.randint(0, 11, (3, 8))
+    torch.testing.assert_close(ours(idx, idx)[1], ref(idx, idx)[1])
+    torch.testing.assert_close(ours(idx)[0][:, -1:], ref(idx)[0])
 
 
 def test_reference_gpt_is_causal():

@@ -32,7 +32,7 @@ IDS = torch.randint(0, 12, (400,), generator=torch.Generator().manual_seed(3))
 def test_shared_parts_start_from_identical_weights():
     models = same_start_models(CFG, POS_EMBS, seed=7)
     names = shared_parameter_names(list(models.values()))
-    assert "h.0.attn.query.weight" in names and "wte.weight" in names
+    assert "h.0.attn.c_attn.weight" in names and "wte.weight" in names
     first = dict(models["learned"].named_parameters())
     for model in models.values():
         params = dict(model.named_parameters())

@@ -1,6 +1,10 @@
 """Properties of the GPT: causality, both attention paths agree, extrapolation rules, GPT-2 parity."""
 
+import json
+from pathlib import Path
+
 import pytest
+import safetensors.torch
 import torch
 
 from minigpt import GPT, GPTConfig
@@ -8,6 +12,8 @@ from minigpt.analysis.probes import capture
 from minigpt.config import POS_EMBS
 from minigpt.kvcache import KVCache
 from minigpt.model import ContextTooLongError, count_params
+from minigpt.training.data import TokenData
+from minigpt.training.trainer import TrainConfig, Trainer
 
 
 def tiny(pos_emb: str = "learned", **kw) -> GPT:
@@ -191,3 +197,91 @@ def test_learned_positions_refuse_a_cache_that_outgrows_the_table():
     model(torch.zeros(1, 16, dtype=torch.long), cache=cache)
     with pytest.raises(ContextTooLongError, match="17 tokens"):
         model(torch.zeros(1, 1, dtype=torch.long), cache=cache)
+
+
+def as_previous_release(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A state dict in the layout releases before c_attn wrote: query, key, value layers."""
+    old = {}
+    for name, t in state.items():
+        if ".attn.c_attn." in name:
+            for layer, part in zip(("query", "key", "value"), t.chunk(3), strict=True):
+                old[name.replace("c_attn", layer)] = part.clone()
+        else:
+            old[name] = t
+    return old
+
+
+def test_a_state_dict_from_before_c_attn_loads_with_identical_logits():
+    model = tiny("rope")
+    old = as_previous_release(model.state_dict())
+    assert "h.0.attn.query.weight" in old and "h.0.attn.c_attn.weight" not in old
+    fresh = GPT(model.config).eval()
+    fresh.load_state_dict(old)  # strict: every name accounted for
+    idx = torch.randint(0, 23, (2, 16))
+    assert torch.equal(fresh(idx)[0], model(idx)[0])
+
+
+def test_a_checkpoint_file_from_before_c_attn_loads_with_identical_logits():
+    from minigpt.tokenizers.tokenizer import CharTokenizer
+    from minigpt.training.checkpoint import load_checkpoint, save_checkpoint
+
+    model = tiny()
+    tok = CharTokenizer.train("abcdefghijklmnopqrstuvw")
+    data = save_checkpoint(None, model, tok)
+    # Rewrite the file's tensors in the previous release's names; the metadata stays as it was.
+    header_len = int.from_bytes(data[:8], "little")
+    metadata = json.loads(data[8 : 8 + header_len])["__metadata__"]
+    tensors = safetensors.torch.load(data)
+    weights = {k.removeprefix("model."): v for k, v in tensors.items()}
+    old = {f"model.{k}": v for k, v in as_previous_release(weights).items()}
+    old_file = safetensors.torch.save(old, metadata=metadata)
+    loaded = load_checkpoint(old_file).model
+    idx = torch.randint(0, 23, (2, 16))
+    assert torch.equal(loaded(idx)[0], model(idx)[0])
+
+
+def test_the_shipped_checkpoint_is_in_the_old_layout_and_loads():
+    from minigpt.training.checkpoint import load_checkpoint
+
+    path = Path(__file__).resolve().parents[1] / "assets" / "shakespeare" / "checkpoint.safetensors"
+    names = safetensors.torch.load_file(path)
+    assert "model.h.0.attn.query.weight" in names  # written by the release before c_attn
+    model = load_checkpoint(path).model
+    stacked = torch.cat([names[f"model.h.0.attn.{n}.weight"] for n in ("query", "key", "value")])
+    assert torch.equal(model.h[0].attn.c_attn.weight, stacked)
+    logits, _ = model(torch.zeros(1, 8, dtype=torch.long))
+    assert torch.isfinite(logits).all()
+
+
+def previous_release_trainer_state(trainer: Trainer) -> dict:
+    """trainer.state_dict() as releases before c_attn saved it: Adam's moments per layer."""
+    state = trainer.state_dict()
+    opt = state["optimizer"]
+    names = {id(p): n for n, p in trainer.model.named_parameters()}
+    groups, moments = [], {}
+    for group, saved in zip(trainer.optimizer.param_groups, opt["param_groups"], strict=True):
+        ids = []
+        for p, saved_id in zip(group["params"], saved["params"], strict=True):
+            parts = 3 if ".c_attn." in names[id(p)] else 1
+            for k in range(parts):
+                entry = opt["state"][saved_id]
+                ids.append(len(moments))
+                moments[len(moments)] = {  # copies: the live state keeps changing
+                    key: (v.chunk(parts)[k] if v.dim() else v).clone() for key, v in entry.items()
+                }
+        groups.append({**saved, "params": ids})
+    return {**state, "optimizer": {"state": moments, "param_groups": groups}}
+
+
+def test_a_training_state_from_before_c_attn_resumes_exactly():
+    data = TokenData(torch.randint(0, 23, (600,), generator=torch.Generator().manual_seed(1)))
+    cfg = TrainConfig(batch_size=4, max_iters=10, warmup_iters=2)
+    ours = Trainer(tiny(), data, cfg)
+    for _ in range(3):
+        ours.step()
+    old = Trainer(GPT(ours.model.config), data, cfg)
+    old.model.load_state_dict(as_previous_release(ours.model.state_dict()))
+    old.load_state_dict(previous_release_trainer_state(ours))
+    assert [ours.step().loss for _ in range(2)] == [old.step().loss for _ in range(2)]
+    for a, b in zip(ours.model.parameters(), old.model.parameters(), strict=True):
+        assert torch.equal(a, b)

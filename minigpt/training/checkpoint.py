@@ -20,6 +20,7 @@ from torch import nn
 
 from minigpt import rng
 from minigpt.config import GPTConfig
+from minigpt.legacy import upgrade_state_dict
 from minigpt.model import GPT
 from minigpt.tokenizers.tokenizer import tokenizer_from_dict
 from minigpt.training.trainer import TrainConfig, Trainer
@@ -161,6 +162,7 @@ def _model_from(config: GPTConfig, tensors: dict[str, torch.Tensor], tied: dict[
     fails in words instead of allocating it.
     """
     state = {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
+    state = upgrade_state_dict(state)  # older releases' names (see minigpt/legacy.py)
     for alias, name in tied.items():
         if name in state:
             state[alias] = state[name]

@@ -20,6 +20,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from minigpt import rng
+from minigpt.legacy import stack_legacy_moments
 from minigpt.training.data import TokenData
 from minigpt.training.distributed import DistContext, autocast
 
@@ -185,6 +186,7 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(
             groups, lr=cfg.learning_rate, betas=(cfg.beta1, cfg.beta2), fused=True
         )
+        self.optimizer.register_load_state_dict_pre_hook(self._stack_legacy_moments)
         self.generator = torch.Generator().manual_seed(cfg.seed)
         self.steps_done = 0
         self.elapsed = 0.0
@@ -261,6 +263,12 @@ class Trainer:
                 _, loss = net(x.to(self.device), y.to(self.device))
             (loss / self.micro_steps if self.micro_steps > 1 else loss).backward()
         return loss.detach()
+
+    def _stack_legacy_moments(self, optimizer: torch.optim.Optimizer, state: dict) -> dict | None:
+        """Adam's state saved before c_attn, stacked like the weights (see minigpt.legacy)."""
+        names = {id(p): n for n, p in self.model.named_parameters()}
+        now = [[names[id(p)] for p in g["params"]] for g in optimizer.param_groups]
+        return stack_legacy_moments(now, state)
 
     @torch.no_grad()
     def _remember(self) -> None:
