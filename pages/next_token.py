@@ -3,9 +3,9 @@ surprised the model is by a text, and what each layer would have predicted."""
 
 import streamlit as st
 
-from lab import sidebar, state
-from lab.next_token import cache, ui, views
+from lab import cache, sidebar, state
 from lab.next_token import state as nt
+from lab.next_token import ui, views
 
 st.title("Next token")
 st.markdown(
@@ -41,7 +41,7 @@ if ids is not None:
             f"{block_size} (its context), as generation does."
         )
     view = views.stages_view(
-        cache.logits(lab_model.key, lab_model, tuple(seq)), sampling, len(added), tokenizer
+        cache.next_token_logits(lab_model, tuple(seq)), sampling, len(added), tokenizer
     )
     st.toggle(
         "Predict first: hide the distribution until revealed",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lab import charts
+from lab import cache, charts
 from lab.charts import next_token as nt_charts
 from lab.engine.models import LabModel, encode_text
-from lab.next_token import cache, views
 from lab.next_token import state as nt
+from lab.next_token import views
 from minigpt.sampling import SamplingConfig
 
 LENS_POSITIONS = 24  # columns of the lens grid: the last ones of the sequence
@@ -52,7 +52,7 @@ def sequence(lab_model: LabModel, seq: list[int], n_prompt: int) -> None:
     labels = [views.label(lab_model.tokenizer, i) for i in seq]
     probs: list[float | None] = [None]
     if len(seq) > 1:
-        probs += cache.surprise(lab_model.key, lab_model, tuple(seq)).probs.tolist()
+        probs += cache.next_token_surprise(lab_model, tuple(seq)).probs.tolist()
     st.markdown(nt_charts.sequence_html(labels, probs, n_prompt), unsafe_allow_html=True)
     st.caption(
         "Each token's colour is the probability the model gave it, from red (it thought the "
@@ -183,7 +183,7 @@ def surprise(lab_model: LabModel) -> None:
     ids, _ = read_ids(lab_model, text, nt.MAX_TEXT_CHARS, "text", minimum=2)
     if ids is None:
         return
-    view = cache.surprise(lab_model.key, lab_model, tuple(ids))
+    view = cache.next_token_surprise(lab_model, tuple(ids))
     st.metric(
         "Bits per character",
         f"{view.bits_per_char:.2f}",
@@ -202,7 +202,7 @@ def surprise(lab_model: LabModel) -> None:
         "lower means it expected the text better. It is per character, not per token, so "
         "models with different tokenizers compare fairly." + uniform
     )
-    st.vega_lite_chart(cache.surprise_spec(lab_model.key, lab_model, tuple(ids)))
+    st.vega_lite_chart(cache.next_token_surprise_spec(lab_model, tuple(ids)))
     st.caption(
         "Each token's colour is its surprise, -log2 p of it given the text before it: 1 bit "
         "for a coin-flip guess, 0 for a certainty. The first token has nothing before it, so it "
@@ -212,7 +212,7 @@ def surprise(lab_model: LabModel) -> None:
 
 def lens(lab_model: LabModel, seq: list[int]) -> None:
     """The logit lens over the end of the sequence."""
-    spec, n_shown = cache.lens_spec(lab_model.key, lab_model, tuple(seq), LENS_POSITIONS)
+    spec, n_shown = cache.next_token_lens_spec(lab_model, tuple(seq), LENS_POSITIONS)
     st.vega_lite_chart(spec)
     st.caption(
         f"Each cell is what the model would predict next if it stopped after that block: the "
