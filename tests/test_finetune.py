@@ -22,6 +22,7 @@ from minigpt.training.corpus import shakespeare_text
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "assets" / "shakespeare" / "checkpoint.safetensors"
 TOK = CharTokenizer.train(shakespeare_text())
+STEPS = 80  # the slow test's fine-tune
 FAST = FinetuneConfig(batch_size=4, max_iters=3, warmup_iters=1, eval_items=4)
 
 
@@ -164,4 +165,11 @@ def test_a_short_finetune_of_the_shipped_model_beats_both_baselines():
     assert tuned > max(untuned, task.majority_baseline)
 
 
-STEPS = 80
+def test_the_benchmarks_training_state_is_twelve_bytes_per_trainable_weight():
+    from benchmarks.finetune import training_state_mb
+
+    for method in ("lora", "full"):
+        trainer = FinetuneTrainer(_tiny(), TOK, _task(), FAST.replace(method=method))
+        trainer.step()  # Adam makes its moments at the first step
+        # float32: one gradient and two moments per trainable weight
+        assert training_state_mb(trainer) == pytest.approx(12 * trainer.trainable / 1e6)
