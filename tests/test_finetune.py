@@ -173,3 +173,16 @@ def test_the_benchmarks_training_state_is_twelve_bytes_per_trainable_weight():
         trainer.step()  # Adam makes its moments at the first step
         # float32: one gradient and two moments per trainable weight
         assert training_state_mb(trainer) == pytest.approx(12 * trainer.trainable / 1e6)
+
+
+def test_questions_too_long_for_the_context_are_left_out():
+    full = build_task("play")
+    task = TaskSet("play", full.train[:64], full.heldout[:64])
+    short = GPT(_tiny().config.replace(block_size=72))
+    trainer = FinetuneTrainer(short, TOK, task, FAST)
+    assert 0 < len(trainer.examples) < len(task.train)
+    assert all(len(e.x) <= 72 for e in trainer.examples) and trainer.heldout
+    trainer.step()
+    tiny = GPT(_tiny().config.replace(block_size=16))
+    with pytest.raises(ValueError, match="context of 16 tokens"):
+        FinetuneTrainer(tiny, TOK, _task(), FAST)

@@ -17,7 +17,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from minigpt.finetune.data import Example, build_example, collate, masked_loss
+from minigpt.finetune.data import (
+    Example,
+    ExampleTooLongError,
+    build_example,
+    collate,
+    masked_loss,
+)
 from minigpt.finetune.lora import LoRAConfig, add_lora, merge_lora, trainable_params
 from minigpt.finetune.score import greedy_answers
 from minigpt.finetune.tasks import Item, TaskSet, exact_match
@@ -99,12 +105,16 @@ class FinetuneTrainer:
         self.model = copy.deepcopy(base).train()
         self.adapted = add_lora(self.model, cfg.lora) if cfg.method == "lora" else []
         block = base.config.block_size
-        self.examples: list[Example] = [
-            build_example(tokenizer, i.instruction, i.input, i.answer, block) for i in task.train
-        ]
-        if not self.examples:
-            raise ValueError(f"the task {task.name!r} has no training items")
-        self.heldout: tuple[Item, ...] = task.heldout[: cfg.eval_items]
+        # Items too long for this model's context are left out (a model trained with a short
+        # context can still learn the shorter questions).
+        self.examples = [e for i in task.train if (e := _example(tokenizer, i, block))]
+        fitting = (i for i in task.heldout if _example(tokenizer, i, block))
+        self.heldout: tuple[Item, ...] = tuple(fitting)[: cfg.eval_items]
+        if not self.examples or not self.heldout:
+            raise ValueError(
+                f"no question of the task {task.name!r} fits with its answer in this model's "
+                f"context of {block} tokens: pick a model with a longer context"
+            )
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.trainable, self.total = trainable_params(self.model)
         self.optimizer = torch.optim.AdamW(
@@ -181,3 +191,11 @@ class FinetuneTrainer:
     def merged_model(self) -> nn.Module:
         """A plain model with the adapters folded in (a copy; training can go on)."""
         return merge_lora(copy.deepcopy(self.model)).eval()
+
+
+def _example(tokenizer: Tokenizer, item: Item, block_size: int) -> Example | None:
+    """The item as a training example, or None if it does not fit in block_size tokens."""
+    try:
+        return build_example(tokenizer, item.instruction, item.input, item.answer, block_size)
+    except ExampleTooLongError:
+        return None
