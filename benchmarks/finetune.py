@@ -30,19 +30,6 @@ METHODS = {  # the command-line equivalent of each: python -m minigpt.finetune -
 BLOCK = 10  # steps per alternated block
 
 
-def training_state_mb(trainer: FinetuneTrainer) -> float:
-    """Memory training adds on top of the model: Adam's two moments per trainable weight (read
-    from the optimizer itself) plus one gradient per trainable weight, in MB."""
-    moments = sum(
-        t.numel() * t.element_size()
-        for state in trainer.optimizer.state.values()
-        for t in state.values()
-        if isinstance(t, torch.Tensor) and t.dim()
-    )
-    grads = sum(p.numel() * p.element_size() for p in trainer.params)
-    return (moments + grads) / 1e6
-
-
 def run(quick: bool, log: Callable[[str], None]) -> list[Row]:
     torch.set_num_threads(1)  # as the lab's server trains
     steps, asked = (40, 64) if quick else (150, 256)
@@ -59,7 +46,7 @@ def run(quick: bool, log: Callable[[str], None]) -> list[Row]:
         {n: t.step for n, t in trainers.items()}, blocks=steps // BLOCK, per_block=BLOCK
     )
     after = {n: t.evaluate().accuracy for n, t in trainers.items()}
-    memory = {n: training_state_mb(t) for n, t in trainers.items()}
+    memory = {n: t.training_state_mb() for n, t in trainers.items()}
     sec = {n: median(ts) for n, ts in times.items()}
     baseline = task.majority_baseline
     log(

@@ -165,14 +165,12 @@ def test_a_short_finetune_of_the_shipped_model_beats_both_baselines():
     assert tuned > max(untuned, task.majority_baseline)
 
 
-def test_the_benchmarks_training_state_is_twelve_bytes_per_trainable_weight():
-    from benchmarks.finetune import training_state_mb
-
+def test_training_state_is_twelve_bytes_per_trainable_weight():
     for method in ("lora", "full"):
         trainer = FinetuneTrainer(_tiny(), TOK, _task(), FAST.replace(method=method))
         trainer.step()  # Adam makes its moments at the first step
         # float32: one gradient and two moments per trainable weight
-        assert training_state_mb(trainer) == pytest.approx(12 * trainer.trainable / 1e6)
+        assert trainer.training_state_mb() == pytest.approx(12 * trainer.trainable / 1e6)
 
 
 def test_questions_too_long_for_the_context_are_left_out():

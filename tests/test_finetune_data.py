@@ -39,6 +39,8 @@ def test_mask_view_marks_the_tokens_that_count():
     view = mask_view(build_example(TOK, "Q", "in", "A", 64), TOK)
     assert "".join(s for s, _ in view) == "Q\nin\nAnswer: A\n"
     assert [s for s, counts in view if counts] == ["A", "\n"]
+    off = mask_view(build_example(TOK, "Q", "in", "A", 64), TOK, mask_instruction=False)
+    assert [counts for _, counts in off] == [False] + [True] * (len(off) - 1)
 
 
 def _model() -> GPT:

@@ -123,13 +123,15 @@ def masked_loss(logits: torch.Tensor, y: torch.Tensor, weights: torch.Tensor) ->
     return (per_token * w).sum() / w.sum().clamp(min=1)
 
 
-def mask_view(example: Example, tokenizer: Tokenizer) -> list[tuple[str, bool]]:
+def mask_view(
+    example: Example, tokenizer: Tokenizer, mask_instruction: bool = True
+) -> list[tuple[str, bool]]:
     """Every token of the example's text and whether predicting it counts in the loss.
 
-    The first token is never predicted (nothing comes before it), so it never counts.
-    This is the data a page draws token by token.
+    The first token is never predicted (nothing comes before it), so it never counts; with
+    the mask off every other token does. This is the data a page draws token by token.
     Example: mask_view(build_example(tok, "Q", "", "A", 64), tok)[-2] == ("A", True)
     """
     ids = [example.x[0], *example.y]
-    counts = [False, *example.mask]
+    counts = [False, *(example.mask if mask_instruction else [True] * len(example.y))]
     return [(tokenizer.token_str(i), c) for i, c in zip(ids, counts, strict=True)]

@@ -188,6 +188,18 @@ class FinetuneTrainer:
         self.evals.append(metrics)
         return metrics
 
+    def training_state_mb(self) -> float:
+        """Memory training adds beside the model, in MB: one gradient per trainable weight and
+        Adam's two moments (read from the optimizer, so 0 for them before the first step)."""
+        moments = sum(
+            t.numel() * t.element_size()
+            for state in self.optimizer.state.values()
+            for t in state.values()
+            if isinstance(t, torch.Tensor) and t.dim()
+        )
+        grads = sum(p.numel() * p.element_size() for p in self.params)
+        return (moments + grads) / 1e6
+
     def merged_model(self) -> nn.Module:
         """A plain model with the adapters folded in (a copy; training can go on)."""
         return merge_lora(copy.deepcopy(self.model)).eval()
