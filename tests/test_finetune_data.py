@@ -124,3 +124,5 @@ def test_an_unknown_task_or_play_is_refused_in_words():
         build_task("poetry")
     with pytest.raises(ValueError, match="no play called"):
         build_task("play", ("Hamlet II",))
+    with pytest.raises(ValueError, match="at least one play"):
+        build_task("play", ())

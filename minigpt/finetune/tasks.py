@@ -114,6 +114,8 @@ def build_task(name: str, plays: tuple[str, ...] = DEFAULT_PLAYS) -> TaskSet:
     """
     if name not in INSTRUCTIONS:
         raise ValueError(f"unknown task {name!r}; choose from {', '.join(INSTRUCTIONS)}")
+    if not plays:
+        raise ValueError("pick at least one play")
     known = {t.casefold(): t for t in play_titles()}
     train, heldout = [], []
     for play in plays:
