@@ -22,7 +22,7 @@ from benchmarks.table import Row, format_table
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data" / "tinyshakespeare.txt"
-SECTIONS = ("training", "quality", "bpe", "encoding", "pages", "memory")
+SECTIONS = ("training", "quality", "bpe", "encoding", "finetune", "pages", "memory")
 
 
 def log(message: str) -> None:
@@ -140,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
             from benchmarks import encoding
 
             rows += encoding.run(text, args.quick, log)
+        elif section == "finetune":
+            from benchmarks import finetune
+
+            rows += finetune.run(args.quick, log)
         elif section == "pages":
             from benchmarks import pages
 
