@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from lab.engine import budget
 from minigpt.config import PRESETS, GPTConfig
 from minigpt.model import count_params
 from minigpt.tokenizers.tokenizer import Tokenizer, WordTokenizer, build_tokenizer
@@ -135,7 +136,30 @@ class RunSpec:
                     f"{MAX_PARAMS:,} in a lesson. Use fewer layers, a smaller width or vocabulary"
                 )
             out += self._split_problems(self._token_estimate(text, n_tokens))
+        if not out:
+            out += self.budget_problems(n_vocab or self._vocab_estimate(text))
         return out
+
+    def request(self, n_vocab: int) -> budget.Request:
+        """What this run asks of the server: training at its batch size, with the training
+        page's time-per-step preview stepping a second copy of the model alongside."""
+        cfg = self.model.replace(vocab_size=max(1, n_vocab))
+        return budget.Request(cfg, self.train.batch_size, mode="train", copies=2)
+
+    def budget_problems(self, n_vocab: int) -> list[str]:
+        """The server's memory and time budget (lab/engine/budget.py) for this run, as sentences."""
+        knobs = [k for k in budget.TRAIN_KNOBS if k != "vocab_size" or self.tokenizer != "char"]
+        labels = {"vocab_size": "Vocabulary size"}
+        req = self.request(n_vocab)
+        memory = budget.refusal(req, knobs, labels)
+        parts = budget.costs(req)
+        if memory and self.tokenizer == "char" and max(parts, key=parts.__getitem__) == "logits":
+            memory += (
+                f" Each of the text's {n_vocab:,} distinct characters is a token: a text with "
+                "fewer of them, or the BPE tokenizer, needs far less."
+            )
+        time = budget.time_refusal(req, self.train.max_iters)
+        return [p for p in (memory, time) if p]
 
     def _tokenizer_problems(self) -> list[str]:
         if self.tokenizer not in TOKENIZERS:
