@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from minigpt.config import GPTConfig
+from minigpt.training.checkpoint_check import CheckpointLimits
 
 FLOAT = 4  # bytes: the lab computes in float32
 REQUEST_BUDGET_MB = 128  # see the module docstring for where this comes from
@@ -34,6 +35,11 @@ CAPTURE_TRANSIENT_SCORES = 2  # scores and their masked copy while softmax runs 
 TRAIN_LOGIT_COPIES = 4  # logits, log-softmax and a gradient of each (measured 3.9)
 EVAL_LOGIT_COPIES = 2
 
+MAX_CONTEXT = 1024  # tokens a model may train on or be loaded with; attention grows with its square
+MAX_LAYERS = 64
+MAX_HEADS = 64
+MAX_WIDTH = 2048
+MAX_VOCAB = 110_000  # room for GPT-4's cl100k table (100,277), not for a 50,000-word table x 1024
 CPU_FLOPS = 25e9  # one torch thread measured 30-35 GFLOP/s on lab-live; rounded down
 MAX_STEP_SECONDS = 5.0  # one step blocks its session for this long: beyond it a page stalls
 MAX_RUN_SECONDS = 20 * 60  # one training run's wall time: a lesson has other things to do
@@ -49,7 +55,7 @@ LABELS = {  # setting -> what the pages call it
     "n_embd": "Width",
     "n_head": "Heads",
     "vocab_size": "Vocabulary size",
-    "tokens": "Text length (tokens)",
+    "tokens": "Text length",
     "max_iters": "Steps",
 }
 TRAIN_KNOBS = ("batch_size", "block_size", "n_layer", "n_embd", "n_head", "vocab_size")
@@ -250,6 +256,8 @@ def refusal(
         if lowered is not None and (more := _fixes(lowered, knobs[1:], limit, names)):
             fixes = [f"{names.get(first, first)} ({first}) to {_floor(req, first)} and " + more[0]]
     if not fixes:
+        if not knobs:
+            return head
         return head + " No smaller setting fits: this model is too large for the server."
     return head + " Lower " + ", or ".join(fixes) + "."
 
@@ -291,3 +299,41 @@ def time_refusal(req: Request, steps: int) -> str | None:
             f"minutes on this shared server. Lower Steps (max_iters) to at most {fit:,}."
         )
     return None
+
+
+def checkpoint_limits() -> CheckpointLimits:
+    """What an uploaded checkpoint may declare: the same limits as training on this server."""
+    return CheckpointLimits(
+        max_block_size=MAX_CONTEXT,
+        max_layers=MAX_LAYERS,
+        max_heads=MAX_HEADS,
+        max_width=MAX_WIDTH,
+        max_vocab=MAX_VOCAB,
+        max_header_bytes=32_000_000,
+        max_token_bytes=1024,
+        max_table_bytes=4_000_000,
+    )
+
+
+def admit_model(config: GPTConfig) -> str | None:
+    """load_checkpoint's `admit`: can this server hold the model and read one full context
+    with it (tables built, one forward)? None, or a sentence for the person uploading it."""
+    req = Request(config, 1, mode="eval")
+    return refusal(req, knobs=(), what="This checkpoint's model")
+
+
+def checkpoint_args() -> dict:
+    """Keyword arguments for load_checkpoint on any upload: load_checkpoint(data, **checkpoint_args())."""
+    return {"limits": checkpoint_limits(), "admit": admit_model}
+
+
+def attention_refusal(config: GPTConfig, n_tokens: int, batch: int = 1) -> str | None:
+    """The Attention page's capture (every layer's (B, nh, T, T) map kept), before it runs."""
+    req = Request(config, batch, min(n_tokens, config.block_size), mode="capture")
+    return refusal(req, knobs=("tokens",), what="Showing attention for this text")
+
+
+def generation_refusal(config: GPTConfig, n_tokens: int, batch: int = 1) -> str | None:
+    """Sampling n_tokens in all (prompt and new ones) with a KV cache, before it runs."""
+    req = Request(config, batch, min(n_tokens, config.block_size), mode="generate")
+    return refusal(req, knobs=("tokens",), what="Generating this text")

@@ -39,7 +39,7 @@ LIVE_TRAIN = TrainConfig(
 # Limits of what one shared CPU server trains for a student: past these a run would take hours
 # or crowd out every other session, so they are refused with a reason instead.
 MIN_CHARS = 200
-MAX_CONTEXT = 1024
+MAX_CONTEXT = budget.MAX_CONTEXT
 MAX_PARAMS = 20_000_000
 MAX_BATCH_TOKENS = 32_768  # batch_size * block_size: activations grow with it
 MAX_STEPS = 100_000
