@@ -134,7 +134,7 @@ ATTACKS = {  # issue 15's shapes on the live training form -> the setting the me
         {"block_size": 1024},
         "char",
         40_000,
-        "Context length (block_size) to at most",
+        "Distinct characters in the text (vocab_size) to at most",
     ),
 }
 
@@ -145,7 +145,7 @@ def test_attack_shapes_are_refused_naming_the_setting(attack):
     spec, problems = make_spec(model, {}, tokenizer, n_vocab if tokenizer == "word" else None)
     assert spec is not None and not problems
     said = " ".join(spec.budget_problems(n_vocab))
-    assert "more than the 128.0 MB one request may use" in said
+    assert f"more than the {budget.size(budget.budget_bytes())} one request may use" in said
     assert names in said
 
 
@@ -161,7 +161,7 @@ def test_alibi_upload_shape_is_refused_before_its_tables_are_built():
 def test_the_live_default_fits_with_room_to_spare():
     spec = RunSpec(model=LIVE_MODEL, train=LIVE_TRAIN)
     assert spec.budget_problems(65) == []
-    assert total_bytes(spec.request(65)) < 0.6 * budget.budget_bytes()
+    assert total_bytes(spec.request(65)) < 0.75 * budget.budget_bytes()
 
 
 def test_the_value_named_fits_and_one_more_does_not():

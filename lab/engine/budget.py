@@ -1,10 +1,12 @@
 """One budget for the whole server: what a request will cost, worked out before it is built.
 
-A class shares one process (Community Cloud gives an app 690 MB). Python, Streamlit, torch and
-the kernels a first training step pages in take about 430 MB of it (measured: 300 MB after
-`import torch`, +110 MB for the first backward pass, +30 MB for the first forward), and two
-sessions may train at once (MINIGPT_MAX_TRAINERS), so each request gets (690 - 430) / 2, about
-128 MB: REQUEST_BUDGET_MB, overridden by the MINIGPT_MEMORY_BUDGET_MB environment variable.
+A class shares one process, and Community Cloud gives an app 690 MB. After one session has
+opened every page the app holds 560-615 MB (README, Memory: torch and its kernels, the shipped
+model, GPT-4's tokenizer, the encoded plays; shared by every session), which leaves roughly
+75-130 MB for the work sessions ask for. So one request (a training run with its preview, an
+upload, one page's forward pass) may use REQUEST_BUDGET_MB = 96 MB, and trainers run one or
+two at a time (MINIGPT_MAX_TRAINERS; 1 on the smallest allowance). MINIGPT_MEMORY_BUDGET_MB
+overrides it on a server with more memory. Page views that fit in it cost a few MB each.
 
 Every cost below is counted in float32 bytes from the shapes alone, so asking costs nothing.
 The activation factors were measured as peak RSS growth in a subprocess (tests/test_budget.py
@@ -22,7 +24,7 @@ from minigpt.config import GPTConfig
 from minigpt.training.checkpoint_check import CheckpointLimits
 
 FLOAT = 4  # bytes: the lab computes in float32
-REQUEST_BUDGET_MB = 128  # see the module docstring for where this comes from
+REQUEST_BUDGET_MB = 96  # see the module docstring for where this comes from
 # Saved for the backward pass per layer and token, in units of the width: the input, both
 # LayerNorms, q k v, attention output, projections, residual sums (≈ 10 C) plus the MLP's
 # 4x-wide hidden layer before and after GELU (8 C); 26 C covers the measured 24-28 C.

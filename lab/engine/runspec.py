@@ -148,16 +148,13 @@ class RunSpec:
 
     def budget_problems(self, n_vocab: int) -> list[str]:
         """The server's memory and time budget (lab/engine/budget.py) for this run, as sentences."""
-        knobs = [k for k in budget.TRAIN_KNOBS if k != "vocab_size" or self.tokenizer != "char"]
-        labels = {"vocab_size": "Vocabulary size"}
+        # A char model's vocabulary is the text's distinct characters: a setting of the text.
+        char = self.tokenizer == "char"
+        labels = {"vocab_size": "Distinct characters in the text" if char else "Vocabulary size"}
         req = self.request(n_vocab)
-        memory = budget.refusal(req, knobs, labels)
-        parts = budget.costs(req)
-        if memory and self.tokenizer == "char" and max(parts, key=parts.__getitem__) == "logits":
-            memory += (
-                f" Each of the text's {n_vocab:,} distinct characters is a token: a text with "
-                "fewer of them, or the BPE tokenizer, needs far less."
-            )
+        memory = budget.refusal(req, budget.TRAIN_KNOBS, labels)
+        if memory and char and "(vocab_size)" in memory:
+            memory = memory.rstrip(".") + "; or use the BPE tokenizer, whose vocabulary you choose."
         time = budget.time_refusal(req, self.train.max_iters)
         return [p for p in (memory, time) if p]
 
