@@ -12,8 +12,9 @@ import textwrap
 import pytest
 import torch
 
-from lab.engine import budget
-from lab.engine.budget import Request, costs, param_count, refusal, total_bytes
+from lab.engine import budget, costs
+from lab.engine.budget import refusal
+from lab.engine.costs import Request, param_count, total_bytes
 from lab.engine.runspec import LIVE_MODEL, LIVE_TRAIN, RunSpec, make_spec
 from minigpt.config import PRESETS, GPTConfig
 from minigpt.model import GPT, count_params
@@ -47,14 +48,14 @@ def test_weights_tables_and_adamw_state_equal_what_torch_allocates(cfg):
     state = sum(
         t.numel() * t.element_size() for s in opt.state.values() for t in s.values() if t.dim() >= 0
     )
-    assert weights == param_count(cfg) * budget.FLOAT
-    assert tables == budget.table_bytes(cfg)
-    assert grads + state == budget.optimizer_bytes(cfg)
+    assert weights == param_count(cfg) * costs.FLOAT
+    assert tables == costs.table_bytes(cfg)
+    assert grads + state == costs.optimizer_bytes(cfg)
 
 
 _MEASURE = textwrap.dedent(
     """
-    import gc, json, resource, sys, torch
+    import gc, json, sys, torch
     torch.set_num_threads(1)
     from minigpt.config import GPTConfig
     from minigpt.model import GPT
@@ -76,9 +77,15 @@ _MEASURE = textwrap.dedent(
     d = json.loads(sys.argv[1]); mode = d.pop("mode"); B = d.pop("batch")
     run(GPTConfig(n_layer=1, n_head=1, n_embd=8, block_size=8, vocab_size=8), 2, mode)
     gc.collect()  # the one-time cost (kernels paged in, autograd's threads) is paid above
-    base = int(open("/proc/self/statm").read().split()[1]) * 4096
+
+    def status(field):  # kB figures of /proc/self/status, in bytes
+        return int(open("/proc/self/status").read().split(field + ":")[1].split()[0]) * 1024
+
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # the peak (VmHWM) restarts from now: the imports' own peak is not counted
+    base = status("VmRSS")
     run(GPTConfig(**d), B, mode)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base)
+    print(status("VmHWM") - base)
     """
 )
 
@@ -152,7 +159,7 @@ def test_attack_shapes_are_refused_naming_the_setting(attack):
 def test_alibi_upload_shape_is_refused_before_its_tables_are_built():
     """2 layers x 64 heads at context 2048: the ALiBi tables alone are 2 GB."""
     cfg = GPTConfig(n_layer=2, n_head=64, n_embd=128, block_size=2048, pos_emb="alibi")
-    parts = costs(Request(cfg, 1, mode="eval"))
+    parts = costs.costs(Request(cfg, 1, mode="eval"))
     assert parts["position tables"] == 2 * 64 * 2048 * 2048 * 4
     said = refusal(Request(cfg, 1, mode="eval"), knobs=(), what="This checkpoint")
     assert said.startswith("This checkpoint needs about 5.") and "position tables" in said
@@ -192,8 +199,26 @@ def test_budget_comes_from_the_environment(monkeypatch):
 def test_a_long_run_is_refused_naming_steps():
     spec = RunSpec(model=LIVE_MODEL, train=LIVE_TRAIN.replace(max_iters=100_000))
     said = " ".join(spec.budget_problems(65))
-    fit = int(budget.MAX_RUN_SECONDS / budget.step_seconds(spec.request(65)))
+    fit = int(budget.MAX_RUN_SECONDS / costs.step_seconds(spec.request(65)))
     assert f"Lower Steps (max_iters) to at most {fit:,}" in said
     assert spec.train.replace(max_iters=fit) and not RunSpec(
         model=LIVE_MODEL, train=LIVE_TRAIN.replace(max_iters=fit)
     ).budget_problems(65)
+
+
+def test_session_caps_are_stated_with_the_numbers_in_force(monkeypatch):
+    monkeypatch.setenv("MINIGPT_MEMORY_BUDGET_MB", "250")
+    said = budget.session_caps()
+    assert f"at most {budget.MAX_MODELS_PER_SESSION} models" in said
+    assert f"stops after {budget.MAX_RUN_SECONDS // 60} minutes" in said
+    assert "250.0 MB" in said
+
+
+def test_attention_and_generation_are_asked_for_their_own_text_length():
+    long = GPTConfig(n_layer=6, n_head=8, n_embd=128, block_size=1024)
+    said = budget.attention_refusal(long, 1024)
+    fit = budget.largest_fitting(Request(long, 1, 1024, "capture"), "tokens", budget.budget_bytes())
+    assert f"Lower Text length (tokens) to at most {fit:,}" in said
+    assert budget.attention_refusal(long, fit) is None
+    assert budget.attention_refusal(LIVE_MODEL, 10_000) is None  # cropped to its context of 64
+    assert budget.generation_refusal(LIVE_MODEL, 64) is None

@@ -8,41 +8,27 @@ upload, one page's forward pass) may use REQUEST_BUDGET_MB = 96 MB, and trainers
 two at a time (MINIGPT_MAX_TRAINERS; 1 on the smallest allowance). MINIGPT_MEMORY_BUDGET_MB
 overrides it on a server with more memory. Page views that fit in it cost a few MB each.
 
-Every cost below is counted in float32 bytes from the shapes alone, so asking costs nothing.
-The activation factors were measured as peak RSS growth in a subprocess (tests/test_budget.py
-keeps the estimate within a factor of the measurement). Over budget, `refusal` returns a
-sentence naming the setting to lower and the largest value that fits.
+Costs come from lab/engine/costs.py (shapes only, nothing allocated). Over budget, `refusal`
+returns a sentence naming the setting to lower and the largest value that fits; the functions
+at the end are what each page asks before it builds or runs anything.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from lab.engine.costs import Request, costs, size, step_seconds, total_bytes
 from minigpt.config import GPTConfig
 from minigpt.training.checkpoint_check import CheckpointLimits
 
-FLOAT = 4  # bytes: the lab computes in float32
 REQUEST_BUDGET_MB = 96  # see the module docstring for where this comes from
-# Saved for the backward pass per layer and token, in units of the width: the input, both
-# LayerNorms, q k v, attention output, projections, residual sums (≈ 10 C) plus the MLP's
-# 4x-wide hidden layer before and after GELU (8 C); 26 C covers the measured 24-28 C.
-TRAIN_ACTIVATION_WIDTHS = 26
-EVAL_ACTIVATION_WIDTHS = 16  # without gradients one layer's temporaries live at a time
-# With an additive mask (ALiBi) torch's CPU attention materialises (B, nh, T, T) scores:
-# measured about two of them kept per layer for the backward pass.
-MASKED_SCORE_COPIES = 2
-CAPTURE_TRANSIENT_SCORES = 2  # scores and their masked copy while softmax runs (measured)
-TRAIN_LOGIT_COPIES = 4  # logits, log-softmax and a gradient of each (measured 3.9)
-EVAL_LOGIT_COPIES = 2
-
 MAX_CONTEXT = 1024  # tokens a model may train on or be loaded with; attention grows with its square
 MAX_LAYERS = 64
 MAX_HEADS = 64
 MAX_WIDTH = 2048
 MAX_VOCAB = 110_000  # room for GPT-4's cl100k table (100,277), not for a 50,000-word table x 1024
-CPU_FLOPS = 25e9  # one torch thread measured 30-35 GFLOP/s on lab-live; rounded down
 MAX_STEP_SECONDS = 5.0  # one step blocks its session for this long: beyond it a page stalls
 MAX_RUN_SECONDS = 20 * 60  # one training run's wall time: a lesson has other things to do
 MAX_MODELS_PER_SESSION = 4  # models kept in one session's model picker (+ the shipped ones)
@@ -71,109 +57,6 @@ def budget_bytes() -> int:
     except ValueError:
         mb = REQUEST_BUDGET_MB
     return int(max(mb, 1) * 1_000_000)
-
-
-@dataclass(frozen=True)
-class Request:
-    """What one request runs: a model shape, how many sequences of how many tokens, and how.
-
-    mode: "train" (forward, backward, AdamW), "eval" (a forward without gradients),
-    "capture" (the explicit attention path that keeps every layer's (B, nh, T, T) map),
-    "generate" (a forward over the context plus its KV cache).
-    """
-
-    config: GPTConfig
-    batch_size: int = 1
-    tokens: int | None = None  # per sequence; None: the whole context
-    mode: str = "train"
-    copies: int = 1  # models held at once (the training page's preview steps a second copy)
-
-    @property
-    def T(self) -> int:
-        return self.config.block_size if self.tokens is None else self.tokens
-
-
-def param_count(cfg: GPTConfig) -> int:
-    """Parameters of a GPT of this shape, counted once (the output head is the token table).
-
-    Example: param_count(GPTConfig.preset("gpt2-small")) == 124_439_808.
-    """
-    C, b = cfg.n_embd, int(cfg.bias)
-    attn = 4 * C * C + 4 * C * b
-    mlp = 8 * C * C + 5 * C * b
-    norms = 2 * C * (1 + b)
-    per_layer = attn + mlp + norms
-    positions = cfg.block_size * C if cfg.pos_emb == "learned" else 0
-    return cfg.vocab_size * C + positions + cfg.n_layer * per_layer + C * (1 + b)
-
-
-def param_tensors(cfg: GPTConfig) -> int:
-    """How many parameter tensors (AdamW keeps a step counter for each). Example: 2 layers -> 28."""
-    per_layer = 16 if cfg.bias else 8
-    return 1 + (cfg.pos_emb == "learned") + cfg.n_layer * per_layer + (2 if cfg.bias else 1)
-
-
-def table_bytes(cfg: GPTConfig) -> int:
-    """Position buffers every copy of the model holds, built from block_size at construction."""
-    T, nh = cfg.block_size, cfg.n_head
-    if cfg.pos_emb == "alibi":
-        return cfg.n_layer * nh * T * T * FLOAT  # (nh, T, T) per layer
-    if cfg.pos_emb == "rope":
-        return cfg.n_layer * T * (cfg.head_size // 2) * FLOAT  # (T, hs/2) per layer
-    if cfg.pos_emb == "sinusoidal":
-        return T * cfg.n_embd * FLOAT
-    return 0
-
-
-def optimizer_bytes(cfg: GPTConfig) -> int:
-    """What training adds to the weights: a gradient and AdamW's two moments per parameter,
-    plus one step counter per tensor. Example: equals the sum of grads and optimizer.state."""
-    return 3 * param_count(cfg) * FLOAT + param_tensors(cfg) * FLOAT
-
-
-def costs(req: Request) -> dict[str, int]:
-    """Bytes by part, each labelled with what it is, for a request (nothing is allocated)."""
-    cfg, B, T, mode = req.config, req.batch_size, req.T, req.mode
-    L, C, nh, V = cfg.n_layer, cfg.n_embd, cfg.n_head, cfg.vocab_size
-    weights = param_count(cfg) * FLOAT
-    out = {"weights": weights, "position tables": table_bytes(cfg)}
-    scores = B * nh * T * T * FLOAT  # one layer's (B, nh, T, T)
-    if mode == "train":
-        # The trainer keeps one copy of the weights to roll back to after a blow-up.
-        out["optimizer"] = optimizer_bytes(cfg) + weights
-        out["activations"] = L * B * T * TRAIN_ACTIVATION_WIDTHS * C * FLOAT
-        if cfg.pos_emb == "alibi":
-            out["attention"] = L * MASKED_SCORE_COPIES * scores + nh * T * T * FLOAT
-        out["logits"] = TRAIN_LOGIT_COPIES * B * T * V * FLOAT
-    else:
-        out["activations"] = B * T * EVAL_ACTIVATION_WIDTHS * C * FLOAT
-        if mode == "capture":
-            out["attention"] = (L + CAPTURE_TRANSIENT_SCORES) * scores
-        elif cfg.pos_emb == "alibi":
-            out["attention"] = 3 * scores
-        out["logits"] = EVAL_LOGIT_COPIES * B * T * V * FLOAT
-        if mode == "generate":
-            out["KV cache"] = 2 * L * B * T * C * FLOAT + 2 * B * T * C * FLOAT
-    shared = {"weights", "position tables", "optimizer"}
-    return {k: v * (req.copies if k in shared else 1) for k, v in out.items() if v}
-
-
-def total_bytes(req: Request) -> int:
-    return sum(costs(req).values())
-
-
-def step_seconds(req: Request) -> float:
-    """A training step's time on one CPU thread, from its arithmetic (about 6 flops per weight
-    per token, plus attention's T² work), at CPU_FLOPS. Good to a factor of 2, no better."""
-    cfg, B, T = req.config, req.batch_size, req.T
-    matmul = param_count(cfg) - (cfg.block_size * cfg.n_embd if cfg.pos_emb == "learned" else 0)
-    flops = 6 * matmul * B * T + 6 * 2 * cfg.n_layer * B * T * T * cfg.n_embd
-    return flops / CPU_FLOPS if req.mode == "train" else flops / 3 / CPU_FLOPS
-
-
-def size(n: float) -> str:
-    """Bytes for people. Example: size(5.2e9) == "5.2 GB"; size(3e5) == "0.3 MB"."""
-    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB"
 
 
 def _valid(cfg: GPTConfig, knob: str, value: int) -> int:
@@ -339,3 +222,13 @@ def generation_refusal(config: GPTConfig, n_tokens: int, batch: int = 1) -> str 
     """Sampling n_tokens in all (prompt and new ones) with a KV cache, before it runs."""
     req = Request(config, batch, min(n_tokens, config.block_size), mode="generate")
     return refusal(req, knobs=("tokens",), what="Generating this text")
+
+
+def session_caps() -> str:
+    """The per-session caps in one sentence, for a page to state where they apply."""
+    return (
+        f"On this shared server each session keeps at most {MAX_MODELS_PER_SESSION} models of "
+        f"its own, trains {MAX_RUNS_PER_SESSION} thing at a time, a training run stops after "
+        f"{MAX_RUN_SECONDS // 60} minutes, and one request may use {size(budget_bytes())} "
+        "of memory."
+    )
