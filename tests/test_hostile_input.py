@@ -652,6 +652,13 @@ CORE_CHECKPOINTS = {  # name -> (bytes, words its CheckpointError must say)
         "without a step",
     ),
     "NaN weights": (edited(CHECKPOINT, tensors=_with_nan), "NaN or infinite"),
+    "an optimizer learning rate as text": (
+        edited(
+            CHECKPOINT,
+            optimizer=json.dumps({"param_groups": [{"params": [0], "lr": "fast"}], "scalars": {}}),
+        ),
+        "optimizer settings are malformed",
+    ),
     "version true": (edited(CHECKPOINT, version="true"), "not True"),
 }
 

@@ -138,8 +138,16 @@ def check_trainer(trainer: Any, optimizer: Any) -> None:
     for g in groups if ok else []:
         ids = g.get("params") if isinstance(g, dict) else None
         ok = ok and isinstance(ids, list) and all(_is(i, "int") for i in ids)
+        # Hyperparameters (lr, betas, eps, flags) are numbers, flags, None or pairs of numbers.
+        ok = ok and all(_setting(v) for k, v in g.items() if k != "params")
     if not ok:
         raise CheckpointError("the checkpoint's optimizer settings are malformed")
+
+
+def _setting(v: Any) -> bool:
+    if isinstance(v, list):
+        return len(v) <= 4 and all(_is(x, "float") for x in v)
+    return v is None or isinstance(v, bool) or _is(v, "float")
 
 
 def check_metrics(metrics: Any) -> dict[str, list[dict[str, float]]]:
