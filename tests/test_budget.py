@@ -222,3 +222,12 @@ def test_attention_and_generation_are_asked_for_their_own_text_length():
     assert budget.attention_refusal(long, fit) is None
     assert budget.attention_refusal(LIVE_MODEL, 10_000) is None  # cropped to its context of 64
     assert budget.generation_refusal(LIVE_MODEL, 64) is None
+
+
+def test_the_induction_score_reach_is_what_fits():
+    long = GPTConfig(n_layer=6, n_head=8, n_embd=128, block_size=1024)
+    reach = budget.tokens_that_fit(long, batch=4)
+    assert 0 < reach < 1024
+    assert total_bytes(Request(long, 4, reach, "capture")) <= budget.budget_bytes()
+    assert total_bytes(Request(long, 4, reach + 1, "capture")) > budget.budget_bytes()
+    assert budget.tokens_that_fit(LIVE_MODEL) == LIVE_MODEL.block_size

@@ -34,7 +34,7 @@ MAX_RUN_SECONDS = 20 * 60  # one training run's wall time: a lesson has other th
 MAX_MODELS_PER_SESSION = 4  # models kept in one session's model picker (+ the shipped ones)
 MAX_RUNS_PER_SESSION = 1  # one session trains one thing at a time (a compare counts as one)
 MAX_PASTE_CHARS = 5_000_000  # pasted text is held to the upload limit
-MAX_PROMPT_CHARS = 2_000  # a prompt or an attention text: the model reads one context anyway
+MAX_PROMPT_CHARS = 20_000  # a prompt or an attention text: past one context it is never read
 
 LABELS = {  # setting -> what the pages call it
     "batch_size": "Batch size",
@@ -216,6 +216,14 @@ def attention_refusal(config: GPTConfig, n_tokens: int, batch: int = 1) -> str |
     """The Attention page's capture (every layer's (B, nh, T, T) map kept), before it runs."""
     req = Request(config, batch, min(n_tokens, config.block_size), mode="capture")
     return refusal(req, knobs=("tokens",), what="Showing attention for this text")
+
+
+def tokens_that_fit(config: GPTConfig, mode: str = "capture", batch: int = 1) -> int:
+    """The longest sequence (at most the context) a forward of `mode` may run on: how far the
+    Attention page's induction score may reach on a long-context model (0 if none fits).
+    Example: tokens_that_fit(GPTConfig(block_size=64)) == 64."""
+    req = Request(config, batch, config.block_size, mode)
+    return largest_fitting(req, "tokens", budget_bytes()) or 0
 
 
 def generation_refusal(config: GPTConfig, n_tokens: int, batch: int = 1) -> str | None:
