@@ -36,5 +36,7 @@ navigation = st.navigation(
 )
 # Drawn before the page runs, so the sampling settings keep their values across page switches.
 sidebar.draw()
-navigation.run()
-runtime.return_free_memory()  # after every run: what the page freed goes back to the OS
+try:
+    navigation.run()
+finally:  # after every run, failed ones too: what the page freed goes back to the OS
+    runtime.return_free_memory()

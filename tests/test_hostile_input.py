@@ -11,22 +11,34 @@ tests/e2e/test_uploads.py covers Streamlit's refusal.
 
 from __future__ import annotations
 
+import functools
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+import safetensors.torch
+import torch
 from streamlit.testing.v1 import AppTest
 
 from lab import live, state
 from lab.attention import state as attn_state
 from lab.compare import state as cmp_state
+from lab.engine import budget
 from lab.tokenizers import state as tok_state
 from lab.training import loop as training_loop
 from lab.training import state as train_state
+from minigpt.config import GPTConfig
+from minigpt.model import GPT
+from minigpt.tokenizers.bpe import BPETokenizer
+from minigpt.tokenizers.tokenizer import CharTokenizer
+from minigpt.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from minigpt.training.corpus import CorpusError, check_text_size
 from tests.apptest import APP, TIMEOUT, TINY_TRAINING, errors, page_path
 from tests.conftest import pickle_checkpoint, tiny_checkpoint
-from tests.test_run import TEXT
+from tests.test_run import TEXT, TINY
 
 
 @dataclass(frozen=True)
@@ -535,3 +547,271 @@ def test_greedy_sidebar_settings_still_generate(home_page: AppTest, temperature,
     sampled = at.code[0].value
     at.sidebar.number_input(key=state.SEED).set_value(2).run()
     assert errors(at) == [] and at.code[0].value != sampled
+
+
+# ---------------------------------------------------------------- The core, without pages
+# Every attack of issue 15 straight through lab/engine and minigpt: each ends in a sentence.
+
+
+def edited(blob: bytes, tensors: Callable[[dict], dict] | None = None, **meta) -> bytes:
+    """Checkpoint bytes with some metadata entries replaced (given as JSON text) and the
+    tensors passed through `tensors`."""
+    n = int.from_bytes(blob[:8], "little")
+    old = json.loads(blob[8 : 8 + n])["__metadata__"]
+    loaded = safetensors.torch.load(blob)
+    return safetensors.torch.save((tensors or dict)(loaded), metadata={**old, **meta})
+
+
+def raw_header(header: dict | str, body: bytes = b"") -> bytes:
+    raw = header if isinstance(header, str) else json.dumps(header)
+    data = raw.encode()
+    data += b" " * (-len(data) % 8)
+    return len(data).to_bytes(8, "little") + data + body
+
+
+def _meta(blob: bytes, key: str):
+    n = int.from_bytes(blob[:8], "little")
+    return json.loads(json.loads(blob[8 : 8 + n])["__metadata__"][key])
+
+
+def _bpe_bomb(n: int = 40) -> str:
+    """Merges that each join a token with itself: token 256 + i is 2**(i + 1) bytes long."""
+    merges = [[97, 97, 256, 0, 0]] + [[255 + i, 255 + i, 256 + i, 0, 0] for i in range(1, n)]
+    return json.dumps({"kind": "bpe", "pattern": None, "special_tokens": {}, "merges": merges})
+
+
+def _with_nan(tensors: dict) -> dict:
+    name = next(k for k in tensors if k.startswith("model.h.0"))
+    tensors[name] = tensors[name].clone()
+    tensors[name].view(-1)[0] = float("nan")
+    return tensors
+
+
+def _alibi_64(block_size: int) -> bytes:
+    """A small file (about 230 KB) whose config asks for ALiBi tables of 64 heads x T x T per
+    layer: built at context 16, then the header claims block_size (ALiBi stores no positions)."""
+    tok = CharTokenizer.train(TEXT)
+    cfg = GPTConfig(n_layer=2, n_head=64, n_embd=64, block_size=16, vocab_size=tok.vocab_size)
+    blob = save_checkpoint(None, GPT(cfg.replace(pos_emb="alibi")), tok)
+    config = {**cfg.to_dict(), "pos_emb": "alibi", "block_size": block_size}
+    return edited(blob, config=json.dumps(config))
+
+
+@functools.cache
+def core_checkpoints() -> dict[str, tuple[bytes, str]]:
+    """name -> (bytes, words its CheckpointError must say); built on first use, not at import."""
+    base = tiny_checkpoint()
+    config = _meta(base, "config")
+    return {
+        "ALiBi, 2 layers x 64 heads, context 2048": (
+            _alibi_64(2048),
+            "block_size is 2,048, but this lab allows at most 1,024",
+        ),
+        "ALiBi, 2 layers x 64 heads, context 1024 (within limits, over budget)": (
+            _alibi_64(1024),
+            "This checkpoint's model needs about",
+        ),
+        "context 4096": (
+            edited(base, config=json.dumps({**config, "block_size": 4096})),
+            "at most 1,024",
+        ),
+        "n_layer 1.0": (
+            edited(base, config=json.dumps({**config, "n_layer": 1.0})),
+            "n_layer must be of type int",
+        ),
+        "thousands of layers tied to one block": (
+            edited(
+                base,
+                config=json.dumps({**config, "n_layer": 5000}),
+                tied=json.dumps(
+                    {f"h.{i}.attn.query.weight": "h.0.attn.query.weight" for i in range(5000)}
+                ),
+            ),
+            "n_layer is 5,000",
+        ),
+        "a tie the model does not have": (
+            edited(
+                base,
+                tensors=lambda t: {k: v for k, v in t.items() if k != "model.h.0.attn.key.weight"},
+                tied=json.dumps({"h.0.attn.key.weight": "h.0.attn.query.weight"}),
+            ),
+            "claims ties this model does not have",
+        ),
+        "a tie that is also stored": (
+            edited(
+                base,
+                tensors=lambda t: {**t, "model.lm_head.weight": t["model.wte.weight"].clone()},
+            ),
+            "also declares tied",
+        ),
+        "a tensor nobody asked for": (
+            edited(base, tensors=lambda t: {**t, "evil.blob": torch.zeros(3)}),
+            "tensor this lab does not know",
+        ),
+        "BPE merges that double each time": (
+            edited(base, tokenizer=_bpe_bomb()),
+            "merges that double a token each time",
+        ),
+        "an unknown pre-split pattern": (
+            edited(base, tokenizer=json.dumps({"kind": "bpe", "pattern": "(a+)+$", "merges": []})),
+            "pre-split pattern this lab does not know",
+        ),
+        "an invalid regex": (
+            edited(base, tokenizer=json.dumps({"kind": "bpe", "pattern": "(", "merges": []})),
+            "pre-split pattern this lab does not know",
+        ),
+        "deeply nested JSON in the header": (
+            edited(base, extra="[" * 100_000 + "]" * 100_000),
+            "nested too deeply",
+        ),
+        "nesting just past the limit": (
+            edited(base, extra="[" * 40 + "]" * 40),
+            "levels deep",
+        ),
+        "deeply nested header itself": (
+            raw_header('{"a":' * 100_000 + "1" + "}" * 100_000),
+            "nested too deeply",
+        ),
+        "trainer steps as text": (
+            edited(base, trainer=json.dumps({"steps_done": "10", "elapsed": 1.0})),
+            "no whole number of steps",
+        ),
+        "trainer steps missing": (
+            edited(base, trainer=json.dumps({"elapsed": 1.0})),
+            "no whole number of steps",
+        ),
+        "metrics without steps": (
+            edited(base, metrics=json.dumps({"history": [{"loss": 1.0}], "evals": []})),
+            "without a step",
+        ),
+        "NaN weights": (edited(base, tensors=_with_nan), "NaN or infinite"),
+        "an optimizer learning rate as text": (
+            edited(
+                base,
+                optimizer=json.dumps(
+                    {"param_groups": [{"params": [0], "lr": "fast"}], "scalars": {}}
+                ),
+            ),
+            "optimizer settings are malformed",
+        ),
+        "version true": (edited(base, version="true"), "not True"),
+    }
+
+
+CORE_NAMES = [
+    "ALiBi, 2 layers x 64 heads, context 2048",
+    "ALiBi, 2 layers x 64 heads, context 1024 (within limits, over budget)",
+    "context 4096",
+    "n_layer 1.0",
+    "thousands of layers tied to one block",
+    "a tie the model does not have",
+    "a tie that is also stored",
+    "a tensor nobody asked for",
+    "BPE merges that double each time",
+    "an unknown pre-split pattern",
+    "an invalid regex",
+    "deeply nested JSON in the header",
+    "nesting just past the limit",
+    "deeply nested header itself",
+    "trainer steps as text",
+    "trainer steps missing",
+    "metrics without steps",
+    "NaN weights",
+    "an optimizer learning rate as text",
+    "version true",
+]
+
+
+@pytest.mark.parametrize("name", CORE_NAMES, ids=CORE_NAMES)
+def test_hostile_checkpoint_is_refused_in_words(name):
+    data, words = core_checkpoints()[name]
+    with pytest.raises(CheckpointError) as refused:
+        load_checkpoint(data, **budget.checkpoint_args())
+    assert words in str(refused.value)
+
+
+def test_an_honest_checkpoint_still_loads_through_the_budget():
+    ckpt = load_checkpoint(tiny_checkpoint(), **budget.checkpoint_args())
+    assert ckpt.config == TINY.replace(vocab_size=ckpt.config.vocab_size)
+
+
+def test_a_saved_tokenizer_with_an_unknown_pattern_is_refused_before_compiling():
+    with pytest.raises(ValueError, match="unknown pre-split pattern"):
+        BPETokenizer.from_dict({"kind": "bpe", "pattern": "(a+)+$", "merges": []})
+
+
+def test_pasted_text_is_held_to_the_upload_limit():
+    with pytest.raises(CorpusError, match="more than the 5,000,000"):
+        check_text_size("x" * 20_000_000, budget.MAX_PASTE_CHARS, "the pasted text")
+    assert check_text_size(TEXT, budget.MAX_PASTE_CHARS) is TEXT
+
+
+FORM_ATTACKS = [  # (model settings, tokenizer, vocabulary, text) from issue 15's live form
+    ({"n_layer": 64, "n_head": 64, "block_size": 1024}, "char", None, TEXT * 5),
+    ({"n_layer": 8, "n_embd": 448, "block_size": 1024}, "char", None, TEXT * 5),
+    ({"block_size": 1024}, "word", 50_000, "word " * 20_000),
+    ({"block_size": 1024}, "char", None, "".join(chr(0x4E00 + i) for i in range(40_000))),
+]
+
+_UNDER_A_LIMIT = """
+import json, resource, sys
+import torch
+torch.set_num_threads(1)
+from lab.engine import budget
+from lab.engine.runspec import make_spec
+from minigpt.training.checkpoint import CheckpointError, load_checkpoint
+
+def status(field):  # kB figures of /proc/self/status, in bytes
+    return int(open("/proc/self/status").read().split(field + ":")[1].split()[0]) * 1024
+
+# Imports map most of the address space the process will ever need; allow twice the budget
+# more, so a regression that allocates gigabytes fails with MemoryError instead of swapping.
+vm = status("VmSize")
+resource.setrlimit(resource.RLIMIT_AS, (vm + 2 * budget.budget_bytes(), resource.RLIM_INFINITY))
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # resets the peak (VmHWM) to now, so the imports' own peak is not counted
+base, said = status("VmRSS"), []
+attacks, files = json.loads(open(sys.argv[1]).read()), sys.argv[2:]
+for model, tokenizer, vocab, text in attacks:
+    spec, problems = make_spec(model, {}, tokenizer, vocab)
+    said.append(" ".join(problems or spec.problems(text, n_vocab=vocab)))
+for path in files:
+    try:
+        load_checkpoint(open(path, "rb").read(), **budget.checkpoint_args())
+        said.append("loaded")
+    except CheckpointError as e:
+        said.append(str(e))
+print(json.dumps({"said": said, "growth": status("VmHWM") - base}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc, sets RLIMIT_AS")
+def test_every_attack_is_refused_within_the_budget_under_an_address_space_limit(tmp_path):
+    """The form attacks and the upload bombs in a fresh process whose address space is capped
+    at what it has after its imports plus twice the request budget: each is refused in words,
+    and its peak RSS grows by less than one request's budget."""
+    (tmp_path / "attacks.json").write_text(json.dumps(FORM_ATTACKS))
+    files = []
+    for i, name in enumerate(
+        [
+            "ALiBi, 2 layers x 64 heads, context 1024 (within limits, over budget)",
+            "BPE merges that double each time",
+            "deeply nested JSON in the header",
+            "context 4096",
+        ]
+    ):
+        files.append(tmp_path / f"{i}.safetensors")
+        files[-1].write_bytes(core_checkpoints()[name][0])
+    out = subprocess.run(
+        [sys.executable, "-c", _UNDER_A_LIMIT, str(tmp_path / "attacks.json"), *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-1000:]
+    result = json.loads(out.stdout)
+    for message in result["said"][: len(FORM_ATTACKS)]:
+        assert "more than the" in message and "Lower " in message, message
+    for message in result["said"][len(FORM_ATTACKS) :]:
+        assert message != "loaded" and message[0].isalpha(), message
+    assert result["growth"] < budget.budget_bytes(), result

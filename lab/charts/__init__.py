@@ -10,7 +10,7 @@ from lab.charts.attention import (
 )
 from lab.charts.common import LAYOUT, PLAIN, loss_curve
 from lab.charts.compare import ENCODING_COLORS, compare_curves, extrapolation_chart
-from lab.charts.labels import markdown_literal, plotly_text, token_names, token_pill
+from lab.charts.labels import file_label, markdown_literal, plotly_text, token_names, token_pill
 from lab.charts.positional import (
     alibi_heatmap,
     alibi_lines,
@@ -39,6 +39,7 @@ __all__ = [
     "compare_curves",
     "dimension_waves",
     "extrapolation_chart",
+    "file_label",
     "head_scores_over_training",
     "loss_curve",
     "markdown_literal",

@@ -25,6 +25,17 @@ def markdown_literal(label: str) -> str:
     )
 
 
+def file_label(filename: str, limit: int = 60) -> str:
+    """An uploaded file's name, safe wherever it is shown: letters, digits, spaces, '.' and '-'
+    kept, every other character (Markdown's brackets, '!', ':', '$', '*', ...) made '-', so a
+    name can never become a link, an image the browser fetches, or styling. Shortened to limit.
+
+    Example: file_label("![x](http://e.vil/a.png).safetensors") == "--x--http---e.vil-a.png-.safetensors".
+    """
+    safe = "".join(ch if ch.isalnum() or ch in " .-" else "-" for ch in filename)
+    return safe if len(safe) <= limit else safe[: limit - 1] + "…"
+
+
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 

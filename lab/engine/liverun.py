@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from lab.engine import metrics
+from lab.engine import budget, metrics
 from lab.engine.runspec import (
     DEFAULT_PROBE,
     DEFAULT_PROMPT,
@@ -271,7 +271,8 @@ class LiveRun:
         max_iters can lengthen a finished run. Raises CheckpointError for a file that is not a
         usable checkpoint and RunError when it cannot train on this text.
         """
-        ckpt = load_checkpoint(data)  # CheckpointError for pickles, truncation, wrong shapes
+        # CheckpointError for pickles, truncation, wrong shapes, and what the budget refuses.
+        ckpt = load_checkpoint(data, **budget.checkpoint_args())
         train = ckpt.train_config or LIVE_TRAIN
         state = ckpt.trainer_state
         done = int(state["steps_done"]) if state else 0

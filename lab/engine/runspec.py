@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from lab.engine import budget
 from minigpt.config import PRESETS, GPTConfig
 from minigpt.model import count_params
 from minigpt.tokenizers.tokenizer import Tokenizer, WordTokenizer, build_tokenizer
@@ -38,7 +39,7 @@ LIVE_TRAIN = TrainConfig(
 # Limits of what one shared CPU server trains for a student: past these a run would take hours
 # or crowd out every other session, so they are refused with a reason instead.
 MIN_CHARS = 200
-MAX_CONTEXT = 1024
+MAX_CONTEXT = budget.MAX_CONTEXT
 MAX_PARAMS = 20_000_000
 MAX_BATCH_TOKENS = 32_768  # batch_size * block_size: activations grow with it
 MAX_STEPS = 100_000
@@ -135,7 +136,27 @@ class RunSpec:
                     f"{MAX_PARAMS:,} in a lesson. Use fewer layers, a smaller width or vocabulary"
                 )
             out += self._split_problems(self._token_estimate(text, n_tokens))
+        if not out:
+            out += self.budget_problems(n_vocab or self._vocab_estimate(text))
         return out
+
+    def request(self, n_vocab: int) -> budget.Request:
+        """What this run asks of the server: training at its batch size, with the training
+        page's time-per-step preview stepping a second copy of the model alongside."""
+        cfg = self.model.replace(vocab_size=max(1, n_vocab))
+        return budget.Request(cfg, self.train.batch_size, mode="train", copies=2)
+
+    def budget_problems(self, n_vocab: int) -> list[str]:
+        """The server's memory and time budget (lab/engine/budget.py) for this run, as sentences."""
+        # A char model's vocabulary is the text's distinct characters: a setting of the text.
+        char = self.tokenizer == "char"
+        labels = {"vocab_size": "Distinct characters in the text" if char else "Vocabulary size"}
+        req = self.request(n_vocab)
+        memory = budget.refusal(req, budget.TRAIN_KNOBS, labels)
+        if memory and char and "(vocab_size)" in memory:
+            memory = memory.rstrip(".") + "; or use the BPE tokenizer, whose vocabulary you choose."
+        time = budget.time_refusal(req, self.train.max_iters)
+        return [p for p in (memory, time) if p]
 
     def _tokenizer_problems(self) -> list[str]:
         if self.tokenizer not in TOKENIZERS:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import streamlit as st
 
 from lab import state
-from lab.engine import metrics
+from lab.charts import file_label, markdown_literal
+from lab.engine import budget, metrics
 from lab.engine.liverun import LiveRun
 from lab.engine.models import LabModel
 from lab.engine.runspec import LIVE_TRAIN, RunError
@@ -92,15 +93,15 @@ def after_run(setup: Setup) -> None:
         return
     data = upload.getvalue()
     try:
-        ckpt = load_checkpoint(data)
-    except CheckpointError as e:
-        st.error(f"Can't use this file: {e}")
+        ckpt = load_checkpoint(data, **budget.checkpoint_args())
+    except CheckpointError as e:  # its words may quote the file: shown as typed, never Markdown
+        st.error(f"Can't use this file: {markdown_literal(str(e))}")
         return
     steps = int(ckpt.trainer_state["steps_done"]) if ckpt.trainer_state else 0
     planned = ckpt.train_config.max_iters if ckpt.train_config else LIVE_TRAIN.max_iters
     c = ckpt.config
     st.caption(
-        f"{upload.name}: {c.n_layer} layers × {c.n_head} heads × {c.n_embd} wide, "
+        f"{markdown_literal(file_label(upload.name))}: {c.n_layer} layers × {c.n_head} heads × {c.n_embd} wide, "
         f"{ckpt.tokenizer.kind} tokens, trained {steps:,} of {planned:,} steps."
     )
     train_state.offer_checkpoint_steps(max(planned, steps + 500))
@@ -112,7 +113,7 @@ def after_run(setup: Setup) -> None:
         "Continue training it",
         key=train_state.TRAIN_CONTINUE,
         on_click=_continue,
-        args=(data, upload.name, setup),
+        args=(data, file_label(upload.name), setup),
         disabled=box.running or setup.text is None,
         width="stretch",
         help="On the corpus chosen above; Resume starts it.",
@@ -121,7 +122,7 @@ def after_run(setup: Setup) -> None:
         "Explore it on the other pages",
         key=train_state.TRAIN_EXPLORE,
         on_click=_explore,
-        args=(data, upload.name),
+        args=(data, file_label(upload.name)),
         width="stretch",
     )
 
@@ -130,7 +131,7 @@ def _continue(data: bytes, filename: str, setup: Setup) -> None:
     box = session()
     total = train_state.checkpoint_steps()
     try:
-        ckpt = load_checkpoint(data)
+        ckpt = load_checkpoint(data, **budget.checkpoint_args())
         done = int(ckpt.trainer_state["steps_done"]) if ckpt.trainer_state else 0
         planned = ckpt.train_config.max_iters if ckpt.train_config else None
         run = LiveRun.from_checkpoint(
@@ -140,7 +141,7 @@ def _continue(data: bytes, filename: str, setup: Setup) -> None:
             max_iters=total if total != planned and total > done else None,
         )
     except (CheckpointError, RunError) as e:
-        box.message = f"Can't use {filename}: {e}"
+        box.message = f"Can't use {filename}: {markdown_literal(str(e))}"
         return
     reset()
     box.started += 1
@@ -151,13 +152,13 @@ def _continue(data: bytes, filename: str, setup: Setup) -> None:
 def _explore(data: bytes, filename: str) -> None:
     box = session()
     try:
-        ckpt = load_checkpoint(data)
+        ckpt = load_checkpoint(data, **budget.checkpoint_args())
     except CheckpointError as e:
-        box.message = f"Can't use {filename}: {e}"
+        box.message = f"Can't use {filename}: {markdown_literal(str(e))}"
         return
     model = ckpt.model.eval().requires_grad_(False)
     name = f"Uploaded: {filename}"
     state.add_session_model(
         name, LabModel(name, model, ckpt.tokenizer, metrics.saved_rows(ckpt.metrics))
     )
-    box.notice = f"**{name}** is now the model every page shows (pick another in the sidebar)."
+    box.notice = f"**{markdown_literal(name)}** is now the model every page shows (pick another in the sidebar)."

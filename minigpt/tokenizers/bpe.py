@@ -20,10 +20,13 @@ import regex
 from minigpt.tokenizers.bpe_train import Merge, Pair, merge_pair, pair_counts, train_merges
 
 __all__ = [
+    "GPT2_SPLIT_PATTERN",
     "GPT4_SPLIT_PATTERN",
+    "KNOWN_PATTERNS",
     "BPETokenizer",
     "Merge",
     "bpe_merge",
+    "check_pattern",
     "merge_pair",
     "pair_counts",
     "recover_merges",
@@ -37,6 +40,14 @@ GPT4_SPLIT_PATTERN = (
     r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
     r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
 )
+
+# GPT-2's pre-split: the same idea before possessive quantifiers, so runs of spaces and letters
+# may backtrack (but only over one chunk's worth of characters).
+GPT2_SPLIT_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+# The only patterns a tokenizer read from a file may use. A regex is a program: one written to
+# backtrack catastrophically keeps a core busy long after its tab is closed, and Python's
+# regex engines cannot be interrupted, so unknown patterns are refused rather than timed.
+KNOWN_PATTERNS = frozenset({GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN})
 
 _CACHE_LIMIT = 200_000  # cached (chunk, limit) entries before the cache starts afresh
 _CACHE_MAX_CHUNK = 20_000  # longer chunks (whole texts when there is no pattern) are not kept
@@ -78,6 +89,19 @@ def bpe_merge(ids: list[int], merged_id: Callable[[Pair], int | None]) -> list[i
         if after >= 0 and (right := merged_id((new, ids[after]))) is not None:
             heapq.heappush(heap, (right, i))
     return [t for t in ids if t >= 0]
+
+
+def check_pattern(pattern: str | None) -> str | None:
+    """pattern itself if it is None or one of KNOWN_PATTERNS, else a ValueError saying why.
+
+    Example: check_pattern(GPT4_SPLIT_PATTERN) is GPT4_SPLIT_PATTERN; check_pattern("(a+)+$") raises.
+    """
+    if pattern is not None and pattern not in KNOWN_PATTERNS:
+        raise ValueError(
+            "unknown pre-split pattern: a saved tokenizer may use only GPT-2's or GPT-4's "
+            "(cl100k) pattern, or none, so that no pattern can keep the server busy"
+        )
+    return pattern
 
 
 def render_token(token: bytes) -> str:
@@ -262,7 +286,8 @@ class BPETokenizer:
 
     @classmethod
     def from_dict(cls, d: dict) -> "BPETokenizer":
-        """Rebuild a tokenizer saved by to_dict."""
+        """Rebuild a tokenizer saved by to_dict; only a known pre-split pattern is accepted."""
+        check_pattern(d.get("pattern"))
         if "ranks" in d:
             ranks = {base64.b64decode(t): r for t, r in d["ranks"]}
             return cls.from_tiktoken(ranks, d["pattern"], d.get("special_tokens"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,15 +24,24 @@ from minigpt.config import GPTConfig
 from minigpt.legacy import upgrade_state_dict
 from minigpt.model import GPT
 from minigpt.tokenizers.tokenizer import tokenizer_from_dict
+from minigpt.training import checkpoint_check as check
+from minigpt.training.checkpoint_check import CheckpointError, CheckpointLimits
 from minigpt.training.trainer import TrainConfig, Trainer
+
+__all__ = [
+    "Checkpoint",
+    "CheckpointError",
+    "CheckpointLimits",
+    "load_checkpoint",
+    "save_checkpoint",
+]
 
 FORMAT = "minigpt-lab"
 VERSION = 1
-MAX_BLOCK_SIZE = 4096  # position tables (ALiBi's is T x T per head) are built from block_size
-
-
-class CheckpointError(ValueError):
-    """The bytes are not a checkpoint this lab can load; the message says what they look like."""
+MAX_BLOCK_SIZE = CheckpointLimits.max_block_size  # position tables are built from block_size
+# Tensor names a checkpoint may hold, by prefix; anything else is refused unread.
+TENSOR_PREFIXES = ("model.", "optim.", "trainer.")
+_DTYPES = {"model.": {"F32"}, "optim.": {"F32"}, "trainer.": {"U8"}}
 
 
 @dataclass
@@ -117,8 +127,9 @@ def _write_atomic(path: Path, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _check_container(data: bytes) -> dict[str, str]:
-    """The safetensors metadata, after making sure the bytes are safetensors at all."""
+def _check_container(data: bytes, limits: CheckpointLimits) -> tuple[dict, dict[str, str]]:
+    """The safetensors header's tensor entries and metadata, after making sure the bytes are
+    safetensors at all; nothing in the tensor section is read yet."""
     # A safetensors file opens with an 8-byte header length and then "{". That length's first
     # byte can be 0x80, the pickle protocol marker, so look for pickles only in what is not one.
     looks_safetensors = data[8:9] == b"{"
@@ -138,71 +149,114 @@ def _check_container(data: bytes) -> dict[str, str]:
             f"the file is truncated: its header alone claims {n:,} bytes but the whole file has "
             f"{len(data):,}. Download or save it again."
         )
-    try:
-        header = json.loads(data[8 : 8 + n])
-        meta = header.get("__metadata__") or {}
-        return {k: v for k, v in meta.items() if isinstance(v, str)}
-    except (ValueError, AttributeError) as e:
-        raise CheckpointError(f"the file is corrupt: its header cannot be read ({e})") from None
+    if n > limits.max_header_bytes:
+        raise CheckpointError(
+            f"the checkpoint's header is {n:,} bytes; this lab reads at most "
+            f"{limits.max_header_bytes:,}"
+        )
+    header = check.parse_json(data[8 : 8 + n], "header", limits)
+    if not isinstance(header, dict):
+        raise CheckpointError("the file is corrupt: its header is not a table of tensors")
+    meta = header.pop("__metadata__", None) or {}
+    if not isinstance(meta, dict):
+        raise CheckpointError("the file is corrupt: its metadata is not a table")
+    return header, {k: v for k, v in meta.items() if isinstance(v, str)}
 
 
-def _json(meta: dict[str, str], key: str, default: Any = None) -> Any:
-    if key not in meta:
-        return default
-    try:
-        return json.loads(meta[key])
-    except ValueError:
-        raise CheckpointError(f"the checkpoint's {key!r} entry is corrupt") from None
+def _json(meta: dict[str, str], key: str, limits: CheckpointLimits, default: Any = None) -> Any:
+    return check.parse_json(meta[key], repr(key), limits) if key in meta else default
+
+
+def _expected(config: GPTConfig) -> tuple[dict[str, tuple[int, ...]], dict[str, str]]:
+    """{name: shape} of the weights a model of config stores, and {alias: name} for the ties it
+    really has, read off a model on the meta device (shapes without memory)."""
+    with torch.device("meta"):
+        model = GPT(config)
+    shapes = {k: tuple(t.shape) for k, t in model.state_dict().items()}
+    first: dict[int, str] = {}  # id(parameter) -> the first name it has
+    ties = {}
+    for name, p in model.named_parameters(remove_duplicate=False):
+        if id(p) in first:
+            ties[name] = first[id(p)]
+        else:
+            first[id(p)] = name
+    return shapes, ties
+
+
+def _check_tensors(entries: dict, config: GPTConfig, tied: Any) -> None:
+    """Names, types and shapes from the header, against the model the config describes, before
+    any weight is read or built: only the model's own ties, no stored copy of an alias."""
+    shapes, ties = _expected(config)
+    if not isinstance(tied, dict) or any(ties.get(a) != n for a, n in tied.items()):
+        raise CheckpointError(
+            f"the checkpoint's 'tied' map claims ties this model does not have (it has only "
+            f"{ties or 'none'})"
+        )
+    for name, entry in entries.items():
+        prefix = next((p for p in TENSOR_PREFIXES if name.startswith(p)), None)
+        ok = isinstance(entry, dict) and isinstance(entry.get("shape"), list)
+        if prefix is None or not ok or entry.get("dtype") not in _DTYPES[prefix]:
+            raise CheckpointError(f"the checkpoint holds a tensor this lab does not know: {name}")
+    stored = {k.removeprefix("model."): tuple(e["shape"]) for k, e in entries.items()}
+    stored = {k: v for k, v in stored.items() if f"model.{k}" in entries}
+    # Older releases' names, upgraded on shapes alone (meta tensors allocate nothing).
+    meta = upgrade_state_dict({k: torch.empty(v, device="meta") for k, v in stored.items()})
+    stored = {k: tuple(t.shape) for k, t in meta.items()}
+    if both := sorted(set(tied) & set(stored)):
+        raise CheckpointError(f"the checkpoint stores weights it also declares tied: {both[:5]}")
+    present = set(stored) | set(tied)
+    if missing := sorted(set(shapes) - present):
+        raise CheckpointError(f"the checkpoint lacks weights the model needs: {', '.join(missing)}")
+    if unknown := sorted(present - set(shapes)):
+        raise CheckpointError(f"the checkpoint has weights this model lacks: {', '.join(unknown)}")
+    for name, shape in stored.items():
+        if shape != shapes[name]:
+            raise CheckpointError(
+                f"weight {name} has shape {shape} in the checkpoint but the config needs {shapes[name]}"
+            )
+    param_shapes = {s for n, s in shapes.items() if n not in ties}
+    for name, entry in entries.items():
+        if name.startswith("optim.") and tuple(entry["shape"]) not in param_shapes | {()}:
+            raise CheckpointError(f"optimizer tensor {name} fits no weight of this model")
+
+
+def _check_finite(tensors: dict[str, torch.Tensor]) -> None:
+    for name, t in tensors.items():
+        if t.is_floating_point() and not torch.isfinite(t).all():
+            raise CheckpointError(
+                f"the checkpoint's {name} holds NaN or infinite numbers: the run it saved had "
+                "blown up, and no text can be generated from it"
+            )
 
 
 def _model_from(config: GPTConfig, tensors: dict[str, torch.Tensor], tied: dict[str, str]) -> GPT:
-    """The model of `config` holding the saved weights, in eval mode.
-
-    Sizes are checked before anything is built, so a config edited to ask for a huge model
-    fails in words instead of allocating it.
-    """
+    """The model of `config` holding the saved weights (names already checked), in eval mode."""
     state = {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
     state = upgrade_state_dict(state)  # older releases' names (see minigpt/legacy.py)
     for alias, name in tied.items():
-        if name in state:
-            state[alias] = state[name]
-    # An upload's config could ask for a model far larger than its file; refuse before building.
-    # (12 L C^2 + V C is a lower bound on a GPT's weights; the slack leaves small mismatches to
-    # the precise messages below.)
-    stored = sum(t.numel() for t in state.values())
-    at_least = 12 * config.n_layer * config.n_embd**2 + config.vocab_size * config.n_embd
-    if at_least > 2 * stored + 1_000_000 or config.block_size > MAX_BLOCK_SIZE:
-        raise CheckpointError(
-            f"the config describes a model of at least {at_least:,} weights with a context of "
-            f"{config.block_size}, but the file holds {stored:,} weights (and the lab allows a "
-            f"context of at most {MAX_BLOCK_SIZE}): the config does not belong to these weights"
-        )
+        state[alias] = state[name]
     with rng.seeded(None):  # the throwaway initial weights draw from the shared global RNG
         model = GPT(config)
-    expected = {k: t.shape for k, t in model.state_dict().items()}
-    if missing := sorted(set(expected) - set(state)):
-        raise CheckpointError(f"the checkpoint lacks weights the model needs: {', '.join(missing)}")
-    if unknown := sorted(set(state) - set(expected)):
-        raise CheckpointError(f"the checkpoint has weights this model lacks: {', '.join(unknown)}")
-    for name, shape in expected.items():
-        if state[name].shape != shape:
-            raise CheckpointError(
-                f"weight {name} has shape {tuple(state[name].shape)} in the checkpoint but the "
-                f"config needs {tuple(shape)}"
-            )
     model.load_state_dict(state)
     return model.eval()
 
 
-def _trainer_state(meta: dict[str, str], tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
+def _trainer_state(
+    meta: dict[str, str], tensors: dict[str, torch.Tensor], limits: CheckpointLimits
+) -> dict[str, Any]:
     """Trainer.load_state_dict's input, rebuilt from the flattened optimizer tensors and JSON."""
-    opt = _json(meta, "optimizer")
+    opt, trainer = _json(meta, "optimizer", limits), _json(meta, "trainer", limits)
+    check.check_trainer(trainer, opt)
     state: dict[int, dict[str, Any]] = {}
     for name, t in tensors.items():
         if name.startswith("optim."):
             _, idx, key = name.split(".", 2)
+            if not idx.isdigit():
+                raise CheckpointError(f"optimizer tensor {name} names no parameter")
             state.setdefault(int(idx), {})[key] = t
-    for idx, entries in opt["scalars"].items():
+    for idx, entries in opt.get("scalars", {}).items():
+        if not idx.isdigit() or not isinstance(entries, dict):
+            raise CheckpointError("the checkpoint's optimizer scalars are malformed")
         state.setdefault(int(idx), {}).update(entries)
     for group in opt["param_groups"]:  # JSON turned tuples (Adam's betas) into lists
         group.update(
@@ -210,19 +264,29 @@ def _trainer_state(meta: dict[str, str], tensors: dict[str, torch.Tensor]) -> di
         )
     if "trainer.generator" not in tensors:
         raise CheckpointError("the checkpoint has optimizer state but no batch generator state")
-    trainer = _json(meta, "trainer")
-    metrics = _json(meta, "metrics", {})
+    metrics = check.check_metrics(_json(meta, "metrics", limits, {}))
     return {
         **trainer,
         "optimizer": {"state": state, "param_groups": opt["param_groups"]},
         "generator": tensors["trainer.generator"],
-        "history": metrics.get("history", []),
-        "evals": metrics.get("evals", []),
+        "history": metrics["history"],
+        "evals": metrics["evals"],
     }
 
 
-def load_checkpoint(source: str | Path | bytes) -> Checkpoint:
-    """Read a checkpoint from a path or from bytes (an upload); never unpickles anything."""
+def load_checkpoint(
+    source: str | Path | bytes,
+    limits: CheckpointLimits | None = None,
+    admit: Callable[[GPTConfig], str | None] | None = None,
+) -> Checkpoint:
+    """Read a checkpoint from a path or from bytes (an upload); never unpickles anything.
+
+    Everything is checked as data first (checkpoint_check.py): the header, the configs and
+    their types, sizes within `limits`, the tokenizer's tables, every tensor's name, type and
+    shape. Then `admit(config)` may refuse the model (the lab's memory budget: return a
+    sentence); only then are weights read, checked finite, and a model built.
+    """
+    limits = limits or CheckpointLimits()
     if isinstance(source, (str, Path)):
         try:
             data = Path(source).read_bytes()
@@ -230,35 +294,38 @@ def load_checkpoint(source: str | Path | bytes) -> Checkpoint:
             raise CheckpointError(f"cannot read checkpoint {source}: {e.strerror}") from None
     else:
         data = bytes(source)
-    meta = _check_container(data)
+    entries, meta = _check_container(data, limits)
     if meta.get("format") != json.dumps(FORMAT):
         raise CheckpointError(
             "this is a safetensors file, but not a minigpt-lab checkpoint (it carries no lab "
             "config); weights from elsewhere need converting first"
         )
-    version = _json(meta, "version")
-    if not isinstance(version, int) or version > VERSION:
+    version = _json(meta, "version", limits)
+    if not check._is(version, "int") or version > VERSION:
         raise CheckpointError(f"this lab reads checkpoint format {VERSION}, not {version!r}")
+    config = check.check_config(_json(meta, "config", limits), limits)
+    tok_dict = _json(meta, "tokenizer", limits)
+    check.check_tokenizer(tok_dict, limits)
+    train_config = check.check_train_config(_json(meta, "train_config", limits))
+    metrics = check.check_metrics(_json(meta, "metrics", limits, {"history": [], "evals": []}))
+    extra = _json(meta, "extra", limits, {})
+    tied = _json(meta, "tied", limits, {})
+    _check_tensors(entries, config, tied)
+    if admit is not None and (refusal := admit(config)):
+        raise CheckpointError(refusal)
     try:
-        tensors = safetensors.torch.load(data)
-    except Exception as e:  # safetensors raises its own SafetensorError for every defect
-        raise CheckpointError(f"the file is corrupt or truncated: {e}") from None
-    try:
-        config = GPTConfig.from_dict(_json(meta, "config"))
-        tokenizer = tokenizer_from_dict(_json(meta, "tokenizer"))
-        train_cfg = _json(meta, "train_config")
-        train_config = TrainConfig.from_dict(train_cfg) if train_cfg else None
-        trainer_state = _trainer_state(meta, tensors) if "optimizer" in meta else None
-    except (TypeError, KeyError, ValueError, AttributeError) as e:
-        if isinstance(e, CheckpointError):
-            raise
-        raise CheckpointError(f"the checkpoint's settings cannot be used: {e!r}") from None
+        tokenizer = tokenizer_from_dict(tok_dict)
+    except (TypeError, KeyError, ValueError) as e:
+        raise CheckpointError(f"the checkpoint's tokenizer cannot be used: {e}") from None
     if tokenizer.vocab_size > config.vocab_size:
         raise CheckpointError(
             f"the tokenizer has {tokenizer.vocab_size} tokens but the model only {config.vocab_size}"
         )
-    model = _model_from(config, tensors, _json(meta, "tied", {}))
-    metrics = _json(meta, "metrics", {"history": [], "evals": []})
-    return Checkpoint(
-        model, tokenizer, config, train_config, trainer_state, metrics, _json(meta, "extra", {})
-    )
+    try:
+        tensors = safetensors.torch.load(data)
+    except Exception as e:  # safetensors raises its own SafetensorError for every defect
+        raise CheckpointError(f"the file is corrupt or truncated: {e}") from None
+    _check_finite(tensors)
+    trainer_state = _trainer_state(meta, tensors, limits) if "optimizer" in meta else None
+    model = _model_from(config, tensors, tied)
+    return Checkpoint(model, tokenizer, config, train_config, trainer_state, metrics, extra)

@@ -165,6 +165,21 @@ def decode_upload(data: bytes, max_bytes: int) -> str:
     return text
 
 
+def check_text_size(text: str, max_chars: int, what: str = "the text") -> str:
+    """text unchanged if it has at most max_chars characters, else a CorpusError saying so.
+
+    Uploads are refused over a size before they are decoded; pasted or typed text never passes
+    that gate, so the pages hold it to a limit here, on the server, whatever the browser allows.
+    Example: check_text_size("abc", 2) raises CorpusError("the text has 3 characters, ...").
+    """
+    if len(text) > max_chars:
+        raise CorpusError(
+            f"{what} has {len(text):,} characters, more than the {max_chars:,} this lab "
+            "accepts; use a shorter text"
+        )
+    return text
+
+
 def check_corpus(text: str, min_chars: int) -> str:
     """The text unchanged if a model can train on it, else a CorpusError saying what to fix."""
     if not text:
