@@ -40,6 +40,10 @@ class Param:
     default: Any = _NO_DEFAULT
     note: str | None = None
 
+    @property
+    def has_default(self) -> bool:
+        return self.default is not _NO_DEFAULT
+
 
 @dataclass(frozen=True)
 class Clamped:
@@ -190,7 +194,7 @@ def write(params: Iterable[Param], session: Mapping[str, Any]) -> dict[str, str]
         if param.key not in session:
             continue
         value = session[param.key]
-        if value is None or (param.default is not _NO_DEFAULT and _same(value, param.default)):
+        if value is None or (param.has_default and _same(value, param.default)):
             continue
         raw = to_text(value)
         try:
