@@ -56,8 +56,11 @@ def open_link(page: str) -> None:
     values, notes = links.read(params(page), st.query_params.to_dict())
     for key, value in values.items():
         S[key] = value
-    for note in notes:
-        st.warning(note, icon=":material/link_off:")
+    if notes:  # one box, above the page: the student sees what the link could not give
+        st.warning(
+            "This link could not be followed exactly:\n\n" + "\n".join(f"- {n}" for n in notes),
+            icon=":material/link_off:",
+        )
 
 
 def sync(page: str | None = None) -> None:
