@@ -67,7 +67,10 @@ def sync(page: str | None = None) -> None:
     """Write the view's settings into the address bar (only when they changed, so no message
     is sent on a run that moved nothing). A fragment calls it with no page: its own reruns
     skip the router."""
-    query = links.write(params(page or st.session_state.get(_PAGE, "home")), st.session_state)
+    page = page or st.session_state.get(_PAGE)
+    if page is None:  # a page run alone, without the router (AppTest): no URL to keep
+        return
+    query = links.write(params(page), st.session_state)
     if query != st.query_params.to_dict():
         st.query_params.from_dict(query)
 

@@ -138,3 +138,26 @@ def test_training_link_ranges_are_the_forms():
         param = sidebar[widget.key]
         assert param.parse(repr(widget.proto.max + 1)).value == widget.proto.max, widget.key
         assert param.parse(repr(widget.proto.min - 1)).value == widget.proto.min, widget.key
+
+
+GOOD_LINKS = {
+    "home": {"prompt": "JULIET:\n", "top_k": "5"},
+    "tokenizers": {"vocab_size": "320", "step": "5", "presplit": "1", "text": "hello world"},
+    "positional": {"positions": "64", "width": "32", "dims": "0,2", "head": "1"},
+    "next_token": {"prompt": "JULIET:\nO ", "hide": "1", "example": "An obvious continuation"},
+    "training": {"tokenizer": "bpe", "n_layer": "2", "max_iters": "300", "pos_emb": "rope"},
+    "compare": {"reading": "position", "metric": "perplexity", "encodings": "rope,alibi"},
+}
+
+
+@pytest.mark.parametrize("page", list(GOOD_LINKS))
+def test_every_page_takes_its_link_and_writes_it_back(page):
+    at = opened(page, GOOD_LINKS[page])
+    assert errors(at) == []
+    assert not at.warning, [w.value for w in at.warning]
+    by_name = {p.name: p for p in page_links.params(page)}
+    for name, raw in GOOD_LINKS[page].items():
+        param = by_name[name]
+        assert at.session_state[param.key] == param.parse(raw), name
+    url = url_of(at)
+    assert {name: url.get(name) for name in GOOD_LINKS[page]} == GOOD_LINKS[page]
