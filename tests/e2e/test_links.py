@@ -100,3 +100,19 @@ def test_home_cards_open_their_pages(page: Page, app_url: str) -> None:
     expect(page).to_have_url(re.compile(r"/attention(\?|$)"))
     expect(page.get_by_role("heading", name="Attention").first).to_be_visible()
     assert_no_exception(page, "links_home_card")
+
+
+def test_switching_pages_keeps_the_sidebar_and_drops_the_old_page(page: Page, app_url: str) -> None:
+    page.goto(f"{app_url}/attention?{urlencode(LESSON)}")
+    wait_for_app(page)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Positional embeddings").click()
+    wait_for_app(page)
+    expect(page).to_have_url(re.compile(r"/positional\?"))
+    url = query(page)
+    assert url["temperature"] == "1.2" and url["seed"] == "7"
+    assert "layer" not in url and "text" not in url  # the attention page's settings stay behind
+    # The ALiBi head is drawn in a fragment too.
+    page.locator(".st-key-positional-alibi_head").get_by_text("head 1").click()
+    wait_for_app(page)
+    expect(page).to_have_url(re.compile(r"[?&]head=1"))
+    assert_no_exception(page, "links_positional")
