@@ -13,7 +13,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from lab import runtime, sidebar  # noqa: E402
+from lab import links, runtime, sidebar  # noqa: E402
 from lab.catalog import CATALOG, sections  # noqa: E402
 
 runtime.configure_torch()
@@ -34,9 +34,13 @@ navigation = st.navigation(
         for section, pages in sections().items()
     }
 )
+page = navigation.url_path or CATALOG[0].name
+links.open_link(page)  # a link's settings, once per session, before any widget is drawn
 # Drawn before the page runs, so the sampling settings keep their values across page switches.
 sidebar.draw()
+links.share_box(page)
 try:
     navigation.run()
-finally:  # after every run, failed ones too: what the page freed goes back to the OS
-    runtime.return_free_memory()
+finally:  # after every run, failed or stopped ones too
+    links.sync(page)  # the address bar follows the widgets
+    runtime.return_free_memory()  # what the page freed goes back to the OS

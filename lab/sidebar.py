@@ -73,9 +73,9 @@ def current_model() -> LabModel:
 def generate_box(key: str, default_prompt: str = "ROMEO:\n") -> None:
     """A prompt and its continuation by the current model, with the sidebar's settings."""
     lab_model = current_model()
+    state.seed({key: default_prompt})  # no value= here: a link may have set the prompt
     prompt = st.text_area(
         "Prompt",
-        default_prompt,
         key=key,
         height=80,
         help="The model continues this text with the sidebar's sampling settings.",

@@ -13,6 +13,7 @@ from typing import Any
 
 import streamlit as st
 
+from lab.engine import links
 from minigpt.sampling import SamplingConfig
 
 SHIPPED_MODEL = "Shipped Shakespeare model"
@@ -38,6 +39,30 @@ DEFAULTS: dict[str, Any] = {
 }
 
 HOME_PROMPT = "home.prompt"  # the home page's generate box (the home page has no folder)
+HOME_DEFAULT_PROMPT = "ROMEO:\n"
+MAX_LINK_TEXT = 2_000  # characters of text a link may carry into a text box
+
+# What a link carries on every page (the sidebar), and on the home page; ranges as the widgets'.
+SIDEBAR_LINK: tuple[links.Param, ...] = (
+    links.Param(
+        MODEL_CHOICE,
+        "model",
+        links.choice([SHIPPED_MODEL]),
+        DEFAULTS[MODEL_CHOICE],
+        note="The link names a model trained or uploaded in another session; models stay in "
+        "the session that made them, so this view uses the shipped model.",
+    ),
+    links.Param(TEMPERATURE, "temperature", links.real(0.0, 2.0), DEFAULTS[TEMPERATURE]),
+    links.Param(TOP_K, "top_k", links.integer(0, 100), DEFAULTS[TOP_K]),
+    links.Param(TOP_P, "top_p", links.real(0.0, 1.0), DEFAULTS[TOP_P]),
+    links.Param(
+        MAX_NEW_TOKENS, "max_new_tokens", links.integer(10, 1000), DEFAULTS[MAX_NEW_TOKENS]
+    ),
+    links.Param(SEED, "seed", links.integer(0, 2**31 - 1), DEFAULTS[SEED]),
+)
+HOME_LINK: tuple[links.Param, ...] = (
+    links.Param(HOME_PROMPT, "prompt", links.text(MAX_LINK_TEXT), HOME_DEFAULT_PROMPT),
+)
 
 _SESSION_MODELS = "session_models"  # name -> LabModel, trained or uploaded in this session
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lab import cache, charts, sidebar
+from lab import cache, charts, links, sidebar
 from lab.attention import state as attn_state
 from lab.engine.models import encode_text
 from lab.engine.views import crop_to_context, token_focus, token_labels
@@ -151,6 +151,7 @@ def head_views(maps, labels: list[str]) -> None:
         f"Every head of layer {layer}, on the same colour scale as the map on the left, so "
         "heads can be compared at a glance; hover for the tokens and the exact weight."
     )
+    links.sync()  # a fragment's rerun skips the router: keep the address bar on this head
 
 
 @st.fragment
@@ -171,6 +172,7 @@ def focus_view(maps, labels: list[str]) -> None:
         "lights up the column just before the picked token, a head resting on the first token "
         "lights up column 0, and an induction head the token after an earlier copy of this one."
     )
+    links.sync()
 
 
 head_views(view.maps, labels)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lab import cache, charts, sidebar
+from lab import cache, charts, links, sidebar
 from lab.engine.views import untrained_tail
 from lab.positional import state as pos_state
 
@@ -139,9 +139,10 @@ def waves(sinusoid, learned) -> None:
         "Dimensions drawn as waves",
         list(range(sinusoid.shape[1])),
         key=pos_state.POS_DIMS,
-        max_selections=8,
+        max_selections=pos_state.POS_MAX_WAVES,
         help="Each chosen dimension is drawn as a curve over position.",
     )
+    links.sync()  # a fragment's rerun skips the router: keep the address bar on these waves
     if not dims:
         st.info("Pick some dimensions to draw them as waves.")
         return
@@ -197,6 +198,7 @@ def alibi(bias, slopes) -> None:
         format_func=lambda h: f"head {h}",
         help=f"ALiBi's slopes depend on the head count; these are for {len(slopes)} heads.",
     )
+    links.sync()
     left, right = st.columns(2)
     left.plotly_chart(charts.alibi_heatmap(bias[head], head, float(slopes[head])))
     right.plotly_chart(charts.alibi_lines(slopes, len(bias[head]), highlight=head))

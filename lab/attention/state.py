@@ -6,6 +6,9 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from lab import state
+from lab.engine import links
+
 ATTN_TEXT = "attention.text"
 ATTN_LAYER = "attention.layer"
 ATTN_HEAD = "attention.head"
@@ -15,6 +18,14 @@ ATTN_PROMPT = "attention.prompt"  # the generate box's prompt
 # A line short enough to fit twice in a 64-character context: the second copy is where an
 # induction head looks back at what followed the same characters the first time.
 ATTN_DEFAULT_TEXT = "All that glisters is not gold.\nAll that glisters is not gold."
+# What a link to this page carries (lab/links.py); layer, head and focus are clamped to the
+# model by attention_defaults and clamp_attention_focus, as any other value is.
+LINK: tuple[links.Param, ...] = (
+    links.Param(ATTN_TEXT, "text", links.text(state.MAX_LINK_TEXT), ATTN_DEFAULT_TEXT),
+    links.Param(ATTN_LAYER, "layer", links.integer(0, 63), 0),
+    links.Param(ATTN_HEAD, "head", links.integer(0, 63), 0),
+    links.Param(ATTN_FOCUS, "focus", links.integer(0, 100_000)),
+)
 
 
 def attention_defaults(n_layer: int, n_head: int) -> None:

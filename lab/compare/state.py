@@ -8,6 +8,9 @@ from typing import Any
 import streamlit as st
 
 from lab import state
+from lab.compare.entries import LIVE_PRESETS
+from lab.engine import links
+from minigpt.config import POS_EMBS
 
 CMP_READING = "compare.reading"  # extrapolation reading: "windows" or "position"
 CMP_METRIC = "compare.metric"  # curves in "loss" or "perplexity"
@@ -28,6 +31,15 @@ CMP_DEFAULTS: dict[str, Any] = {
     CMP_IMPORTED: [],
     CMP_PROMPT: "ROMEO:\n",
 }
+# What a link to this page carries (lab/links.py): the settings, never the runs themselves.
+LINK: tuple[links.Param, ...] = (
+    links.Param(CMP_READING, "reading", links.choice(("windows", "position")), "windows"),
+    links.Param(CMP_METRIC, "metric", links.choice(("loss", "perplexity")), "loss"),
+    links.Param(CMP_ENCODINGS, "encodings", links.subset(POS_EMBS), CMP_DEFAULTS[CMP_ENCODINGS]),
+    links.Param(CMP_PRESET, "preset", links.choice(LIVE_PRESETS)),
+    links.Param(CMP_SEEDS, "seeds", links.choice((1, 2, 3)), CMP_DEFAULTS[CMP_SEEDS]),
+    links.Param(CMP_PROMPT, "prompt", links.text(state.MAX_LINK_TEXT), CMP_DEFAULTS[CMP_PROMPT]),
+)
 
 
 def compare_defaults(preset: str, imported: list[str]) -> None:

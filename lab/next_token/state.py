@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from lab.engine import links
+
 PROMPT = "next_token.prompt"
 HIDE = "next_token.hide"  # predict first: the distribution stays hidden until revealed
 REVEAL = "next_token.reveal"  # the Reveal button
@@ -39,6 +41,13 @@ EXAMPLES = {
 MAX_PROMPT_CHARS = 2_000  # the model reads only its context of it anyway
 MAX_TEXT_CHARS = 3_000  # surprise reads all of it, a window at a time
 MAX_ADDED = 200  # tokens added one at a time before the page asks for a restart
+# What a link to this page carries (lab/links.py); the tokens added one at a time stay behind.
+LINK: tuple[links.Param, ...] = (
+    links.Param(PROMPT, "prompt", links.text(MAX_PROMPT_CHARS), DEFAULT_PROMPT),
+    links.Param(HIDE, "hide", links.flag, False),
+    links.Param(EXAMPLE, "example", links.choice(EXAMPLES), next(iter(EXAMPLES))),
+    links.Param(TEXT, "text", links.text(MAX_TEXT_CHARS), next(iter(EXAMPLES.values()))),
+)
 
 
 def defaults() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lab.engine import links
+
 POS_N = "positional.n_pos"  # positions drawn by the formula-based views
 POS_WIDTH = "positional.width"  # dimensions of the vector being encoded
 POS_DIMS = "positional.dims"  # dimensions drawn as waves over position
@@ -11,6 +13,14 @@ POS_ALIBI_HEAD = "positional.alibi_head"
 POS_MAX_N = 256  # a 256 x 256 similarity map is about the most a browser draws briskly
 POS_MAX_WIDTH = 256
 POS_WAVE_DIMS = (0, 1, 8, 9, 40)  # fast, fast, slower, slower, slow: the default waves
+POS_MAX_WAVES = 8  # dimensions drawn as waves at once
+# What a link to this page carries (lab/links.py); the defaults depend on the model.
+LINK: tuple[links.Param, ...] = (
+    links.Param(POS_N, "positions", links.integer(8, POS_MAX_N)),
+    links.Param(POS_WIDTH, "width", links.integer(8, POS_MAX_WIDTH)),
+    links.Param(POS_DIMS, "dims", links.int_list(0, POS_MAX_WIDTH - 1, POS_MAX_WAVES)),
+    links.Param(POS_ALIBI_HEAD, "head", links.integer(0, 63)),
+)
 
 
 def positional_defaults(block_size: int, n_embd: int, n_head: int) -> None:

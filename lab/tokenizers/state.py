@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 
 from lab import state
+from lab.engine import links
 
 TOK_SOURCE = "tokenizers.source"  # which corpus BPE trains on: one of TOK_SOURCES
 TOK_PASTE = "tokenizers.paste"  # pasted corpus text
@@ -32,6 +33,23 @@ TOK_DEFAULTS: dict[str, Any] = {
     ),
     TOK_QUERY: "",
 }
+# What a link to this page carries (lab/links.py): an uploaded file cannot travel in a link.
+LINK: tuple[links.Param, ...] = (
+    links.Param(
+        TOK_SOURCE,
+        "source",
+        links.choice(TOK_SOURCES[:2]),
+        TOK_DEFAULTS[TOK_SOURCE],
+        note="The link asked for an uploaded corpus, which cannot travel in a link; this view "
+        "trains on Shakespeare.",
+    ),
+    links.Param(TOK_PASTE, "corpus", links.text(state.MAX_LINK_TEXT), TOK_DEFAULTS[TOK_PASTE]),
+    links.Param(TOK_VOCAB, "vocab_size", links.integer(256, 2048), TOK_DEFAULTS[TOK_VOCAB]),
+    links.Param(TOK_PRESPLIT, "presplit", links.flag, TOK_DEFAULTS[TOK_PRESPLIT]),
+    links.Param(TOK_STEP, "step", links.integer(0, 2048), TOK_DEFAULTS[TOK_STEP]),
+    links.Param(TOK_TEXT, "text", links.text(state.MAX_LINK_TEXT), TOK_DEFAULTS[TOK_TEXT]),
+    links.Param(TOK_QUERY, "find", links.text(100), TOK_DEFAULTS[TOK_QUERY]),
+)
 
 
 def tokenizers_defaults() -> None:

@@ -8,6 +8,9 @@ from typing import Any
 import streamlit as st
 
 from lab import state
+from lab.engine import links
+from lab.engine.runspec import LIVE_MODEL, LIVE_TRAIN, TOKENIZERS
+from minigpt.config import POS_EMBS, PRESETS
 
 TRAIN_SOURCE = "training.source"  # which corpus: one of TRAIN_SOURCES
 TRAIN_PASTE = "training.paste"
@@ -40,6 +43,49 @@ TRAIN_REPLAY_LAYER = "training.replay_layer"
 _TRAIN_REPLAY_SEEN = "training.replay_seen"  # snapshots there were when the replay last drew
 TRAIN_SOURCES = ("Shakespeare", "Paste text", "Upload a file")
 _TRAINING = "training.session"  # this session's live run, flags and lock
+
+
+def _link() -> tuple[links.Param, ...]:
+    """What a link to this page carries (lab/links.py): the settings, never the run. Only the
+    Shakespeare corpus travels (a pasted or uploaded one stays in its session); the ranges are
+    the form's, and make_spec still checks the run against the server's limits."""
+    model, train = LIVE_MODEL.to_dict(), LIVE_TRAIN.to_dict()
+    field = [
+        (TRAIN_LAYERS, "n_layer", links.integer(0, 64), model),
+        (TRAIN_HEADS, "n_head", links.integer(0, 64), model),
+        (TRAIN_WIDTH, "n_embd", links.integer(0, 4096), model),
+        (TRAIN_CONTEXT, "block_size", links.integer(0, 100_000), model),
+        (TRAIN_DROPOUT, "dropout", links.real(0.0, 0.9), model),
+        (TRAIN_POS, "pos_emb", links.choice(POS_EMBS), model),
+        (TRAIN_LR, "learning_rate", links.real(0.0, 1000.0), train),
+        (TRAIN_WARMUP, "warmup_iters", links.integer(0, 100_000), train),
+        (TRAIN_BATCH, "batch_size", links.integer(0, 4096), train),
+        (TRAIN_STEPS, "max_iters", links.integer(0, 1_000_000), train),
+        (TRAIN_CLIP, "grad_clip", links.real(0.0, 100.0), train),
+    ]
+    return (
+        links.Param(
+            TRAIN_SOURCE,
+            "source",
+            links.choice(TRAIN_SOURCES[:1]),
+            TRAIN_SOURCES[0],
+            note="The link's run trained on a corpus pasted or uploaded in another session, "
+            "which cannot travel in a link; this view trains on Shakespeare.",
+        ),
+        links.Param(TRAIN_TOKENIZER, "tokenizer", links.choice(TOKENIZERS), "char"),
+        links.Param(TRAIN_VOCAB, "vocab_size", links.integer(0, 100_000), 512),
+        links.Param(
+            TRAIN_PRESET,
+            "preset",
+            links.choice([n for n in PRESETS if n.startswith("lab-")]),
+            "lab-live",
+        ),
+        *(links.Param(key, name, parse, source[name]) for key, name, parse, source in field),
+        links.Param(TRAIN_SEED, "train_seed", links.integer(0, 2**31 - 1), train["seed"]),
+    )
+
+
+LINK = _link()
 
 
 def training_defaults(model: dict[str, Any], train: dict[str, Any]) -> None:
