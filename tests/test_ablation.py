@@ -1,6 +1,7 @@
 """Switching heads off: known answers on a model built to copy, and exact restores on a GPT."""
 
 import math
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -18,7 +19,8 @@ from minigpt.analysis.ablation import (
     token_losses,
     twice,
 )
-from minigpt.analysis.heads import prefix_mask
+from minigpt.analysis.heads import head_scores, prefix_mask
+from minigpt.training.checkpoint import load_checkpoint
 
 V = 10  # vocabulary of the constructed model
 
@@ -139,3 +141,19 @@ def test_helpers_on_small_examples():
     p = text_passages(torch.arange(100), 6, batch=2)
     assert p.shape == (2, 6) and (p[:, 1:] - p[:, :-1] == 1).all()  # consecutive text
     assert token_losses(gpt(), torch.randint(17, (2, 9))).shape == (2, 8)
+
+
+ASSET = Path(__file__).resolve().parents[1] / "assets" / "induction" / "checkpoint.safetensors"
+
+
+def test_the_shipped_induction_model_copies_with_a_head_it_cannot_do_without():
+    model = load_checkpoint(ASSET).model
+    scores = head_scores(model)
+    layer, head, best = scores.best("induction")
+    assert layer == 1 and best >= 0.5  # an induction head in the second layer
+    assert float(scores.previous_token[0].max()) >= 0.5  # fed by a previous-token head in the first
+    randoms = random_passages(model.config.vocab_size, model.config.block_size // 2)
+    effect = ablation_effect(model, randoms, [(layer, head)])
+    assert effect.intact_text.second_copy < effect.intact_text.first_copy - 2  # it copies
+    assert effect.ablated_text.second_copy > effect.intact_text.second_copy + 1  # this head does
+    assert abs(effect.ablated_text.first_copy - effect.intact_text.first_copy) < 0.2
