@@ -1,9 +1,9 @@
 """Induction: how many steps and seconds the live induction preset takes to grow an induction head.
 
-Trains the preset (minigpt/training/repeats.py LIVE_INDUCTION) on the plays with three seeds, one
-torch thread, and scores every head every CHECK_EVERY steps; a run has formed its head at the
-first check where some head's induction score (minigpt/analysis/heads.py) reaches 0.5. Seconds
-are training time only (Trainer.elapsed), not the scoring. The rows quote the medians.
+Trains the preset (minigpt/training/repeats.py LIVE_INDUCTION) on tinyshakespeare with three
+seeds, one torch thread, and scores every head every CHECK_EVERY steps; a run has formed its head
+at the first check where some head's induction score (minigpt/analysis/heads.py) reaches 0.5.
+Seconds are training time only (Trainer.elapsed), not the scoring. The rows quote the medians.
 """
 
 from __future__ import annotations
