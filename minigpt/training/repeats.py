@@ -130,7 +130,7 @@ class RepeatRecipe:
 LIVE_INDUCTION = RepeatRecipe(
     model=PRESETS["lab-induction"].replace(block_size=64),
     train=TrainConfig(
-        batch_size=32, max_iters=1000, learning_rate=3e-3, warmup_iters=50, eval_interval=100
+        batch_size=32, max_iters=2000, learning_rate=3e-3, warmup_iters=50, eval_interval=100
     ),
     repeat_fraction=1.0,
     random_fraction=1.0,
