@@ -246,10 +246,11 @@ if text:
         missing = sorted({p.text for p in char_tokens if p.kind == pieces.UNKNOWN})
         listed = " ".join(visible(c) for c in missing[:30])
         char_note = (
-            f"{unknown:,} character{'' if unknown == 1 else 's'} the corpus never had "
-            f"({listed}) {'has' if unknown == 1 else 'have'} no id here: each is drawn in place "
-            "as an unknown token (dashed) and counted. A model with this tokenizer could not "
-            "read them at all."
+            f"{unknown:,} character{'' if unknown == 1 else 's'} of this text "
+            f"{'has' if unknown == 1 else 'have'} no id here, as the corpus never had "
+            f"{'it' if len(missing) == 1 else 'them'} ({listed}): each is drawn in place as an "
+            "unknown token (dashed) and counted. A model with this tokenizer could not read "
+            "them at all."
         )
     ours, theirs = st.columns(2, gap="large"), st.columns(2, gap="large")
     with ours[0]:

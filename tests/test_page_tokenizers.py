@@ -327,7 +327,7 @@ def test_page_marks_and_counts_unknown_characters():
     assert errors(at) == []
     count, drawn = column_of(at, "Characters")
     assert count == "9" and drawn.count('class="tok-unknown"') == 1
-    assert "1 character the corpus never had (() has no id" in shown(at)
+    assert "1 character of this text has no id here, as the corpus never had it (()" in shown(at)
     assert "counted" in shown(at)
 
 

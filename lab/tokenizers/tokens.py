@@ -38,7 +38,7 @@ _UNKNOWN = f"border:1px dashed {ACCENT};border-radius:3px;padding:0 2px;margin-r
 # A character over its bytes (or over "unknown"): two lines inside one inline box.
 _STACK = (
     "display:inline-flex;flex-direction:column;align-items:center;vertical-align:top;"
-    "line-height:1.3;margin:0 1px"
+    "line-height:1.3;margin:0 1px;"
 )
 _UNDER = "display:inline-flex;gap:1px;font-size:0.7rem;color:#555;line-height:1.3"
 
@@ -110,7 +110,7 @@ def _span(piece: Piece, pos: int, highlight: int | None, part_of: str | None = N
     if piece.kind == UNKNOWN:  # the character itself, over a marker saying it has no id
         return (
             f'<span class="tok-unknown" title="{title}" style="{_STACK}{style}">'
-            f'<span>{body}</span><span style="{_UNDER}">unknown</span></span>'
+            f'<span>{body}</span><span style="{_UNDER};color:{ACCENT}">unknown</span></span>'
         )
     kind = "tok-special" if piece.kind == SPECIAL else "tok" if part_of is None else "tok-bytes"
     return f'<span class="{kind}" title="{title}" style="{style}">{body}</span>'
