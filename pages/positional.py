@@ -214,8 +214,8 @@ def alibi(bias, slopes) -> None:
         "so some heads look only at the last few tokens and others see far back. Because it is a "
         "formula, it runs at any length, even past the context the model was trained on. Every "
         f"head is drawn on one colour scale, from 0 down to {float(bias.min()):.3g} (the steepest "
-        f"head's penalty at distance {len(bias[head]) - 1}): switch heads and a gentle one looks "
-        "pale, since its penalty barely grows over these positions."
+        f"head's penalty at distance {len(bias[head]) - 1}): switch heads and a gentle one stays "
+        "near the top of the scale (yellow), since its penalty barely grows over these positions."
     )
 
 
