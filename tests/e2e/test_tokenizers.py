@@ -87,7 +87,9 @@ def test_split_characters_production_columns_and_stepper(page: Page, app_url: st
     page.set_viewport_size({"width": 1280, "height": 720})
     wait_for_app(page)
     assert_beside_stepper(page)
-    page.locator(".st-key-tokenizers-next button").scroll_into_view_if_needed()
+    page.locator(".st-key-tokenizers-next button").evaluate(
+        "b => b.scrollIntoView({block: 'center'})"
+    )
     page.screenshot(path=str(SHOTS / "tokenizers_1280x720_stepper.png"))
     gpt4o.scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "tokenizers_1280x720_production.png"))
