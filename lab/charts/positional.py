@@ -173,9 +173,16 @@ def rope_relative_chart(score: np.ndarray, height: int = 360) -> go.Figure:
     return fig
 
 
-def alibi_heatmap(bias: np.ndarray, head: int, slope: float, height: int = 420) -> go.Figure:
-    """One head's ALiBi bias (query x key); the future, which is masked anyway, left blank."""
+def alibi_heatmap(biases: np.ndarray, head: int, slope: float, height: int = 420) -> go.Figure:
+    """One head's ALiBi bias (query x key) on a colour scale shared by every head.
+
+    `biases` holds all heads, (n_head, P, P): the scale runs from the steepest head's farthest
+    penalty up to 0, so a gentle head looks pale instead of being stretched to the same
+    colours as a steep one. The future, which is masked anyway, is left blank.
+    """
+    bias = biases[head]
     n_pos = bias.shape[0]
+    floor = min(float(biases.min()), -1e-9)  # one head and one position: all zeros
     z = bias.astype(float).copy()
     z[np.triu_indices(n_pos, 1)] = np.nan
     fig = go.Figure(
@@ -184,8 +191,10 @@ def alibi_heatmap(bias: np.ndarray, head: int, slope: float, height: int = 420) 
             x=np.arange(n_pos),
             y=np.arange(n_pos),
             colorscale="Viridis",
+            zmin=floor,
+            zmax=0.0,
             hoverongaps=False,
-            colorbar=dict(thickness=12, title="bias"),
+            colorbar=dict(thickness=12, title="bias<br>(every<br>head)"),
             hovertemplate="query %{y}, key %{x}<br>bias %{z:.4f}<extra></extra>",
         )
     )
