@@ -189,14 +189,16 @@ def _imported(records: Sequence[Any], reference: HeldFixed | None) -> list[Entry
     return entries
 
 
-def _sample(entry: Entry, prompt: str) -> str | None:
-    """The model's continuation of the prompt with the sidebar's sampling settings."""
+def _sample(entry: Entry, prompt: str) -> tuple[str, int | None] | None:
+    """The model's continuation of the prompt with the sidebar's sampling settings, and the
+    sampling seed it used (None for a sample logged while a run trained)."""
     if entry.model is None:
-        return entry.sample
+        return (entry.sample, None) if entry.sample else None
     tok = entry.model.tokenizer
     ids, _ = encode_text(tok, prompt)
     text = tok.decode(ids)
-    return text + cache.continuation(entry.model, text, state.sampling())
+    sampling = state.sampling()
+    return text + cache.continuation(entry.model, text, sampling), sampling.seed
 
 
 def yours(records: Sequence[Any], reading: str, metric: str, reference: HeldFixed | None) -> None:
@@ -223,7 +225,15 @@ def _panel(records: Sequence[Any], reading: str, metric: str, reference: HeldFix
     if entries:
         prompt = cmp_state.compare_prompt()
         note = "Every model continues the same prompt with the sidebar's sampling settings."
-        show_results(entries, "yours", reading, metric, lambda e: _sample(e, prompt), note)
+        show_results(
+            entries,
+            "yours",
+            reading,
+            metric,
+            lambda e: _sample(e, prompt),
+            note,
+            live=box.comparison is not None and not box.comparison.training_done,
+        )
     else:
         st.info(
             "Choose encodings and press **Start**: the models train here in turn, from the "
