@@ -118,7 +118,7 @@ if n == 0:
 else:
     tok_state.clamp_tokenizers_step(n)
     step = tok_state.tokenizers_step()
-    back, forward, slider = st.columns([1.2, 1.2, 7.6], vertical_alignment="bottom")
+    back, forward, slider = st.columns([2, 2, 6], vertical_alignment="bottom")
     back.button(
         "◀ Prev",
         key=tok_state.TOK_PREV,
@@ -143,7 +143,7 @@ if merge is None:
 else:
     a, b = merge.pair
     label = tokens_view.merge_label(tok.token_str(a), tok.token_str(b), tok.token_str(merge.new_id))
-    what, count, new_id = st.columns([4, 1, 1])
+    what, count, new_id = st.columns([3, 1.5, 1.5])
     with what:
         st.markdown(f"**Merge {step:,} of {n:,}**")
         st.code(label, language=None)

@@ -88,14 +88,14 @@ def live_controls(imported_names: list[str]) -> None:
     live.release_if_idle(box)
     comp = box.comparison
     busy = comp is not None
-    left, middle, right = st.columns([3, 3, 1])
-    left.multiselect(
+    st.multiselect(  # a row of its own: five chips side by side must all show on a projector
         "Encodings",
         list(POS_EMBS),
         key=cmp_state.CMP_ENCODINGS,
         disabled=busy,
         help="Each is trained from the same start on the same batches.",
     )
+    middle, right = st.columns([4, 1])
     middle.selectbox("Preset", list(LIVE_PRESETS), key=cmp_state.CMP_PRESET, disabled=busy)
     right.selectbox(
         "Seeds",

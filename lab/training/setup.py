@@ -198,7 +198,7 @@ def preview(setup: Setup, time_it: bool = True) -> None:
     cfg = spec.model.replace(vocab_size=setup.tokenizer.vocab_size)
     parts = param_breakdown(cfg)
     total = sum(parts.values())
-    cols = st.columns(4)
+    cols = [*st.columns(2), *st.columns(2)]  # two rows: four in one are cut off on a projector
     cols[0].metric("Parameters", f"{total:,}")
     cols[1].metric(
         "Tokens in the corpus",
