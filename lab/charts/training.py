@@ -62,10 +62,10 @@ def _panel(title: str, y_title: str, series: list[str], max_steps: int | None) -
     }
 
 
-PERPLEXITY_WAIT = "Perplexity appears after the second evaluation"
+PERPLEXITY_WAIT = ["Perplexity appears after", "the second evaluation"]  # lines: a narrow panel
 
 
-def _waiting(title: str, text: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _waiting(title: str, text: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A panel that says what it is waiting for, in place of an empty frame: a text mark on
     one placeholder row (no axes, no border)."""
     spec = {
@@ -106,9 +106,9 @@ def training_panels(
         lr.append({"step": x, "value": y, "series": "learning rate"})
     evaluated = ["train (evaluated)", "validation"]
     perplexity = (
-        (_panel("Perplexity (evaluated)", "exp(loss)", evaluated, max_steps), ppl)
+        (_panel("Perplexity", "exp(evaluated loss)", evaluated, max_steps), ppl)
         if len({r["step"] for r in evals}) >= 2
-        else _waiting("Perplexity (evaluated)", PERPLEXITY_WAIT)
+        else _waiting("Perplexity", PERPLEXITY_WAIT)
     )
     return [
         (_panel("Loss", "nats per token", ["training batch", *evaluated], max_steps), loss),
