@@ -278,7 +278,7 @@ def summary_table(
         row = {
             "run": name,
             "seeds": len(group),
-            "parameters": params,
+            "parameters": f"{params:,}",
             "vs none": f"{params - baseline:+,}" if baseline is not None else DASH,
             "ms/step": f"{1000 * speed.mean:.0f}" if speed else DASH,
             f"val {short}": _fmt(final, perplexity) if final else DASH,

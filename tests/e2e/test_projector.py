@@ -39,7 +39,7 @@ CUT_TEXT_JS = """
   // A multiselect keeps its chips on one line that scrolls under a fade: chips out of sight.
   for (const tags of document.querySelectorAll("[data-testid='stMultiSelectTagsContainer']")) {
     if (tags.scrollWidth > tags.clientWidth + 1) {
-      found.push(`multiselect chips "${tags.innerText.replace(/\n/g, ", ").slice(0, 60)}" ` +
+      found.push(`multiselect chips "${tags.innerText.replace(/\\n/g, ", ").slice(0, 60)}" ` +
                  `need ${tags.scrollWidth}px, have ${tags.clientWidth}px`);
     }
   }
