@@ -81,7 +81,7 @@ def setup_form() -> Setup:
             "character of the corpus is a token.",
         )
     st.markdown("**Model**")
-    cols = st.columns(7)
+    cols = [*st.columns(4), *st.columns(3)]  # two rows: seven fields in one are cut off
     cols[0].selectbox(
         "Preset",
         list(LAB_PRESETS),
@@ -112,7 +112,7 @@ def setup_form() -> Setup:
     cols[5].number_input("Dropout", 0.0, 0.9, step=0.05, key=train_state.TRAIN_DROPOUT)
     cols[6].selectbox("Positions", POS_EMBS, key=train_state.TRAIN_POS, format_func=POS_NAMES.get)
     st.markdown("**Optimisation**")
-    cols = st.columns(6)
+    cols = [*st.columns(3), *st.columns(3)]  # two rows, as above
     cols[0].number_input(
         "Learning rate",
         0.0,

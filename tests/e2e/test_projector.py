@@ -43,15 +43,18 @@ CUT_TEXT_JS = """
                  `need ${tags.scrollWidth}px, have ${tags.clientWidth}px`);
     }
   }
-  // A selectbox shows its choice in an input: measure the text in the input's own font.
+  // A selectbox shows its choice in an input, as a number input its number: measure the text
+  // in the input's own font.
   const ctx = document.createElement("canvas").getContext("2d");
-  for (const input of document.querySelectorAll("[data-testid='stSelectbox'] input")) {
+  const inputs = "[data-testid='stSelectbox'] input, [data-testid='stNumberInput'] input";
+  for (const input of document.querySelectorAll(inputs)) {
+    if (input.clientWidth === 0) continue;  // in a tab not shown
     const s = getComputedStyle(input);
     ctx.font = s.font;
     const room = input.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
     const needs = ctx.measureText(input.value).width;
     if (input.value && needs > room + 1) {
-      found.push(`selectbox "${input.value.slice(0, 60)}" needs ${Math.ceil(needs)}px, has ${Math.floor(room)}px`);
+      found.push(`input "${input.value.slice(0, 60)}" needs ${Math.ceil(needs)}px, has ${Math.floor(room)}px`);
     }
   }
   return found;
