@@ -20,6 +20,7 @@ from lab.compare import entries as compare_entries
 from lab.compare import results as compare_results
 from lab.compare import series as compare_series
 from lab.compare import state as cmp_state
+from lab.compare import table as compare_table
 from lab.engine.comparison import CompareSpec
 from lab.engine.models import LabModel
 from lab.engine.runs import RunRecord
@@ -95,7 +96,7 @@ def test_learned_is_shown_as_undefined_past_its_table(alone):
     assert any(n.startswith("learned: no positions past 64") for n in notes(spec))
     assert np.isfinite(array(trace(spec, "alibi")["y"])).all()  # the others run at any length
     table = alone.table[0].value
-    assert table.set_index("run").loc["learned", "4× (256)"] == compare_series.DASH
+    assert table.set_index("run").loc["learned", "4× (256)"] == compare_table.DASH
 
 
 def test_switching_the_reading_changes_the_chart():
@@ -274,11 +275,11 @@ def test_csv_exports_leave_undefined_points_empty():
 def test_no_cell_of_the_table_is_none_and_the_dash_is_explained():
     measured = entry("learned", 0, [2.0, 1.8, None], 8)
     unmeasured = dataclasses.replace(entry("rope", 0, [2.0, 1.9, 1.9]), extrapolation={})
-    table, helps = compare_series.summary_table([measured, unmeasured])
+    table, helps = compare_table.summary_table([measured, unmeasured])
     cells = table.set_index("run")
-    assert cells.loc["learned", "2× (16)"] == compare_series.DASH  # past the table: undefined
-    assert cells.loc["rope", "1× (8)"] == compare_series.DASH  # never measured
-    assert cells.loc["learned", "vs none"] == compare_series.DASH  # no baseline to compare with
+    assert cells.loc["learned", "2× (16)"] == compare_table.DASH  # past the table: undefined
+    assert cells.loc["rope", "1× (8)"] == compare_table.DASH  # never measured
+    assert cells.loc["learned", "vs none"] == compare_table.DASH  # no baseline to compare with
     assert not table.isna().any().any()
     assert not (table.astype(str) == "None").any().any()
     assert "not defined" in helps["2× (16)"] and "no row past its length" in helps["2× (16)"]
@@ -299,7 +300,7 @@ def test_perplexity_is_exp_of_the_loss_in_every_view():
     ]
     curves = compare_series.curve_series(entries, perplexity=True)["learned"]
     assert curves["train"][0] == [pytest.approx(math.exp(3.0)), pytest.approx(math.exp(2.0))]
-    table, _ = compare_series.summary_table(entries, perplexity=True)
+    table, _ = compare_table.summary_table(entries, perplexity=True)
     assert table.set_index("run").loc["alibi", "2× (16)"] == f"{math.exp(1.5):.2f}"
     assert "val ppl" in table.columns
     text = "\n".join(compare_series.ordering_lines(entries, "windows", perplexity=True))

@@ -14,8 +14,6 @@ from lab import charts
 from lab.compare.entries import Entry, shipped_entries
 from lab.compare.series import (
     SMOOTH,
-    UNDEFINED,
-    baseline_params,
     by_share,
     curve_series,
     curves_csv,
@@ -23,9 +21,9 @@ from lab.compare.series import (
     extrapolation_series,
     first_of_each,
     ordering_lines,
-    summary_table,
     x_span,
 )
+from lab.compare.table import UNDEFINED, baseline_params, summary_table
 from lab.engine.views import visible
 
 EXPECTED = (

@@ -1,5 +1,5 @@
-"""The compare page's numbers: entries as chart series, the ordering in words, the summary
-table and the CSV downloads. Seeds of one group are drawn as a mean with their spread around
+"""The compare page's numbers: entries as chart series, the ordering in words and the CSV
+downloads (the summary table is lab/compare/table.py's). Seeds of one group are drawn as a mean with their spread around
 it. No Streamlit here: lab/compare/results.py draws.
 """
 
@@ -32,12 +32,6 @@ TOLERANCE = 0.1  # nats above the trained level that count as "breaking down"
 SMOOTH = 8  # positions averaged together in the position reading (one token is noisy)
 LENGTHS_APART = 2  # runs whose lengths differ more than this share an x-axis in % of training
 CAP = 50.0  # nats: exp(50) already says "hopeless", and a larger one overflows a float
-DASH = "—"  # a table cell with no number
-UNDEFINED = (
-    f"{DASH}: not defined: a learned table has no row past its length, so the model cannot "
-    "read that far (or the run was not measured on held-out Shakespeare)."
-)
-
 # Units and axes
 
 
@@ -77,7 +71,8 @@ def x_span(entries: Sequence[Entry]) -> tuple[float, float]:
 # Series for the charts
 
 
-def _groups(entries: Sequence[Entry]) -> dict[str, list[Entry]]:
+def by_group(entries: Sequence[Entry]) -> dict[str, list[Entry]]:
+    """Entries by group (seeds of one setup), in first-seen order."""
     groups: dict[str, list[Entry]] = {}
     for e in entries:
         groups.setdefault(e.group, []).append(e)
@@ -86,7 +81,7 @@ def _groups(entries: Sequence[Entry]) -> dict[str, list[Entry]]:
 
 def first_of_each(entries: Sequence[Entry]) -> list[Entry]:
     """One entry per group (its first seed), for the samples."""
-    return [group[0] for group in _groups(entries).values()]
+    return [group[0] for group in by_group(entries).values()]
 
 
 def _spread(columns: Sequence[Sequence[float | None]]) -> tuple[list, list, list]:
@@ -114,7 +109,7 @@ def curve_series(entries: Sequence[Entry], perplexity: bool = False) -> dict[str
     each run's planned training, so a short run is not squeezed into a corner."""
     share = by_share(entries)
     out = {}
-    for name, group in _groups(entries).items():
+    for name, group in by_group(entries).items():
         series = _style(group)
         scale = 100 / planned_steps(group[0]) if share else 1
         for part, key, steps_key in (
@@ -138,7 +133,7 @@ def extrapolation_series(
     """Per group with a measurement: x, mean/low/high over seeds (None: not defined), limit;
     in loss or perplexity (smoothed in loss, then converted)."""
     out = {}
-    for name, group in _groups(entries).items():
+    for name, group in by_group(entries).items():
         results = [e.extrapolation[mode] for e in group if mode in e.extrapolation]
         if not results or any(r.x != results[0].x for r in results):
             continue
@@ -159,7 +154,8 @@ def extrapolation_series(
 # Reading the numbers
 
 
-def _fmt(s: Any, perplexity: bool = False) -> str:
+def fmt_stats(s: Any, perplexity: bool = False) -> str:
+    """A value over seeds as text: "2.471 ± 0.018" (loss) or "11.83 ± 0.21" (perplexity)."""
     f = ".2f" if perplexity else ".3f"
     return f"{s.mean:{f}} ± {s.sd:{f}}" if s.n > 1 else f"{s.mean:{f}}"
 
@@ -171,7 +167,7 @@ def _chain(order: list[tuple[str, Any]], perplexity: bool = False) -> str:
         if i:
             prev = order[i - 1][1]
             text += " ≈ " if s.low <= prev.high else " < "
-        text += f"**{name}** {_fmt(s, perplexity)}"
+        text += f"**{name}** {fmt_stats(s, perplexity)}"
     return text
 
 
@@ -189,7 +185,7 @@ def ordering_lines(entries: Sequence[Entry], mode: str, perplexity: bool = False
     loss first rises more than TOLERANCE nats above its trained level.
     """
     groups = {n: [e.extrapolation[mode] for e in g if mode in e.extrapolation]
-              for n, g in _groups(entries).items()}  # fmt: skip
+              for n, g in by_group(entries).items()}  # fmt: skip
     groups = {n: rs for n, rs in groups.items() if rs}
     if not groups:
         return []
@@ -251,59 +247,6 @@ def ordering_lines(entries: Sequence[Entry], mode: str, perplexity: bool = False
     return lines
 
 
-def summary_table(
-    entries: Sequence[Entry], baseline: int | None = None, perplexity: bool = False
-) -> tuple[pd.DataFrame, dict[str, str]]:
-    """One row per group: size, speed, final validation loss (or perplexity) and the windowed
-    one at 1, 2 and 4x the training length; and what each column holds, for its tooltip.
-
-    Headers stay short (they must fit a projector); a cell with no number holds DASH, never
-    None: the tooltip says why.
-    """
-    unit = "perplexity" if perplexity else "loss"
-    short = "ppl" if perplexity else "loss"
-    helps = {
-        "seeds": "Runs of this setup, each from its own random start.",
-        "parameters": "Weights in the model.",
-        "vs none": "Parameters beyond a model with no position information: a learned table "
-        "adds context × width, the other encodings none.",
-        "ms/step": "Median milliseconds per training step.",
-        f"val {short}": f"Validation {unit} at the last evaluation (mean ± sd over seeds).",
-    }
-    rows = []
-    for name, group in _groups(entries).items():
-        params = group[0].params
-        final = seed_stats([in_unit(_final_val(e), perplexity) for e in group])
-        speed = seed_stats([e.seconds_per_step for e in group])
-        row = {
-            "run": name,
-            "seeds": len(group),
-            "parameters": f"{params:,}",
-            "vs none": f"{params - baseline:+,}" if baseline is not None else DASH,
-            "ms/step": f"{1000 * speed.mean:.0f}" if speed else DASH,
-            f"val {short}": _fmt(final, perplexity) if final else DASH,
-        }
-        windows = [e.extrapolation["windows"] for e in group if "windows" in e.extrapolation]
-        if windows:
-            n = windows[0].train_length
-            for f in (1, 2, 4):
-                s = seed_stats([in_unit(value_at(r, f * n), perplexity) for r in windows])
-                column = f"{f}× ({f * n})"
-                row[column] = _fmt(s, perplexity) if s else DASH
-                helps[column] = (
-                    f"Held-out {unit} over windows of {f * n} tokens, {f}× the training "
-                    f"length. {UNDEFINED}"
-                )
-        rows.append(row)
-    frame = pd.DataFrame(rows).fillna(DASH)  # a run without a column (never measured): a dash
-    return frame, {c: h for c, h in helps.items() if c in frame.columns}
-
-
-def _final_val(entry: Entry) -> float | None:
-    vals = [p["val_loss"] for p in entry.curve if p.get("val_loss") is not None]
-    return vals[-1] if vals else None
-
-
 # Files
 
 
@@ -344,9 +287,3 @@ def extrapolation_csv(entries: Sequence[Entry]) -> str:
         columns=["run", "pos_emb", "seed", "reading", "x", "loss", "defined", "tokens"],
     )
     return metrics.to_csv(frame.astype({"seed": "Int64", "loss": float}))
-
-
-def baseline_params(entries: Sequence[Entry]) -> int | None:
-    """Parameters of a model without position information, the reference for the extra ones."""
-    nones = [e.params for e in entries if e.pos_emb == "none" and not e.imported]
-    return nones[0] if nones else None
