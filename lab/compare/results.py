@@ -67,12 +67,16 @@ def show_results(
         )
     table, helps = summary_table(entries, baseline_params(entries), perplexity)
     st.table(table, hide_index=True)
+    windows = (
+        f" 1×, 2×, 4×: held-out {metric} over windows of that many times the training length."
+        if any("×" in column for column in table.columns)
+        else ""
+    )
     st.caption(
         "A learned table adds context × width parameters (“vs none”: beyond a model with no "
         "position information); the other encodings add none. ms/step is the median over "
         "training, with every model of the comparison training in turn on the same machine, so "
-        f"a busy moment slows them all alike. 1×, 2×, 4×: held-out {metric} over windows of "
-        f"that many times the training length. {UNDEFINED}",
+        f"a busy moment slows them all alike.{windows} {UNDEFINED}",
         help="\n\n".join(f"**{column}**: {text}" for column, text in helps.items()),
     )
     measured = extrapolation_series(entries, reading, perplexity)
