@@ -54,9 +54,7 @@ views = cache.positional_views(lab_model, n_pos, width)
 
 st.header("Sinusoidal: fixed waves" + (yours if cfg.pos_emb == "sinusoidal" else ""))
 left, right = st.columns(2)
-left.plotly_chart(
-    charts.position_heatmap(views.sinusoid, f"Sinusoidal table: {n_pos} positions × {width} dims")
-)
+left.plotly_chart(charts.position_heatmap(views.sinusoid, f"Sinusoidal table: {n_pos} × {width}"))
 right.plotly_chart(
     charts.similarity_heatmap(views.sinusoid_similarity, "Cosine similarity between positions")
 )
@@ -90,11 +88,7 @@ if views.learned is None:
 else:
     rows, _ = views.learned.shape
     left, right = st.columns(2)
-    left.plotly_chart(
-        charts.position_heatmap(
-            views.learned, f"{lab_model.name}: wpe, {rows} positions × {cfg.n_embd} dims"
-        )
-    )
+    left.plotly_chart(charts.position_heatmap(views.learned, f"{lab_model.name}: wpe"))
     right.plotly_chart(
         charts.similarity_heatmap(views.learned_similarity, "Cosine similarity between positions")
     )

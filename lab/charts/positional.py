@@ -121,9 +121,9 @@ def rope_frequency_chart(inv_freq: np.ndarray, height: int = 360) -> go.Figure:
             ),
         )
     )
-    fig.update_xaxes(title="dimension pair (2i, 2i+1)")
+    fig.update_xaxes(title="pair (2i, 2i+1)")
     fig.update_yaxes(title="rotation per position (radians)", type="log")
-    fig.update_layout(title="RoPE: how fast each pair turns", height=height, **PLAIN)
+    fig.update_layout(title="RoPE: speed per pair", height=height, **PLAIN)
     return fig
 
 
@@ -153,7 +153,7 @@ def rope_angle_heatmap(angles: np.ndarray, height: int = 360) -> go.Figure:
     )
     fig.update_xaxes(title="dimension pair")
     fig.update_yaxes(title="position", autorange="reversed")
-    fig.update_layout(title="RoPE: the angle each pair is turned by", height=height, **PLAIN)
+    fig.update_layout(title="RoPE: the angle per pair", height=height, **PLAIN)
     return fig
 
 
@@ -223,7 +223,7 @@ def alibi_lines(
                 hovertemplate=f"head {head}, distance %{{x}}: bias %{{y:.4f}}<extra></extra>",
             )
         )
-    fig.update_xaxes(title="distance from query to key (positions)")
+    fig.update_xaxes(title="query–key distance (positions)")
     fig.update_yaxes(title="bias added to the score")
     fig.update_layout(title="ALiBi: every head's penalty", height=height, **PLAIN)
     return fig
