@@ -22,7 +22,7 @@ from benchmarks.table import Row, format_table
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data" / "tinyshakespeare.txt"
-SECTIONS = ("training", "quality", "bpe", "encoding", "finetune", "pages", "memory")
+SECTIONS = ("training", "quality", "induction", "bpe", "encoding", "finetune", "pages", "memory")
 
 
 def log(message: str) -> None:
@@ -126,6 +126,13 @@ def main(argv: list[str] | None = None) -> int:
                 from benchmarks import training
 
                 rows += training.time_to_quality(text, log)
+        elif section == "induction":
+            if text is None:
+                skip("Induction head forms", no_text)
+                continue
+            from benchmarks import induction
+
+            rows += induction.run(text, args.quick, log)
         elif section == "bpe":
             if text is None:
                 skip("BPE training", no_text)

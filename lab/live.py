@@ -129,7 +129,7 @@ def buttons(
     """Start (Resume once there is work), Stop and Reset in a row; returns the row's last,
     wide column for a note. keys are the three buttons' widget keys, in that order."""
     start_key, stop_key, reset_key = keys
-    cols = st.columns([1, 1, 1, 5], vertical_alignment="center")
+    cols = st.columns([2, 2, 2, 5], vertical_alignment="center")  # "Resume" fits at 1024 px
     cols[0].button(
         "Resume" if has_work else "Start",
         key=start_key,

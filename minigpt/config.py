@@ -100,4 +100,9 @@ PRESETS: dict[str, GPTConfig] = {
     # The live training page's default: validation loss under 1.9 nats per character on the
     # plays in about three minutes of one CPU core (measured; see lab/engine/runspec.py LIVE_TRAIN).
     "lab-live": GPTConfig(n_layer=4, n_head=4, n_embd=64, block_size=64),
+    # Two layers are the fewest that can copy by content: a previous-token head in layer 0
+    # feeds the induction head in layer 1 (see minigpt/training/repeats.py for the text).
+    # RoPE makes "one token back" the same pattern at every position, so the previous-token
+    # head forms fast; with learned positions no induction head had formed after 3000 steps.
+    "lab-induction": GPTConfig(n_layer=2, n_head=4, n_embd=64, block_size=128, pos_emb="rope"),
 }

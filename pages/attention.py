@@ -69,7 +69,7 @@ st.header("Which heads do what")
 def score_column(label: str, help: str) -> st.column_config.Column:
     """A head score in [0, 1], drawn as a bar."""
     return st.column_config.ProgressColumn(
-        label, min_value=0.0, max_value=1.0, format="%.2f", help=help
+        label, min_value=0.0, max_value=1.0, format="%.2f", help=help, width=130
     )
 
 
@@ -82,8 +82,8 @@ st.dataframe(
     hide_index=True,
     height=min(35 * (len(rows) + 1) + 3, 600),  # every head of a small model, no scrolling
     column_config={
-        "layer": st.column_config.NumberColumn("layer", width="small"),
-        "head": st.column_config.NumberColumn("head", width="small"),
+        "layer": st.column_config.NumberColumn("layer", width=60),
+        "head": st.column_config.NumberColumn("head", width=60),
         "previous_token": score_column(
             "previous-token",
             "Mean attention from each token to the one just before it, on your text.",

@@ -12,19 +12,18 @@ st.markdown(
 )
 
 lessons = CATALOG[1:]  # every page but this one
-for column, page in zip(st.columns(len(lessons)), lessons, strict=True):
-    with column, st.container(border=True):
-        st.page_link(f"../pages/{page.name}.py", label=page.title)
-        st.caption(page.lesson)
+for row in range(0, len(lessons), 2):  # two a row: more side by side do not fit a projector
+    for column, page in zip(st.columns(2), lessons[row : row + 2], strict=False):
+        with column, st.container(border=True):
+            st.page_link(f"../pages/{page.name}.py", label=page.title)
+            st.caption(page.lesson)
 
 model = sidebar.current_model()
 left, right = st.columns(2)
 with left:
     st.subheader("How the model learned")
     if model.metrics:
-        st.plotly_chart(
-            charts.loss_curve(model.metrics, title=f"{model.name}: loss while training")
-        )
+        st.plotly_chart(charts.loss_curve(model.metrics, title=charts.plotly_text(model.name)))
         st.caption(
             "Loss is the average surprise per character, in nats. A model guessing uniformly among "
             f"{model.tokenizer.vocab_size} characters would score ln({model.tokenizer.vocab_size}) ≈ "

@@ -54,9 +54,7 @@ views = cache.positional_views(lab_model, n_pos, width)
 
 st.header("Sinusoidal: fixed waves" + (yours if cfg.pos_emb == "sinusoidal" else ""))
 left, right = st.columns(2)
-left.plotly_chart(
-    charts.position_heatmap(views.sinusoid, f"Sinusoidal table: {n_pos} positions × {width} dims")
-)
+left.plotly_chart(charts.position_heatmap(views.sinusoid, f"Sinusoidal table: {n_pos} × {width}"))
 right.plotly_chart(
     charts.similarity_heatmap(views.sinusoid_similarity, "Cosine similarity between positions")
 )
@@ -90,19 +88,19 @@ if views.learned is None:
 else:
     rows, _ = views.learned.shape
     left, right = st.columns(2)
-    left.plotly_chart(
-        charts.position_heatmap(
-            views.learned, f"{lab_model.name}: wpe, {rows} positions × {cfg.n_embd} dims"
-        )
-    )
+    left.plotly_chart(charts.position_heatmap(views.learned, f"{lab_model.name}: wpe"))
     right.plotly_chart(
         charts.similarity_heatmap(views.learned_similarity, "Cosine similarity between positions")
     )
     left, right = st.columns(2)
     left.plotly_chart(charts.row_norms_chart(views.learned_row_norms, views.init_row_norm))
+    shape = f"{rows} × {cfg.n_embd}"
     right.plotly_chart(
         charts.similarity_by_distance_chart(
-            {"learned": views.learned_by_distance, "sinusoidal": views.sinusoid_by_distance}
+            {
+                f"learned ({shape})": views.learned_by_distance,
+                f"sinusoidal ({shape})": views.sinusoid_matched_by_distance,
+            }
         )
     )
     tail = untrained_tail(views.learned_row_norms, views.init_row_norm)
@@ -128,6 +126,9 @@ else:
             if near > far + 0.1
             else "the model has not (or not yet) learned that nearby positions belong together."
         )
+        + f' Both curves of "Are nearby positions alike?" come from tables of the model\'s own '
+        f"shape, {rows} positions × {cfg.n_embd} dimensions, whatever the sliders above say: the "
+        "sinusoid is recomputed at that size so the two compare like with like."
     )
 
 
@@ -200,14 +201,17 @@ def alibi(bias, slopes) -> None:
     )
     links.sync()
     left, right = st.columns(2)
-    left.plotly_chart(charts.alibi_heatmap(bias[head], head, float(slopes[head])))
+    left.plotly_chart(charts.alibi_heatmap(bias, head, float(slopes[head])))
     right.plotly_chart(charts.alibi_lines(slopes, len(bias[head]), highlight=head))
     st.caption(
         "ALiBi adds nothing to the tokens either: before the softmax each head subtracts slope × "
         "distance from the score of every earlier key (the future, above the diagonal, is masked "
         "anyway). For n heads (a power of two) the slopes are 2^(−8/n), its square, its cube, …, "
-        "so some heads look only at the last few tokens and others see far back. Because it is a formula, it "
-        "runs at any length, even past the context the model was trained on."
+        "so some heads look only at the last few tokens and others see far back. Because it is a "
+        "formula, it runs at any length, even past the context the model was trained on. Every "
+        f"head is drawn on one colour scale, from 0 down to {float(bias.min()):.3g} (the steepest "
+        f"head's penalty at distance {len(bias[head]) - 1}): switch heads and a gentle one stays "
+        "near the top of the scale (yellow), since its penalty barely grows over these positions."
     )
 
 

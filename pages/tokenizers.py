@@ -4,9 +4,11 @@ import streamlit as st
 
 from lab import cache
 from lab.engine.views import visible
+from lab.tokenizers import pieces
 from lab.tokenizers import state as tok_state
 from lab.tokenizers import tokens as tokens_view
 from minigpt.tokenizers.bpe import GPT4_SPLIT_PATTERN
+from minigpt.tokenizers.production import MODELS
 from minigpt.training.corpus import CorpusError, check_corpus
 
 TRAIN_CHARS = 300_000  # BPE trains on the corpus's first 300,000 characters: a few seconds
@@ -19,7 +21,7 @@ st.markdown(
     "A GPT never sees letters, only numbers from a fixed vocabulary, so everything it learns is "
     "shaped by how text was cut into tokens. Byte-pair encoding starts from the 256 byte values "
     "and keeps gluing the most frequent neighbouring pair into a new token: train one here, "
-    "step through its merges, and set it beside GPT-4's own tokenizer."
+    "step through its merges, and set it beside GPT-4's and GPT-4o's own tokenizers."
 )
 tok_state.tokenizers_defaults()
 
@@ -59,6 +61,12 @@ try:
     if source == "Shakespeare":
         corpus = cache.default_corpus()
     elif source == "Paste text":
+        if not pasted:  # nothing typed yet: a hint (text that is only spaces gets the reason)
+            st.info(
+                f"Paste a text to train on above (at least {MIN_CHARS} characters; a few "
+                "paragraphs work best), or pick another corpus."
+            )
+            st.stop()
         corpus = pasted
     elif upload is None:
         st.info("Choose a text file to train on, or pick another corpus.")
@@ -109,77 +117,81 @@ text = st.text_area(
     height=110,
     max_chars=MAX_TEXT,
 )
-if not text:
-    st.info("Type some text above to see it cut into tokens.")
 
-if n == 0:
-    st.info("A vocabulary of 256 is just the bytes: there is no merge to step through yet.")
-    step = 0
-else:
-    tok_state.clamp_tokenizers_step(n)
-    step = tok_state.tokenizers_step()
-    back, forward, slider = st.columns([1.2, 1.2, 7.6], vertical_alignment="bottom")
-    back.button(
-        "◀ Prev",
-        key=tok_state.TOK_PREV,
-        on_click=tok_state.shift_tokenizers_step,
-        args=(-1, n),
-        disabled=step <= 0,
-        width="stretch",
-    )
-    forward.button(
-        "Next ▶",
-        key=tok_state.TOK_NEXT,
-        on_click=tok_state.shift_tokenizers_step,
-        args=(1, n),
-        disabled=step >= n,
-        width="stretch",
-    )
-    step = slider.slider("Merges learned (k)", 0, n, key=tok_state.TOK_STEP)
+# The stepper on the left, the text it cuts on the right: each click shows its effect in place.
+controls, shown = st.columns([2, 3], gap="large")
+with controls:
+    if n == 0:
+        st.info("A vocabulary of 256 is just the bytes: there is no merge to step through yet.")
+        step = 0
+    else:
+        tok_state.clamp_tokenizers_step(n)
+        step = tok_state.tokenizers_step()
+        back, forward = st.columns(2)
+        back.button(
+            "◀ Prev",
+            key=tok_state.TOK_PREV,
+            on_click=tok_state.shift_tokenizers_step,
+            args=(-1, n),
+            disabled=step <= 0,
+            width="stretch",
+        )
+        forward.button(
+            "Next ▶",
+            key=tok_state.TOK_NEXT,
+            on_click=tok_state.shift_tokenizers_step,
+            args=(1, n),
+            disabled=step >= n,
+            width="stretch",
+        )
+        step = st.slider("Merges learned (k)", 0, n, key=tok_state.TOK_STEP)
 
-merge = merges[step - 1] if step else None
-if merge is None:
-    st.info("k = 0: no merges yet, so every byte is its own token. Press Next to learn one.")
-else:
-    a, b = merge.pair
-    label = tokens_view.merge_label(tok.token_str(a), tok.token_str(b), tok.token_str(merge.new_id))
-    what, count, new_id = st.columns([4, 1, 1])
-    with what:
+    merge = merges[step - 1] if step else None
+    if merge is None:
+        st.info("k = 0: no merges yet, so every byte is its own token. Press Next to learn one.")
+    else:
+        a, b = merge.pair
+        label = tokens_view.merge_label(
+            tok.token_str(a), tok.token_str(b), tok.token_str(merge.new_id)
+        )
         st.markdown(f"**Merge {step:,} of {n:,}**")
         st.code(label, language=None)
-    count.metric("Pair seen", f"{merge.count:,}×", help="Occurrences in the training text.")
-    new_id.metric("New token id", merge.new_id)
-    if merge.ties:
-        later = tokens_view.tied_later(merges, step - 1)
-        shown = ", ".join(
-            tokens_view.merge_label(tok.token_str(m.pair[0]), tok.token_str(m.pair[1]))
-            for m in later
-        )
-        st.info(
-            f"A tie: {merge.ties:,} other pair(s) also occurred {merge.count:,} times. Training "
-            "breaks ties by taking the pair with the smallest ids, so this one won."
-            + (f" Tied pairs learned right after: {shown}." if shown else "")
-        )
+        count, new_id = st.columns(2)
+        count.metric("Pair seen", f"{merge.count:,}×", help="Occurrences in the training text.")
+        new_id.metric("New token id", merge.new_id)
+        if merge.ties:
+            later = tokens_view.tied_later(merges, step - 1)
+            tied = ", ".join(
+                tokens_view.merge_label(tok.token_str(m.pair[0]), tok.token_str(m.pair[1]))
+                for m in later
+            )
+            st.info(
+                f"A tie: {merge.ties:,} other pair(s) also occurred {merge.count:,} times. "
+                "Training breaks ties by taking the pair with the smallest ids, so this one won."
+                + (f" Tied pairs learned right after: {tied}." if tied else "")
+            )
 
-if text:
-    ids_all, counts = cache.bpe_curve(trained, text)
-    ids_now = tokens_view.ids_after(ids_all, merges, step)
-    n_bytes = counts[0]
-    shown, plot = st.columns([1, 1], gap="large")
-    with shown:
+with shown:
+    if not text:
+        st.info("Type some text above to see it cut into tokens.")
+    else:
+        ids_all, counts = cache.bpe_curve(trained, text)
+        ids_now = tokens_view.ids_after(ids_all, merges, step)
+        n_bytes = counts[0]
         st.html(
             tokens_view.tokens_html(
-                tokens_view.pieces(ids_now, tok.token_str),
+                pieces.byte_pieces(ids_now, tok.token_bytes),
                 highlight=merge.new_id if merge else None,
             )
         )
         st.caption(
             f"{len(ids_now):,} tokens for {n_bytes:,} bytes: {n_bytes / len(ids_now):.2f} bytes "
-            "per token. Tokens made by this merge are outlined; hover any token for its id."
+            "per token. Tokens made by this merge are outlined; hover any token for its id. A "
+            "character cut across tokens shows once, with each token's bytes beneath it."
             + tokens_view.cut_note(len(ids_now))
         )
-    with plot:
-        st.plotly_chart(tokens_view.curve_figure(counts, n_bytes, step))
+if text:
+    st.plotly_chart(tokens_view.curve_figure(counts, n_bytes, step))
 
 st.markdown(f"**The vocabulary after {step:,} merge{'' if step == 1 else 's'}**")
 query = st.text_input(
@@ -198,37 +210,64 @@ st.dataframe(
     },
 )
 
-st.subheader("3 · One text, three tokenizers")
+st.subheader("3 · One text, four tokenizers")
 st.markdown(
     "The same text cut by your BPE with all its merges, by a character tokenizer trained on "
-    "the same corpus, and by GPT-4's real `cl100k_base` (100,256 tokens, encoded by tiktoken). "
-    "Hover a token for its id; a mark like `\\xf0` is one byte of a character that a token "
-    "cut apart (an emoji takes 4 bytes)."
+    "the same corpus, and by the real tokenizers of GPT-4 (`cl100k_base`) and GPT-4o "
+    "(`o200k_base`), encoded by tiktoken. Hover a token for its id. A character cut across "
+    "byte tokens (an emoji takes 4 bytes) shows once, with each token's bytes beneath it, like "
+    "`\\xf0\\x9f`. The production tokenizers read special tokens such as `<|endoftext|>` as "
+    "one id each (drawn dark); to the other two they are ordinary text."
 )
+
+
+def column(name: str, vocab: str, tokens: list, note: str | None = None) -> None:
+    """One tokenizer's view of the text: its token count, its tokens, its vocabulary."""
+    st.markdown(f"**{name}**")
+    st.metric(
+        "Tokens",
+        f"{len(tokens):,}",
+        help=f"{len(text):,} characters, {len(text) / max(len(tokens), 1):.2f} per token",
+    )
+    st.html(tokens_view.tokens_html(tokens))
+    st.caption(vocab + tokens_view.cut_note(len(tokens)))
+    if note:
+        st.warning(note)
+    with st.expander("Token ids"):
+        st.code(tokens_view.id_list(tokens), language=None, wrap_lines=True)
+
+
 if text:
     chars = cache.char_tokenizer(corpus)
-    known, dropped = chars.known(text)
-    char_ids = chars.encode(known)
+    char_tokens = pieces.char_pieces(chars, text)
+    unknown = pieces.count_unknown(char_tokens)
     char_note = None
-    if dropped:
-        shown = " ".join(visible(c) for c in sorted(dropped)[:30])
-        char_note = f"Left out, as the corpus never had them: {shown}"
-    views = [
-        ("Your BPE", 256 + n, tokens_view.pieces(ids_all, tok.token_str), None),
-        ("Characters", chars.vocab_size, tokens_view.pieces(char_ids, chars.token_str), char_note),
-        ("GPT-4 (cl100k_base)", 100_256, cache.cl100k_tokens(text), None),
-    ]
-    for column, (name, vocab, pieces, note) in zip(st.columns(3), views, strict=True):
-        with column:
-            st.markdown(f"**{name}**")
-            st.metric(
-                "Tokens",
-                f"{len(pieces):,}",
-                help=f"{len(text):,} characters, {len(text) / max(len(pieces), 1):.2f} per token",
+    if unknown:
+        missing = sorted({p.text for p in char_tokens if p.kind == pieces.UNKNOWN})
+        listed = " ".join(visible(c) for c in missing[:30])
+        char_note = (
+            f"{unknown:,} character{'' if unknown == 1 else 's'} of this text "
+            f"{'has' if unknown == 1 else 'have'} no id here, as the corpus never had "
+            f"{'it' if len(missing) == 1 else 'them'} ({listed}): each is drawn in place as an "
+            "unknown token (dashed) and counted. A model with this tokenizer could not read "
+            "them at all."
+        )
+    ours, theirs = st.columns(2, gap="large"), st.columns(2, gap="large")
+    with ours[0]:
+        column(
+            "Your BPE",
+            f"{256 + n:,} tokens in its vocabulary.",
+            pieces.byte_pieces(ids_all, tok.token_bytes),
+        )
+    with ours[1]:
+        column(
+            "Characters", f"{chars.vocab_size:,} tokens in its vocabulary.", char_tokens, char_note
+        )
+    for place, name in zip(theirs, pieces.PRODUCTION, strict=True):
+        ordinary, special = pieces.production_vocab(name)
+        with place:
+            column(
+                f"{MODELS[name]} ({name})",
+                f"{ordinary:,} tokens in its vocabulary, plus {special} special ones.",
+                cache.production_tokens(name, text),
             )
-            st.html(tokens_view.tokens_html(pieces))
-            st.caption(f"{vocab:,} tokens in its vocabulary." + tokens_view.cut_note(len(pieces)))
-            if note:
-                st.warning(note)
-            with st.expander("Token ids"):
-                st.code(tokens_view.id_list(pieces), language=None, wrap_lines=True)

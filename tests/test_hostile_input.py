@@ -115,7 +115,7 @@ def tok_upload(name: str, data: bytes) -> Callable[[AppTest], object]:
 
 
 TOKENIZERS = [
-    Row("empty paste", tok_paste(""), "error", "the text is empty"),
+    Row("empty paste", tok_paste(""), "info", "paste a text to train on"),
     Row("whitespace-only paste", tok_paste(" \n\t  \n"), "error", "only spaces and line breaks"),
     Row("too short to train on", tok_paste("abc"), "error", "at least 50"),
     Row(
@@ -156,7 +156,7 @@ TOKENIZERS = [
             }
         ),
         "warning",
-        "corpus never had them",
+        "corpus never had",
     ),
     Row(
         "empty text to tokenize",

@@ -15,9 +15,12 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from lab import charts, state
+from lab.cache import COMPARE_RESULTS
 from lab.compare import entries as compare_entries
+from lab.compare import results as compare_results
 from lab.compare import series as compare_series
 from lab.compare import state as cmp_state
+from lab.compare import table as compare_table
 from lab.engine.comparison import CompareSpec
 from lab.engine.models import LabModel
 from lab.engine.runs import RunRecord
@@ -76,7 +79,7 @@ def test_the_page_runs_alone_and_shows_the_shipped_comparison_at_once(alone):
     assert errors(alone) == []
     curves = titled(alone, "Training curves")
     assert {t["name"] for t in curves["data"] if "name" in t} >= {
-        "learned (train)",
+        "learned",
         "alibi (validation)",
     }
     text = "\n".join(m.value for m in alone.markdown)
@@ -92,8 +95,8 @@ def test_learned_is_shown_as_undefined_past_its_table(alone):
     assert np.isfinite(y[x <= 64]).all() and np.isnan(y[x > 64]).all()
     assert any(n.startswith("learned: no positions past 64") for n in notes(spec))
     assert np.isfinite(array(trace(spec, "alibi")["y"])).all()  # the others run at any length
-    table = alone.dataframe[0].value
-    assert table.set_index("run").loc["learned", "loss at 4× (256)"] == "not defined"
+    table = alone.table[0].value
+    assert table.set_index("run").loc["learned", "4× (256)"] == compare_table.DASH
 
 
 def test_switching_the_reading_changes_the_chart():
@@ -264,3 +267,110 @@ def test_csv_exports_leave_undefined_points_empty():
     curves = list(csv.DictReader(io.StringIO(compare_series.curves_csv(entries))))
     assert curves[1]["val_loss"] == "2.5"
     assert float(curves[1]["val_ppl"]) == pytest.approx(math.exp(2.5), rel=1e-5)
+
+
+# ---------------------------------------------------------------- projector and classroom fixes
+
+
+def test_no_cell_of_the_table_is_none_and_the_dash_is_explained():
+    measured = entry("learned", 0, [2.0, 1.8, None], 8)
+    unmeasured = dataclasses.replace(entry("rope", 0, [2.0, 1.9, 1.9]), extrapolation={})
+    table, helps = compare_table.summary_table([measured, unmeasured])
+    cells = table.set_index("run")
+    assert cells.loc["learned", "2× (16)"] == compare_table.DASH  # past the table: undefined
+    assert cells.loc["rope", "1× (8)"] == compare_table.DASH  # never measured
+    assert cells.loc["learned", "vs none"] == compare_table.DASH  # no baseline to compare with
+    assert not table.isna().any().any()
+    assert not (table.astype(str) == "None").any().any()
+    assert "not defined" in helps["2× (16)"] and "no row past its length" in helps["2× (16)"]
+
+
+def test_the_page_table_has_no_none_cells(alone):
+    table = alone.table[0].value
+    assert not table.isna().any().any() and not (table.astype(str) == "None").any().any()
+
+
+def test_perplexity_is_exp_of_the_loss_in_every_view():
+    entries = [entry("learned", 0, [2.0, 1.8, None], 8), entry("alibi", 0, [2.0, 1.5, 1.5])]
+    series = compare_series.extrapolation_series(entries, "windows", perplexity=True)
+    assert series["learned"]["mean"] == [
+        pytest.approx(math.exp(2.0)),
+        pytest.approx(math.exp(1.8)),
+        None,
+    ]
+    curves = compare_series.curve_series(entries, perplexity=True)["learned"]
+    assert curves["train"][0] == [pytest.approx(math.exp(3.0)), pytest.approx(math.exp(2.0))]
+    table, _ = compare_table.summary_table(entries, perplexity=True)
+    assert table.set_index("run").loc["alibi", "2× (16)"] == f"{math.exp(1.5):.2f}"
+    assert "val ppl" in table.columns
+    text = "\n".join(compare_series.ordering_lines(entries, "windows", perplexity=True))
+    assert f"**alibi** {math.exp(1.5):.2f}" in text and "in perplexity" in text
+    assert "perplexity rises more than 11% (0.1 nats of loss)" in text
+    fig = charts.extrapolation_chart(series, "windows", 8, "t", perplexity=True)
+    assert fig.layout.yaxis.type == "log"
+
+
+def test_the_perplexity_switch_applies_to_every_view_of_the_page():
+    at = run_page("compare")
+    at.radio(key=cmp_state.CMP_METRIC).set_value("perplexity").run()
+    assert errors(at) == []
+    assert titled(at, "Training curves (perplexity)")["layout"]["yaxis"]["type"] == "log"
+    extra = titled(at, "Held-out perplexity over non-overlapping windows")
+    assert extra["layout"]["yaxis"]["type"] == "log"
+    alibi = array(trace(extra, "alibi")["y"])
+    assert (alibi > 1).all()  # perplexities, not losses (a loss here is about 2.3)
+    assert "val ppl" in at.table[0].value.columns
+    assert "in perplexity" in "\n".join(m.value for m in at.markdown)
+
+
+def test_sample_cards_name_the_sampling_seed_actually_used(alone):
+    results = json.loads(COMPARE_RESULTS.read_text())
+    seed = results["sampling"]["seed"]
+    cards = [c.value for c in alone.caption if "sampled with seed" in c.value]
+    assert cards and all(f"sampled with seed {seed}" in c for c in cards)
+    e = entry("rope", 2, [2.0, 1.9, 1.9])
+    assert compare_results.sample_origin(e, 7) == "model seed 2, sampled with seed 7"
+    assert compare_results.sample_origin(e, None) == "model seed 2, logged while it trained"
+
+
+def test_a_live_chart_keeps_its_axes_and_legend_while_runs_grow():
+    early = [dataclasses.replace(entry("rope", 0, [2.0] * 3), steps=150)]
+    late = [
+        dataclasses.replace(
+            e,
+            curve=[*e.curve, {"step": 100, "train_loss": 1.5, "val_loss": 1.6}],
+        )
+        for e in early
+    ]
+    figs = []
+    for entries in (early, late):
+        figs.append(
+            charts.compare_curves(
+                compare_series.curve_series(entries),
+                x_range=compare_series.x_span(entries),
+                steady=True,
+            )
+        )
+    for fig in figs:
+        assert list(fig.layout.xaxis.range) == [0, 150]  # the planned length, not steps so far
+        assert list(fig.layout.yaxis.range) == [0, pytest.approx(3.0 * 1.05)]
+        assert [t.name for t in fig.data if t.showlegend] == ["rope"]  # one entry per run
+
+
+def test_runs_of_different_lengths_share_an_axis_in_percent_of_training():
+    short = dataclasses.replace(entry("rope", 0, [2.0] * 3), steps=20)
+    long_run = dataclasses.replace(
+        entry("alibi", 0, [2.0] * 3),
+        steps=200,
+        curve=[{"step": 100, "train_loss": 2.0}, {"step": 200, "train_loss": 1.5, "val_loss": 1.6}],
+    )
+    assert compare_series.by_share([short, long_run])
+    series = compare_series.curve_series([short, long_run])
+    assert series["rope"]["steps"] == [50.0, 100.0] and series["alibi"]["steps"] == [50.0, 100.0]
+    assert compare_series.x_span([short, long_run]) == (0.0, 100.0)
+    fig = charts.compare_curves(series, share=True)
+    assert fig.layout.xaxis.title.text == "% of each run's training"
+    similar = dataclasses.replace(short, steps=150)
+    assert not compare_series.by_share([similar, long_run])
+    assert compare_series.curve_series([similar, long_run])["rope"]["steps"] == [10, 20]
+    assert compare_series.x_span([similar, long_run]) == (0.0, 200.0)

@@ -157,7 +157,7 @@ def test_rope_charts_wrap_angles_and_log_the_frequencies():
 
 def test_alibi_charts_blank_the_future_and_draw_every_head():
     bias = alibi_bias(4, 6).numpy()
-    heat = charts.alibi_heatmap(bias[2], 2, 0.1)
+    heat = charts.alibi_heatmap(bias, 2, 0.1)
     z = np.asarray(heat.data[0].z, dtype=float)
     assert np.isnan(z[0, 5]) and z[5, 0] < 0
     lines = charts.alibi_lines(alibi_slopes(4).numpy(), 6, highlight=2)
@@ -169,3 +169,36 @@ def test_row_norms_and_distance_charts():
     assert len(fig.data[0].y) == 5 and list(fig.data[1].y) == [0.2, 0.2]
     fig = charts.similarity_by_distance_chart({"a": np.ones(4), "b": np.zeros(4)})
     assert [t.name for t in fig.data] == ["a", "b"]
+
+
+def test_alibi_heads_share_one_colour_scale():
+    at = seeded("alibi", **{pos_state.POS_N: 16})
+    n_pos, steepest = 16, float(alibi_slopes(4)[0])  # 4 heads: slopes 1/4, 1/16, 1/64, 1/256
+    scales = []
+    for head in range(4):
+        at.radio(key=pos_state.POS_ALIBI_HEAD).set_value(head).run()
+        assert errors(at) == []
+        heat = titled(at, f"ALiBi bias of head {head}")["data"][0]
+        scales.append((heat["zmin"], heat["zmax"]))
+    # every head on the steepest head's scale: 0 down to its penalty at the farthest distance
+    assert scales == [(pytest.approx(-steepest * (n_pos - 1)), 0.0)] * 4
+    caption = " ".join(c.value for c in at.caption)
+    assert "Every head is drawn on one colour scale" in caption
+    assert f"from 0 down to {-steepest * (n_pos - 1):.3g}" in caption
+
+
+def test_nearby_positions_compare_tables_of_the_same_width():
+    # the sliders ask for 8 dims x 16 positions; the model's table is 24 positions x 32 dims
+    at = seeded("learned", **{pos_state.POS_WIDTH: 8, pos_state.POS_N: 16})
+    assert errors(at) == []
+    learned, sinusoid = titled(at, "Are nearby positions alike?")["data"]
+    assert learned["name"] == "learned (24 × 32)" and sinusoid["name"] == "sinusoidal (24 × 32)"
+    table = sinusoidal_table(24, 32)
+    unit = table / table.norm(dim=-1, keepdim=True)
+    similarity = (unit @ unit.T).numpy()  # (24, 24)
+    expected = [np.diagonal(similarity, d).mean() for d in range(24)]
+    np.testing.assert_allclose(array(sinusoid["y"]), expected, atol=1e-5)
+    assert len(array(learned["y"])) == len(array(sinusoid["y"])) == 24
+    assert "24 positions × 32 dimensions, whatever the sliders" in " ".join(
+        c.value for c in at.caption
+    )

@@ -1,15 +1,9 @@
-"""Attention maps are probability rows, causal, and the head scores find what they claim."""
+"""Attention maps are probability rows, causal, and the offset score reads the right diagonal."""
 
 import torch
 
 from minigpt import GPT, GPTConfig, attention_maps
-from minigpt.analysis.heads import (
-    head_scores,
-    induction_from_maps,
-    induction_score,
-    offset_score,
-    repeated_random_tokens,
-)
+from minigpt.analysis.heads import offset_score
 from minigpt.analysis.probes import capture
 
 
@@ -44,31 +38,6 @@ def test_offset_score_reads_the_right_diagonal():
     assert offset_score(prev, 2).item() == 0.0
 
 
-def test_induction_score_is_one_for_a_perfect_induction_head():
-    half, T = 5, 10
-    maps = torch.zeros(1, 1, 1, T, T)
-    maps[..., :, 0] = 1
-    for t in range(half, T):
-        maps[..., t, :] = 0
-        maps[..., t, t - half + 1] = 1
-    assert induction_from_maps(maps, half).item() == 1.0
-    assert offset_score(maps, 1).item() < 0.5  # and it is not a previous-token head
-
-
-def test_repeated_random_tokens_repeat():
-    r = repeated_random_tokens(50, 7, batch=2)
-    assert torch.equal(r[:, :7], r[:, 7:])
-
-
-def test_head_scores_are_probabilities_for_each_head():
-    m = model("rope")
-    scores = head_scores(m, torch.randint(0, 13, (1, 12)))
-    for t in (scores.previous_token, scores.first_token, scores.induction):
-        assert t.shape == (2, 3) and (t >= 0).all() and (t <= 1).all()
-    assert len(scores.rows()) == 6
-    assert induction_score(m).shape == (2, 3)
-
-
 def test_capture_on_one_thread_is_not_seen_by_another():
     """Sessions share one model: one session's capture must not record (or slow) another's pass."""
     import threading
@@ -89,3 +58,6 @@ def test_capture_on_one_thread_is_not_seen_by_another():
         m(idx)
     assert set(mine) == {"h.0.attn.probs", "h.1.attn.probs"}
     assert other["active"] is False
+
+
+# The head scores (induction, duplicate-token, ...) are tested in tests/test_heads.py.

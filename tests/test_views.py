@@ -58,12 +58,17 @@ def test_positional_views_have_the_promised_shapes(pos_emb):
     assert views.rope_relative.shape == (20,)
     assert views.alibi_slopes.shape == (3,)
     assert views.alibi_bias.shape == (3, 20, 20)
-    learned = (views.learned, views.learned_similarity, views.learned_by_distance)
+    learned = (
+        views.learned,
+        views.learned_similarity,
+        views.learned_by_distance,
+        views.sinusoid_matched_by_distance,  # the sinusoid at the learned table's shape
+    )
     if pos_emb == "learned":
-        assert [a.shape for a in learned] == [(16, 24), (16, 16), (16,)]
+        assert [a.shape for a in learned] == [(16, 24), (16, 16), (16,), (16,)]
         assert views.learned_row_norms.shape == (16,)
     else:
-        assert learned == (None, None, None) and views.learned_row_norms is None
+        assert learned == (None,) * 4 and views.learned_row_norms is None
 
 
 def test_similarity_by_distance_averages_each_diagonal():

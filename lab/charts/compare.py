@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -57,24 +58,34 @@ def compare_curves(
     perplexity: bool = False,
     title: str = "Training curves",
     height: int = 420,
+    x_range: tuple[float, float] | None = None,
+    share: bool = False,
+    steady: bool = False,
 ) -> go.Figure:
-    """Training (lines) and validation (dashed, markers) curves, one colour per run group.
+    """Training (lines) and validation (dotted, markers) curves, one colour per run group.
 
     series[name] = {"color", "dash", "n" (seeds), "steps", "train": (mean, low, high),
     "val_steps", "val": (mean, low, high)}; with more than one seed the band is their spread.
+    share: the steps are percent of each run's training. x_range fixes the x-axis (the planned
+    length); steady also fixes the y-axis from 0 (loss) or 1 (perplexity) to the highest value,
+    and keeps every trace in the legend from the start, so a chart redrawn while the runs train
+    neither rescales nor reflows its legend.
     """
     fig = go.Figure()
     unit = "perplexity" if perplexity else "loss"
+    where = "%{x:.0f}% of training" if share else "step %{x}"
+    highest = 0.0
     # Drawn last to first, so the first (learned) lies on top where curves coincide; the legend
-    # keeps the given order.
+    # keeps the given order and names each run once (line style tells train from validation).
     for rank, (name, s) in reversed(list(enumerate(series.items()))):
         color, label = s["color"], plotly_text(name)
         for part, steps, (mean, low, high), mode, dash in (
             ("train", s["steps"], s["train"], "lines", s.get("dash", "solid")),
             ("validation", s["val_steps"], s["val"], "lines+markers", "dot"),
         ):
-            if not steps:
+            if not steps and not (steady and part == "train"):
                 continue
+            highest = max([highest, *(v for v in high if v is not None)])
             if s["n"] > 1:
                 _band(fig, steps, low, high, color, name)
             fig.add_trace(
@@ -82,28 +93,46 @@ def compare_curves(
                     x=steps,
                     y=mean,
                     mode=mode if len(steps) > 2 else "lines+markers",
-                    name=f"{label} ({part})",
+                    name=label if part == "train" else f"{label} (validation)",
                     legendgroup=name,
-                    legendrank=2 * rank + (part != "train"),
+                    showlegend=part == "train",
+                    legendrank=rank,
                     line=dict(color=color, dash=dash, width=2 if part == "train" else 1.5),
                     customdata=np.array([low, high], dtype=float).T,
-                    hovertemplate=f"{label} {part}<br>step %{{x}}: {unit} %{{y:.3f}}"
+                    hovertemplate=f"{label} {part}<br>{where}: {unit} %{{y:.3f}}"
                     + _seeds_range(s["n"]),
                 )
             )
-    fig.update_xaxes(title="step")
+    fig.update_xaxes(title="% of each run's training" if share else "step")
+    if x_range is not None:
+        fig.update_xaxes(range=list(x_range))
     fig.update_yaxes(
-        title="perplexity" if perplexity else "loss (nats per token)",
+        title="perplexity (log scale)" if perplexity else "loss (nats per token)",
         type="log" if perplexity else "linear",
     )
-    fig.update_layout(title=title, height=height, legend=dict(orientation="h", y=-0.2), **PLAIN)
+    if steady and highest > 0:
+        top = highest * 1.05 if not perplexity else highest * 1.2
+        fig.update_yaxes(range=[0, math.log10(top)] if perplexity else [0, top])
+    fig.update_layout(
+        title=title,
+        height=height,
+        legend=dict(orientation="h", y=-0.2),
+        uirevision="keep",  # a redraw keeps the reader's zoom
+        **PLAIN,
+    )
     return fig
 
 
 def extrapolation_chart(
-    series: dict[str, dict[str, Any]], mode: str, train_length: int, title: str, height: int = 460
+    series: dict[str, dict[str, Any]],
+    mode: str,
+    train_length: int,
+    title: str,
+    height: int = 460,
+    perplexity: bool = False,
 ) -> go.Figure:
-    """Held-out loss against context length ("windows") or token position ("position").
+    """Held-out loss (or perplexity, on a log axis: it explodes once a model breaks down)
+    against context length ("windows") or token position ("position").
 
     series[name] = {"color", "dash", "n", "x", "mean", "low", "high", "limit"}; None marks a
     point that is not defined (a learned table past its rows): the line stops there, and the
@@ -112,6 +141,7 @@ def extrapolation_chart(
     fig = go.Figure()
     xmax = max((max(s["x"]) for s in series.values() if s["x"]), default=train_length)
     labelled = 0  # undefined regions labelled so far: their labels stack downwards
+    unit = "perplexity" if perplexity else "loss"
     for rank, (name, s) in reversed(list(enumerate(series.items()))):  # the first on top
         color, label = s["color"], plotly_text(name)
         if s["n"] > 1:
@@ -131,7 +161,7 @@ def extrapolation_chart(
                 connectgaps=False,
                 line=dict(color=color, dash=s.get("dash", "solid")),
                 customdata=np.array([low, high], dtype=float).T,
-                hovertemplate=f"{label}<br>{where}: loss %{{y:.3f}}" + _seeds_range(s["n"]),
+                hovertemplate=f"{label}<br>{where}: {unit} %{{y:.3f}}" + _seeds_range(s["n"]),
             )
         )
         limit = s.get("limit")
@@ -159,6 +189,9 @@ def extrapolation_chart(
         annotation_position="bottom right",
     )
     fig.update_xaxes(title="context length (tokens)" if mode == "windows" else "token position")
-    fig.update_yaxes(title="held-out loss (nats per token)")
+    fig.update_yaxes(
+        title="held-out perplexity (log scale)" if perplexity else "held-out loss (nats per token)",
+        type="log" if perplexity else "linear",
+    )
     fig.update_layout(title=title, height=height, legend=dict(orientation="h", y=-0.2), **PLAIN)
     return fig

@@ -121,9 +121,9 @@ def rope_frequency_chart(inv_freq: np.ndarray, height: int = 360) -> go.Figure:
             ),
         )
     )
-    fig.update_xaxes(title="dimension pair (2i, 2i+1)")
+    fig.update_xaxes(title="pair (2i, 2i+1)")
     fig.update_yaxes(title="rotation per position (radians)", type="log")
-    fig.update_layout(title="RoPE: how fast each pair turns", height=height, **PLAIN)
+    fig.update_layout(title="RoPE: speed per pair", height=height, **PLAIN)
     return fig
 
 
@@ -153,7 +153,7 @@ def rope_angle_heatmap(angles: np.ndarray, height: int = 360) -> go.Figure:
     )
     fig.update_xaxes(title="dimension pair")
     fig.update_yaxes(title="position", autorange="reversed")
-    fig.update_layout(title="RoPE: the angle each pair is turned by", height=height, **PLAIN)
+    fig.update_layout(title="RoPE: the angle per pair", height=height, **PLAIN)
     return fig
 
 
@@ -173,9 +173,16 @@ def rope_relative_chart(score: np.ndarray, height: int = 360) -> go.Figure:
     return fig
 
 
-def alibi_heatmap(bias: np.ndarray, head: int, slope: float, height: int = 420) -> go.Figure:
-    """One head's ALiBi bias (query x key); the future, which is masked anyway, left blank."""
+def alibi_heatmap(biases: np.ndarray, head: int, slope: float, height: int = 420) -> go.Figure:
+    """One head's ALiBi bias (query x key) on a colour scale shared by every head.
+
+    `biases` holds all heads, (n_head, P, P): the scale runs from the steepest head's farthest
+    penalty up to 0, so a gentle head looks pale instead of being stretched to the same
+    colours as a steep one. The future, which is masked anyway, is left blank.
+    """
+    bias = biases[head]
     n_pos = bias.shape[0]
+    floor = min(float(biases.min()), -1e-9)  # one head and one position: all zeros
     z = bias.astype(float).copy()
     z[np.triu_indices(n_pos, 1)] = np.nan
     fig = go.Figure(
@@ -184,8 +191,10 @@ def alibi_heatmap(bias: np.ndarray, head: int, slope: float, height: int = 420) 
             x=np.arange(n_pos),
             y=np.arange(n_pos),
             colorscale="Viridis",
+            zmin=floor,
+            zmax=0.0,
             hoverongaps=False,
-            colorbar=dict(thickness=12, title="bias"),
+            colorbar=dict(thickness=12, title="bias<br>(every<br>head)"),
             hovertemplate="query %{y}, key %{x}<br>bias %{z:.4f}<extra></extra>",
         )
     )
@@ -214,7 +223,7 @@ def alibi_lines(
                 hovertemplate=f"head {head}, distance %{{x}}: bias %{{y:.4f}}<extra></extra>",
             )
         )
-    fig.update_xaxes(title="distance from query to key (positions)")
+    fig.update_xaxes(title="query–key distance (positions)")
     fig.update_yaxes(title="bias added to the score")
     fig.update_layout(title="ALiBi: every head's penalty", height=height, **PLAIN)
     return fig

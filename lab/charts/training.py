@@ -62,6 +62,21 @@ def _panel(title: str, y_title: str, series: list[str], max_steps: int | None) -
     }
 
 
+PERPLEXITY_WAIT = ["Perplexity appears after", "the second evaluation"]  # lines: a narrow panel
+
+
+def _waiting(title: str, text: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A panel that says what it is waiting for, in place of an empty frame: a text mark on
+    one placeholder row (no axes, no border)."""
+    spec = {
+        "title": title,
+        "mark": {"type": "text", "align": "left", "baseline": "top", "fontSize": 14},
+        "encoding": {"x": {"value": 0}, "y": {"value": 10}, "text": {"value": text}},
+        "config": {"view": {"stroke": None}},
+    }
+    return spec, [{"step": 0, "value": 0.0, "series": "validation"}]
+
+
 def training_panels(
     rows: Sequence[dict[str, Any]], max_steps: int | None = None
 ) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
@@ -70,7 +85,9 @@ def training_panels(
     Vega-Lite rather than plotly because the live page redraws these twice a second: a spec
     that stays the same while only its data grows is updated in place by the browser, where a
     new plotly figure is built (server) and laid out (browser) from scratch each time. Long
-    curves are thinned, so each redraw sends a few hundred points.
+    curves are thinned, so each redraw sends a few hundred points. Perplexity is drawn from
+    the evaluations only, so until there are two of them (a line needs two points) its panel
+    says so instead of drawing an empty frame.
     """
     steps = [r["step"] for r in rows if r.get("train_loss") is not None]
     batch = [r["train_loss"] for r in rows if r.get("train_loss") is not None]
@@ -88,9 +105,14 @@ def training_panels(
     for x, y in zip(*_thin(lr_steps, lrs), strict=True):
         lr.append({"step": x, "value": y, "series": "learning rate"})
     evaluated = ["train (evaluated)", "validation"]
+    perplexity = (
+        (_panel("Perplexity", "exp(evaluated loss)", evaluated, max_steps), ppl)
+        if len({r["step"] for r in evals}) >= 2
+        else _waiting("Perplexity", PERPLEXITY_WAIT)
+    )
     return [
         (_panel("Loss", "nats per token", ["training batch", *evaluated], max_steps), loss),
-        (_panel("Perplexity (evaluated)", "exp(loss)", evaluated, max_steps), ppl),
+        perplexity,
         (_panel("Learning rate", "learning rate", ["learning rate"], max_steps), lr),
     ]
 

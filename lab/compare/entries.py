@@ -66,6 +66,7 @@ class Entry:
     sample: str | None = None
     model: LabModel | None = None  # for fresh samples; None for the shipped results
     imported: bool = False
+    steps: int | None = None  # steps it was set to train (the curves' x-axis span)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ def shipped_entries(results: dict[str, Any]) -> list[Entry]:
             seconds_per_step=r["seconds_per_step"],
             extrapolation={m: Extrapolation.from_dict(d) for m, d in r["extrapolation"].items()},
             sample=r["sample"],
+            steps=results["train"]["max_iters"],
         )
         for r in results["runs"]
     ]
@@ -126,6 +128,7 @@ def live_entries(comp: LiveComparison, key: str) -> list[Entry]:
                 seconds_per_step=statistics.median(m.dt for m in history) if history else None,
                 extrapolation=comp.extrapolation.get((pos_emb, seed), {}),
                 model=lab_model,
+                steps=comp.spec.train.max_iters,
             )
         )
     return out
@@ -144,6 +147,7 @@ def imported_entry(record: Any, extrapolation: dict[str, Extrapolation]) -> Entr
         sample=record.samples[-1][1] if record.samples else None,
         model=record.model,
         imported=True,
+        steps=record.train_config.max_iters,
     )
 
 

@@ -88,14 +88,14 @@ def live_controls(imported_names: list[str]) -> None:
     live.release_if_idle(box)
     comp = box.comparison
     busy = comp is not None
-    left, middle, right = st.columns([3, 3, 1])
-    left.multiselect(
+    st.multiselect(  # a row of its own: five chips side by side must all show on a projector
         "Encodings",
         list(POS_EMBS),
         key=cmp_state.CMP_ENCODINGS,
         disabled=busy,
         help="Each is trained from the same start on the same batches.",
     )
+    middle, right = st.columns([4, 1])
     middle.selectbox("Preset", list(LIVE_PRESETS), key=cmp_state.CMP_PRESET, disabled=busy)
     right.selectbox(
         "Seeds",
@@ -189,14 +189,16 @@ def _imported(records: Sequence[Any], reference: HeldFixed | None) -> list[Entry
     return entries
 
 
-def _sample(entry: Entry, prompt: str) -> str | None:
-    """The model's continuation of the prompt with the sidebar's sampling settings."""
+def _sample(entry: Entry, prompt: str) -> tuple[str, int | None] | None:
+    """The model's continuation of the prompt with the sidebar's sampling settings, and the
+    sampling seed it used (None for a sample logged while a run trained)."""
     if entry.model is None:
-        return entry.sample
+        return (entry.sample, None) if entry.sample else None
     tok = entry.model.tokenizer
     ids, _ = encode_text(tok, prompt)
     text = tok.decode(ids)
-    return text + cache.continuation(entry.model, text, state.sampling())
+    sampling = state.sampling()
+    return text + cache.continuation(entry.model, text, sampling), sampling.seed
 
 
 def yours(records: Sequence[Any], reading: str, metric: str, reference: HeldFixed | None) -> None:
@@ -223,7 +225,15 @@ def _panel(records: Sequence[Any], reading: str, metric: str, reference: HeldFix
     if entries:
         prompt = cmp_state.compare_prompt()
         note = "Every model continues the same prompt with the sidebar's sampling settings."
-        show_results(entries, "yours", reading, metric, lambda e: _sample(e, prompt), note)
+        show_results(
+            entries,
+            "yours",
+            reading,
+            metric,
+            lambda e: _sample(e, prompt),
+            note,
+            live=box.comparison is not None and not box.comparison.training_done,
+        )
     else:
         st.info(
             "Choose encodings and press **Start**: the models train here in turn, from the "

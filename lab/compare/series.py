@@ -1,5 +1,5 @@
-"""The compare page's numbers: entries as chart series, the ordering in words, the summary
-table and the CSV downloads. Seeds of one group are drawn as a mean with their spread around
+"""The compare page's numbers: entries as chart series, the ordering in words and the CSV
+downloads (the summary table is lab/compare/table.py's). Seeds of one group are drawn as a mean with their spread around
 it. No Streamlit here: lab/compare/results.py draws.
 """
 
@@ -30,11 +30,49 @@ READINGS = {
 }
 TOLERANCE = 0.1  # nats above the trained level that count as "breaking down"
 SMOOTH = 8  # positions averaged together in the position reading (one token is noisy)
+LENGTHS_APART = 2  # runs whose lengths differ more than this share an x-axis in % of training
+CAP = 50.0  # nats: exp(50) already says "hopeless", and a larger one overflows a float
+# Units and axes
+
+
+def in_unit(loss: float | None, perplexity: bool) -> float | None:
+    """A loss in nats, or its perplexity exp(loss) (capped at CAP nats); None stays None.
+
+    Example: in_unit(math.log(4.0), True) == 4.0
+    """
+    if loss is None or not perplexity:
+        return loss
+    return math.exp(min(loss, CAP))
+
+
+def planned_steps(entry: Entry) -> int:
+    """How many steps the run was set to train (its last logged step if that is unknown)."""
+    return entry.steps or max((p["step"] for p in entry.curve), default=1) or 1
+
+
+def by_share(entries: Sequence[Entry]) -> bool:
+    """Whether runs differ so much in length (more than LENGTHS_APART times) that the curves
+    read better against the share of each run's own training than against the step.
+
+    Example: runs of 150 and 1500 steps -> True; 150 and 300 -> False.
+    """
+    lengths = [planned_steps(e) for e in entries]
+    return bool(lengths) and max(lengths) > LENGTHS_APART * min(lengths)
+
+
+def x_span(entries: Sequence[Entry]) -> tuple[float, float]:
+    """The curves' x-axis range, fixed by the planned lengths (not the steps done so far), so a
+    live chart does not rescale at every slice."""
+    if by_share(entries):
+        return (0.0, 100.0)
+    return (0.0, float(max((planned_steps(e) for e in entries), default=1)))
+
 
 # Series for the charts
 
 
-def _groups(entries: Sequence[Entry]) -> dict[str, list[Entry]]:
+def by_group(entries: Sequence[Entry]) -> dict[str, list[Entry]]:
+    """Entries by group (seeds of one setup), in first-seen order."""
     groups: dict[str, list[Entry]] = {}
     for e in entries:
         groups.setdefault(e.group, []).append(e)
@@ -43,7 +81,7 @@ def _groups(entries: Sequence[Entry]) -> dict[str, list[Entry]]:
 
 def first_of_each(entries: Sequence[Entry]) -> list[Entry]:
     """One entry per group (its first seed), for the samples."""
-    return [group[0] for group in _groups(entries).values()]
+    return [group[0] for group in by_group(entries).values()]
 
 
 def _spread(columns: Sequence[Sequence[float | None]]) -> tuple[list, list, list]:
@@ -66,34 +104,45 @@ def _style(group: list[Entry]) -> dict[str, Any]:
 
 
 def curve_series(entries: Sequence[Entry], perplexity: bool = False) -> dict[str, dict[str, Any]]:
-    """Per group: the steps every seed logged, and mean/low/high of train and validation loss."""
-    value = (lambda x: math.exp(min(x, 50))) if perplexity else (lambda x: x)
+    """Per group: the steps every seed logged, and mean/low/high of train and validation loss
+    (or perplexity). When runs differ much in length (`by_share`) the steps become percent of
+    each run's planned training, so a short run is not squeezed into a corner."""
+    share = by_share(entries)
     out = {}
-    for name, group in _groups(entries).items():
+    for name, group in by_group(entries).items():
         series = _style(group)
+        scale = 100 / planned_steps(group[0]) if share else 1
         for part, key, steps_key in (
             ("train", "train_loss", "steps"),
             ("val", "val_loss", "val_steps"),
         ):
             per_seed = [
-                {p["step"]: value(p[key]) for p in e.curve if p.get(key) is not None} for e in group
+                {p["step"]: in_unit(p[key], perplexity) for p in e.curve if p.get(key) is not None}
+                for e in group
             ]
             steps = sorted(set.intersection(*(set(s) for s in per_seed))) if per_seed else []
-            series[steps_key] = steps
+            series[steps_key] = [t * scale for t in steps] if share else steps
             series[part] = _spread([[s[t] for t in steps] for s in per_seed])
         out[name] = series
     return out
 
 
-def extrapolation_series(entries: Sequence[Entry], mode: str) -> dict[str, dict[str, Any]]:
-    """Per group with a measurement: x, mean/low/high over seeds (None: not defined), limit."""
+def extrapolation_series(
+    entries: Sequence[Entry], mode: str, perplexity: bool = False
+) -> dict[str, dict[str, Any]]:
+    """Per group with a measurement: x, mean/low/high over seeds (None: not defined), limit;
+    in loss or perplexity (smoothed in loss, then converted)."""
     out = {}
-    for name, group in _groups(entries).items():
+    for name, group in by_group(entries).items():
         results = [e.extrapolation[mode] for e in group if mode in e.extrapolation]
         if not results or any(r.x != results[0].x for r in results):
             continue
         losses = [
-            metrics.smoothed(r.loss, SMOOTH) if mode == "position" else r.loss for r in results
+            [
+                in_unit(v, perplexity)
+                for v in (metrics.smoothed(r.loss, SMOOTH) if mode == "position" else r.loss)
+            ]
+            for r in results
         ]
         mean, low, high = _spread(losses)
         out[name] = {**_style(group), "n": len(results), "x": results[0].x, "mean": mean,
@@ -105,18 +154,20 @@ def extrapolation_series(entries: Sequence[Entry], mode: str) -> dict[str, dict[
 # Reading the numbers
 
 
-def _fmt(s: Any) -> str:
-    return f"{s.mean:.3f} ± {s.sd:.3f}" if s.n > 1 else f"{s.mean:.3f}"
+def fmt_stats(s: Any, perplexity: bool = False) -> str:
+    """A value over seeds as text: "2.471 ± 0.018" (loss) or "11.83 ± 0.21" (perplexity)."""
+    f = ".2f" if perplexity else ".3f"
+    return f"{s.mean:{f}} ± {s.sd:{f}}" if s.n > 1 else f"{s.mean:{f}}"
 
 
-def _chain(order: list[tuple[str, Any]]) -> str:
+def _chain(order: list[tuple[str, Any]], perplexity: bool = False) -> str:
     """Best first; "≈" where the seeds' ranges overlap, so that step of the order is not settled."""
     text = ""
     for i, (name, s) in enumerate(order):
         if i:
             prev = order[i - 1][1]
             text += " ≈ " if s.low <= prev.high else " < "
-        text += f"**{name}** {_fmt(s)}"
+        text += f"**{name}** {fmt_stats(s, perplexity)}"
     return text
 
 
@@ -125,28 +176,30 @@ def _mean_over(result: Extrapolation, lo: int, hi: int) -> float | None:
     return statistics.fmean(vals) if vals and None not in vals else None
 
 
-def ordering_lines(entries: Sequence[Entry], mode: str) -> list[str]:
-    """What the measurements say, as sentences computed from them (nothing here is assumed).
+def ordering_lines(entries: Sequence[Entry], mode: str, perplexity: bool = False) -> list[str]:
+    """What the measurements say, as sentences computed from them (nothing here is assumed),
+    with the values in loss or perplexity (the order is the same: exp is increasing).
 
     Windows: the ranking at 1, 2 and 4 times the training length. Position: the ranking over
     the second half of the trained positions, positions 1-2x and 2-4x. Then where each group's
     loss first rises more than TOLERANCE nats above its trained level.
     """
     groups = {n: [e.extrapolation[mode] for e in g if mode in e.extrapolation]
-              for n, g in _groups(entries).items()}  # fmt: skip
+              for n, g in by_group(entries).items()}  # fmt: skip
     groups = {n: rs for n, rs in groups.items() if rs}
     if not groups:
         return []
     n = min(rs[0].train_length for rs in groups.values())
     seeds = sorted({len(rs) for rs in groups.values()})
     unit = "seed" if seeds == [1] else "seeds"
+    measure = "perplexity" if perplexity else "loss"
     spread = (
         "one seed, so an order between close values may be luck"
         if seeds == [1]
         else "mean ± standard deviation over seeds; **≈** where the seeds' ranges overlap"
     )
-    lines = [f"Measured on held-out text, {'/'.join(map(str, seeds))} {unit} per encoding "
-             f"({spread}):"]  # fmt: skip
+    lines = [f"Measured on held-out text, {'/'.join(map(str, seeds))} {unit} per encoding, "
+             f"in {measure} ({spread}):"]  # fmt: skip
     if mode == "windows":
         spans = [(f"at {f * n} tokens ({f}× the training length)",
                   lambda r, L=f * n: value_at(r, L)) for f in (1, 2, 4)]  # fmt: skip
@@ -157,12 +210,12 @@ def ordering_lines(entries: Sequence[Entry], mode: str) -> list[str]:
             (f"at positions {2 * n}-{4 * n - 1} (2-4×)", lambda r: _mean_over(r, 2 * n, 4 * n)),
         ]
     for label, read in spans:
-        values = {name: [read(r) for r in rs] for name, rs in groups.items()}
+        values = {name: [in_unit(read(r), perplexity) for r in rs] for name, rs in groups.items()}
         order = ranking(values)
         missing = [name for name in values if name not in dict(order)]
         if not order and not missing:
             continue
-        line = f"- {label}: " + (_chain(order) if order else "nothing defined")
+        line = f"- {label}: " + (_chain(order, perplexity) if order else "nothing defined")
         if missing:
             line += f"; not defined for {', '.join(f'**{m}**' for m in missing)}"
         lines.append(line)
@@ -180,43 +233,18 @@ def ordering_lines(entries: Sequence[Entry], mode: str) -> list[str]:
         else:
             breaks.append(f"**{name}** at {what} {where}")
     level = (
-        "its own loss at the training length"
+        f"its own {measure} at the training length"
         if mode == "windows"
-        else f"its own mean loss at trained positions {n // 2}-{n - 1}"
+        else f"its own mean {measure} at trained positions {n // 2}-{n - 1}"
     )
-    lines.append(f"- where each rises more than {TOLERANCE} nats above {level}: "
-                 + "; ".join(breaks) + ".")  # fmt: skip
+    rise = (
+        f"each one's perplexity rises more than {100 * (math.exp(TOLERANCE) - 1):.0f}% "
+        f"({TOLERANCE} nats of loss)"
+        if perplexity
+        else f"each rises more than {TOLERANCE} nats"
+    )
+    lines.append(f"- where {rise} above {level}: " + "; ".join(breaks) + ".")
     return lines
-
-
-def summary_table(entries: Sequence[Entry], baseline: int | None = None) -> pd.DataFrame:
-    """One row per group: size, speed, final loss and windowed loss at 1, 2 and 4x."""
-    rows = []
-    for name, group in _groups(entries).items():
-        params = group[0].params
-        final = seed_stats([_final_val(e) for e in group])
-        speed = seed_stats([e.seconds_per_step for e in group])
-        row = {
-            "run": name,
-            "seeds": len(group),
-            "parameters": params,
-            "vs no positions": f"{params - baseline:+,}" if baseline is not None else "",
-            "ms per step": f"{1000 * speed.mean:.0f}" if speed else "",
-            "final validation loss": _fmt(final) if final else "",
-        }
-        windows = [e.extrapolation["windows"] for e in group if "windows" in e.extrapolation]
-        if windows:
-            n = windows[0].train_length
-            for f in (1, 2, 4):
-                s = seed_stats([value_at(r, f * n) for r in windows])
-                row[f"loss at {f}× ({f * n})"] = _fmt(s) if s else "not defined"
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def _final_val(entry: Entry) -> float | None:
-    vals = [p["val_loss"] for p in entry.curve if p.get("val_loss") is not None]
-    return vals[-1] if vals else None
 
 
 # Files
@@ -259,9 +287,3 @@ def extrapolation_csv(entries: Sequence[Entry]) -> str:
         columns=["run", "pos_emb", "seed", "reading", "x", "loss", "defined", "tokens"],
     )
     return metrics.to_csv(frame.astype({"seed": "Int64", "loss": float}))
-
-
-def baseline_params(entries: Sequence[Entry]) -> int | None:
-    """Parameters of a model without position information, the reference for the extra ones."""
-    nones = [e.params for e in entries if e.pos_emb == "none" and not e.imported]
-    return nones[0] if nones else None

@@ -37,6 +37,9 @@ class PositionalViews:
     learned: np.ndarray | None  # (block_size, n_embd) the model's wpe table, if it has one
     learned_similarity: np.ndarray | None  # (block_size, block_size)
     learned_by_distance: np.ndarray | None  # (block_size,)
+    # (block_size,) the sinusoid at the learned table's own shape (block_size x n_embd), so the
+    # two "nearby positions" curves compare tables of the same width, whatever the sliders say
+    sinusoid_matched_by_distance: np.ndarray | None
     learned_row_norms: np.ndarray | None  # (block_size,) length of each learned row
     init_row_norm: float  # a learned row's expected length at initialisation (std 0.02)
     inverse_frequencies: np.ndarray  # (width/2,) radians per position of each RoPE pair
@@ -74,6 +77,11 @@ def rope_relative_score(inv_freq: torch.Tensor, n_pos: int) -> torch.Tensor:
     return torch.cos(distance * inv_freq[None, :]).mean(dim=-1)  # (P,)
 
 
+def _sinusoid_by_distance(n_pos: int, width: int) -> np.ndarray:
+    """Mean cosine similarity of sinusoid rows d apart, for a table of n_pos x width: (n_pos,)."""
+    return similarity_by_distance(cosine_similarity_matrix(sinusoidal_table(n_pos, width)).numpy())
+
+
 def positional_views(model: nn.Module, n_pos: int, width: int) -> PositionalViews:
     """The formula-based schemes at (n_pos, width), and the model's own table if it learned one.
 
@@ -93,6 +101,9 @@ def positional_views(model: nn.Module, n_pos: int, width: int) -> PositionalView
         learned_similarity=learned_similarity,
         learned_by_distance=(
             None if learned_similarity is None else similarity_by_distance(learned_similarity)
+        ),
+        sinusoid_matched_by_distance=(
+            None if learned is None else _sinusoid_by_distance(*learned.shape)
         ),
         learned_row_norms=None if learned is None else learned.norm(dim=-1).numpy(),
         init_row_norm=0.02 * model.config.n_embd**0.5,  # GPT._init_weights: normal, std 0.02

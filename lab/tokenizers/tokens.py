@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from lab.engine.views import visible, visible_pieces  # the one renderer every page uses
+from lab.tokenizers.pieces import SPECIAL, UNKNOWN, Piece, group_text, groups
 from minigpt.tokenizers.bpe import Merge
 
 # Pastel backgrounds cycled by position, so neighbouring tokens always differ.
@@ -29,6 +30,17 @@ _BOX = (
 _TOKEN = "background:{bg};border-radius:3px;padding:1px 0;margin-right:1px"
 _HIGHLIGHT = f";outline:2px solid {ACCENT};outline-offset:-1px"
 _MARK = "color:#9a9a9a"
+_SPECIAL = (  # a special token is no text at all: dark, bold, unlike any pastel
+    "background:#37474f;color:#fff;font-weight:600;border-radius:3px;padding:1px 3px;"
+    "margin-right:1px"
+)
+_UNKNOWN = f"border:1px dashed {ACCENT};border-radius:3px;padding:0 2px;margin-right:1px"
+# A character over its bytes (or over "unknown"): two lines inside one inline box.
+_STACK = (
+    "display:inline-flex;flex-direction:column;align-items:center;vertical-align:top;"
+    "line-height:1.3;margin:0 1px;"
+)
+_UNDER = "display:inline-flex;gap:1px;font-size:0.7rem;color:#555;line-height:1.3"
 
 
 def merge_label(left: str, right: str, new: str | None = None) -> str:
@@ -40,14 +52,6 @@ def merge_label(left: str, right: str, new: str | None = None) -> str:
     return pair if new is None else f"{pair} -> '{visible(new)}'"
 
 
-def pieces(ids: Sequence[int], token_str: Callable[[int], str]) -> list[tuple[int, str]]:
-    """(id, display text) per token, the input of tokens_html.
-
-    Example: pieces([104, 105], chr) -> [(104, "h"), (105, "i")]
-    """
-    return [(i, token_str(i)) for i in ids]
-
-
 def cut_note(n_tokens: int, limit: int = MAX_SHOWN) -> str:
     """A sentence saying the drawing stops early, or "" when every token is drawn."""
     if n_tokens <= limit:
@@ -55,12 +59,12 @@ def cut_note(n_tokens: int, limit: int = MAX_SHOWN) -> str:
     return f" Only the first {limit:,} of {n_tokens:,} tokens are drawn."
 
 
-def id_list(tokens: Sequence[tuple[int, str]], limit: int = MAX_SHOWN) -> str:
-    """The ids of (id, text) tokens, comma separated, cut after `limit` with an ellipsis.
+def id_list(tokens: Sequence[Piece], limit: int = MAX_SHOWN) -> str:
+    """The ids of tokens, comma separated ("?" for an unknown character), cut after `limit`.
 
-    Example: id_list([(104, "h"), (105, "i")]) -> "104, 105"
+    Example: id_list([Piece(104, "h"), Piece(None, "(", UNKNOWN)]) -> "104, ?"
     """
-    text = ", ".join(str(i) for i, _ in tokens[:limit])
+    text = ", ".join("?" if p.id is None else str(p.id) for p in tokens[:limit])
     return text + (", …" if len(tokens) > limit else "")
 
 
@@ -77,23 +81,73 @@ def _token_html(text: str) -> str:
     return "".join(out)
 
 
+def _title(piece: Piece, part_of: str | None = None) -> str:
+    """A token's hover text: its id and what it is."""
+    if piece.kind == UNKNOWN:
+        what = f"unknown character {piece.text!r}: not in this vocabulary, so it has no id"
+    elif piece.kind == SPECIAL:
+        what = f"id {piece.id} · special token {piece.text}"
+    else:
+        what = f"id {piece.id} · '{visible(piece.text)}'"
+        if part_of is not None:
+            what += f", bytes of '{visible(part_of)}'"
+    return html.escape(what, quote=True)
+
+
+def _span(piece: Piece, pos: int, highlight: int | None, part_of: str | None = None) -> str:
+    """One token as a coloured span, in the style of its kind; `part_of`: the text of the
+    group of byte tokens it belongs to."""
+    if piece.kind == SPECIAL:
+        style = _SPECIAL
+    elif piece.kind == UNKNOWN:
+        style = _UNKNOWN
+    else:
+        style = _TOKEN.format(bg=PALETTE[pos % len(PALETTE)])
+    if piece.id is not None and piece.id == highlight:
+        style += _HIGHLIGHT
+    title = _title(piece, part_of)
+    body = _token_html(piece.text)
+    if piece.kind == UNKNOWN:  # the character itself, over a marker saying it has no id
+        return (
+            f'<span class="tok-unknown" title="{title}" style="{_STACK}{style}">'
+            f'<span>{body}</span><span style="{_UNDER};color:{ACCENT}">unknown</span></span>'
+        )
+    kind = "tok-special" if piece.kind == SPECIAL else "tok" if part_of is None else "tok-bytes"
+    return f'<span class="{kind}" title="{title}" style="{style}">{body}</span>'
+
+
+def _group_html(group: Sequence[Piece], first: int, highlight: int | None) -> str:
+    """Byte tokens that only together make characters: the text once, each token's bytes below."""
+    text = group_text(group)
+    parts = "".join(_span(p, first + j, highlight, text) for j, p in enumerate(group))
+    title = html.escape(f"'{visible(text)}': {len(group)} tokens of its UTF-8 bytes", quote=True)
+    return (
+        f'<span class="tok-group" title="{title}" style="{_STACK}">'
+        f'<span class="tok-char">{_token_html(text)}</span>'
+        f'<span style="{_UNDER}">{parts}</span></span>'
+    )
+
+
 def tokens_html(
-    pieces: Sequence[tuple[int, str]],
+    tokens: Sequence[Piece],
     highlight: int | None = None,
     limit: int = MAX_SHOWN,
 ) -> str:
     """Tokens as coloured spans, each titled with its id; tokens whose id is `highlight` outlined.
 
-    `pieces` holds (id, display text) per token, in order; only the first `limit` are drawn.
-    Example: tokens_html([(104, "h"), (32, " ")]) holds title="id 104" and a '␣' for the space
+    Byte tokens that split a character are drawn as one group: the character once, the bytes of
+    each token beneath. Special tokens and unknown characters have styles of their own. Only
+    the first `limit` tokens are drawn.
+    Example: tokens_html([Piece(104, "h"), Piece(32, " ")]) holds title="id 104" and a '␣'
     """
     spans = []
-    for pos, (token_id, text) in enumerate(pieces[:limit]):
-        style = _TOKEN.format(bg=PALETTE[pos % len(PALETTE)])
-        if token_id == highlight:
-            style += _HIGHLIGHT
-        title = html.escape(f"id {token_id} · {visible(text)!r}", quote=True)
-        spans.append(f'<span title="{title}" style="{style}">{_token_html(text)}</span>')
+    pos = 0
+    for group in groups(tokens[:limit]):
+        if len(group) == 1:
+            spans.append(_span(group[0], pos, highlight))
+        else:
+            spans.append(_group_html(group, pos, highlight))
+        pos += len(group)
     if not spans:
         spans.append(f'<span style="{_MARK}">(no tokens)</span>')
     # <wbr> lets a line wrap between tokens: the visible '␣' marks are no break points.

@@ -178,7 +178,7 @@ def _draw(box: Session) -> None:
     evals = [r for r in rows if r.get("val_loss") is not None]
     last = rows[-1] if rows else {}
     eta, speed = run.eta_seconds(), run.tokens_per_second()
-    cols = st.columns(6)
+    cols = [*st.columns(3), *st.columns(3)]  # two rows: six in one are cut off on a projector
     cols[0].metric("Step", f"{done:,} / {total:,}")
     cols[1].metric("Elapsed", duration(run.clock.seconds))
     cols[2].metric("Tokens / s", "—" if speed is None else f"{speed:,.0f}")

@@ -81,7 +81,7 @@ def setup_form() -> Setup:
             "character of the corpus is a token.",
         )
     st.markdown("**Model**")
-    cols = st.columns(7)
+    cols = [*st.columns(4), *st.columns(3)]  # two rows: seven fields in one are cut off
     cols[0].selectbox(
         "Preset",
         list(LAB_PRESETS),
@@ -112,7 +112,7 @@ def setup_form() -> Setup:
     cols[5].number_input("Dropout", 0.0, 0.9, step=0.05, key=train_state.TRAIN_DROPOUT)
     cols[6].selectbox("Positions", POS_EMBS, key=train_state.TRAIN_POS, format_func=POS_NAMES.get)
     st.markdown("**Optimisation**")
-    cols = st.columns(6)
+    cols = [*st.columns(3), *st.columns(3)]  # two rows, as above
     cols[0].number_input(
         "Learning rate",
         0.0,
@@ -198,7 +198,7 @@ def preview(setup: Setup, time_it: bool = True) -> None:
     cfg = spec.model.replace(vocab_size=setup.tokenizer.vocab_size)
     parts = param_breakdown(cfg)
     total = sum(parts.values())
-    cols = st.columns(4)
+    cols = [*st.columns(2), *st.columns(2)]  # two rows: four in one are cut off on a projector
     cols[0].metric("Parameters", f"{total:,}")
     cols[1].metric(
         "Tokens in the corpus",

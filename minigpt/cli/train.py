@@ -25,6 +25,7 @@ from minigpt.training.checkpoint import save_checkpoint
 from minigpt.training.corpus import CorpusError, check_corpus, decode_upload, shakespeare_text
 from minigpt.training.data import TokenData
 from minigpt.training.distributed import DEVICES, DistContext, cleanup, init_distributed
+from minigpt.training.repeats import RepeatData
 from minigpt.training.trainer import TrainConfig, Trainer, TrainingDiverged
 
 MODEL_FLAGS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "pos_emb", "gelu")
@@ -50,6 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tokenizer", choices=("char", "bpe", "word"), default="char")
     p.add_argument("--vocab_size", type=int, help="for bpe and word tokenizers")
     p.add_argument("--out", type=Path, default=Path("out"), help="directory for the results")
+    p.add_argument(
+        "--repeat_fraction",
+        type=float,
+        default=0.0,
+        help="share of training windows that hold a span and its repeat (grows induction heads)",
+    )
+    p.add_argument(
+        "--repeat_random",
+        type=float,
+        default=0.5,
+        help="share of those repeated spans made of random tokens rather than text",
+    )
     p.add_argument("--log_interval", type=int, default=10, help="print every N steps")
     p.add_argument(
         "--weights_only",
@@ -99,6 +112,11 @@ def _save(out: Path, model: GPT, tokenizer, trainer: Trainer, weights_only: bool
         "history": state["history"],
         "evals": state["evals"],
     }
+    if isinstance(trainer.data, RepeatData):  # how the training text was made to repeat
+        metrics["repeats"] = {
+            "repeat_fraction": trainer.data.repeat_fraction,
+            "repeat_random": trainer.data.random_fraction,
+        }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
 
 
@@ -131,7 +149,12 @@ def _train(parser: argparse.ArgumentParser, args: argparse.Namespace, ctx: DistC
         tokenizer = build_tokenizer(args.tokenizer, text, vocab_size=args.vocab_size)
         overrides = _picked(args, MODEL_FLAGS)
         cfg = GPTConfig.preset(args.preset, **overrides, vocab_size=tokenizer.vocab_size)
-        data = TokenData.from_text(text, tokenizer, tcfg.val_fraction)
+        if args.repeat_fraction > 0:
+            data = RepeatData.from_text(
+                text, tokenizer, tcfg.val_fraction, args.repeat_fraction, args.repeat_random
+            )
+        else:
+            data = TokenData.from_text(text, tokenizer, tcfg.val_fraction)
         torch.manual_seed(tcfg.seed)
         model = GPT(cfg).to(ctx.device)
         trainer = Trainer(model, data, tcfg, ctx)
