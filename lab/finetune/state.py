@@ -1,0 +1,110 @@
+"""The Fine-tune page's widget keys and accessors, and this session's fine-tuning box."""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+
+from lab import state
+from lab.engine.finetune_run import FinetuneRun, Summary
+from lab.engine.finetune_spec import DEFAULT_EVAL_ITEMS, DEFAULT_LR, DEFAULT_STEPS, FinetuneSpec
+
+FT_BASE = "finetune.base"  # the base model's name (the shipped one or a session model)
+FT_TASK = "finetune.task"
+FT_METHOD = "finetune.method"  # "lora" | "full"
+FT_RANK = "finetune.rank"
+FT_MASK = "finetune.mask"  # True: the loss counts the answer only
+FT_STEPS = "finetune.steps"
+FT_LR = "finetune.learning_rate"
+FT_EVAL_ITEMS = "finetune.eval_items"
+FT_EXAMPLE = "finetune.example"  # which training question the mask drawing shows
+FT_START = "finetune.start"  # buttons, keyed so browser tests can find them
+FT_STOP = "finetune.stop"
+FT_RESET = "finetune.reset"
+FT_USE = "finetune.use"
+_FT_BOX = "finetune.session"  # this session's run, its results and messages
+
+
+@dataclass(eq=False)
+class FinetuneBox:
+    """One session's fine-tuning: the current run, and a summary of each run it kept."""
+
+    run: FinetuneRun | None = None
+    name: str = ""
+    base_name: str = ""  # the model the current run fine-tunes
+    started: int = 0  # runs started in this session, for their names
+    kept_at: int = -1  # steps_done when the current run was last summarised
+    model_name: str | None = None  # the current run's model in the sidebar, once added
+    summaries: list[Summary] = field(default_factory=list)
+    message: str | None = None  # why the last Start was refused (shown once)
+    notice: str | None = None  # a one-off confirmation
+
+
+def defaults(shipped: str) -> None:
+    """Seed the form's widgets (written back every run, as on the other pages)."""
+    state.seed(
+        {
+            FT_BASE: shipped,
+            FT_TASK: "play",
+            FT_METHOD: "lora",
+            FT_RANK: 8,
+            FT_MASK: True,
+            FT_STEPS: DEFAULT_STEPS,
+            FT_LR: DEFAULT_LR["lora"],
+            FT_EVAL_ITEMS: DEFAULT_EVAL_ITEMS,
+            FT_EXAMPLE: 0,
+        }
+    )
+
+
+def fall_back_base(names: list[str], shipped: str) -> None:
+    """Pick the shipped model when the chosen base is gone (a session model that was reset)."""
+    if st.session_state.get(FT_BASE) not in names:
+        st.session_state[FT_BASE] = shipped
+
+
+def method_changed() -> None:
+    """The method box's callback: each method starts from its own usual learning rate."""
+    st.session_state[FT_LR] = DEFAULT_LR.get(st.session_state[FT_METHOD], DEFAULT_LR["lora"])
+
+
+def base_name() -> str:
+    return st.session_state[FT_BASE]
+
+
+def spec() -> FinetuneSpec:
+    """The form's values as one frozen request (checked later, against the base model)."""
+    S = st.session_state
+    return FinetuneSpec(
+        task=S[FT_TASK],
+        method=S[FT_METHOD],
+        rank=int(S[FT_RANK]),
+        mask_instruction=bool(S[FT_MASK]),
+        max_iters=int(S[FT_STEPS]),
+        learning_rate=float(S[FT_LR]),
+        eval_items=int(S[FT_EVAL_ITEMS]),
+    )
+
+
+def mask_on() -> bool:
+    return bool(st.session_state.get(FT_MASK, True))
+
+
+def example_index() -> int:
+    return int(st.session_state.get(FT_EXAMPLE, 0))
+
+
+def box() -> FinetuneBox:
+    """This session's fine-tuning box (never shared across sessions)."""
+    found = box_in(st.session_state)
+    if found is None:
+        found = st.session_state[_FT_BOX] = FinetuneBox()
+    return found
+
+
+def box_in(session: MutableMapping[str, Any]) -> FinetuneBox | None:
+    """The box kept in a given session state, if any (tests read an AppTest's)."""
+    return session.get(_FT_BOX)
