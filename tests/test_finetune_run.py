@@ -53,6 +53,7 @@ def _finish(run: FinetuneRun) -> FinetuneRun:
         ({"learning_rate": 50.0}, "at most 0.1"),
         ({"method": "qlora"}, "Method must be LoRA or full"),
         ({"task": "poetry"}, "Task must be one of"),
+        ({"batch_size": 0}, "Batch size must be between 1"),
     ],
 )
 def test_impossible_requests_are_refused_in_words(changes, words):
@@ -63,6 +64,15 @@ def test_impossible_requests_are_refused_in_words(changes, words):
 def test_the_default_request_and_full_with_any_rank_are_fine():
     assert FinetuneSpec().problems(_tiny()) == []
     assert FinetuneSpec(method="full", rank=0).problems(_tiny()) == []  # rank is LoRA's only
+
+
+def test_the_servers_budget_is_asked():
+    shipped = GPTConfig(n_layer=4, n_head=4, n_embd=128, block_size=128, vocab_size=75)
+    assert FinetuneSpec().budget_problems(shipped) == []  # the default batch fits
+    (memory,) = FinetuneSpec(batch_size=32).budget_problems(shipped)
+    assert "more than the" in memory and "Lower Batch size (batch_size) to at most" in memory
+    wide = GPTConfig(n_layer=12, n_head=8, n_embd=512, block_size=1024, vocab_size=75)
+    assert any("One training step" in p for p in FinetuneSpec().budget_problems(wide))
 
 
 def test_only_character_models_that_know_the_questions_qualify():

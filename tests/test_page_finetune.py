@@ -122,6 +122,8 @@ def test_the_mask_drawing_is_mask_view_and_the_switch_changes_it():
         ({ft_state.FT_LR: 1000.0}, "fine-tuning nudges a trained model"),
         ({ft_state.FT_EVAL_ITEMS: 0}, "Held-out questions must be between 1"),
         ({ft_state.FT_EVAL_ITEMS: 100_000}, "each evaluation asks every one"),
+        ({ft_state.FT_BATCH: 0}, "Batch size must be between 1"),
+        ({ft_state.FT_BATCH: 32}, "Lower Batch size (batch_size) to at most"),  # the budget
     ],
 )
 def test_impossible_settings_are_refused_before_anything_runs(settings, words):

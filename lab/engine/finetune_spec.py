@@ -13,10 +13,12 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from lab.engine import budget
 from lab.engine.runspec import MAX_PARAMS
+from minigpt.config import GPTConfig
 from minigpt.finetune.data import ANSWER, END
 from minigpt.finetune.lora import LoRAConfig, add_lora, trainable_params
-from minigpt.finetune.tasks import INSTRUCTIONS, TaskSet
+from minigpt.finetune.tasks import INSTRUCTIONS, MAX_CHARS, TaskSet
 from minigpt.finetune.trainer import METHODS, FinetuneConfig
 from minigpt.tokenizers.tokenizer import CharTokenizer, Tokenizer
 
@@ -25,6 +27,11 @@ from minigpt.tokenizers.tokenizer import CharTokenizer, Tokenizer
 DEFAULT_LR = {"lora": 2e-3, "full": 3e-4}
 DEFAULT_STEPS = 150
 DEFAULT_EVAL_ITEMS = 32
+# Questions per step. The core's default is 16, but a step of the shipped model on 16
+# questions of up to MAX_CHARS characters is costed at ~137 MB, over the 96 MB one request may
+# use (lab/engine/budget.py); 8 fits (~85 MB).
+DEFAULT_BATCH = 8
+MAX_BATCH = 64
 # Limits of one shared CPU server: a step of the shipped model takes ~0.1-0.4 s and asking
 # the held-out questions ~0.04 s each, so these bound a run to minutes, not hours.
 MAX_STEPS = 2000
@@ -45,6 +52,7 @@ class FinetuneSpec:
     max_iters: int = DEFAULT_STEPS
     learning_rate: float = DEFAULT_LR["lora"]
     eval_items: int = DEFAULT_EVAL_ITEMS
+    batch_size: int = DEFAULT_BATCH
 
     def config(self) -> FinetuneConfig:
         """The core's config; alpha is twice the rank, so the change's scale stays the same."""
@@ -53,6 +61,7 @@ class FinetuneSpec:
             method=self.method,
             lora=lora,
             mask_instruction=self.mask_instruction,
+            batch_size=self.batch_size,
             max_iters=self.max_iters,
             learning_rate=self.learning_rate,
             eval_items=self.eval_items,
@@ -73,6 +82,8 @@ class FinetuneSpec:
             out.append(f"LoRA rank must be between 1 and {MAX_RANK} (got {self.rank})")
         if not 1 <= self.max_iters <= MAX_STEPS:
             out.append(f"Steps must be between 1 and {MAX_STEPS:,} (got {self.max_iters:,})")
+        if not 1 <= self.batch_size <= MAX_BATCH:
+            out.append(f"Batch size must be between 1 and {MAX_BATCH} (got {self.batch_size:,})")
         if not 1 <= self.eval_items <= MAX_EVAL_ITEMS:
             out.append(
                 f"Held-out questions must be between 1 and {MAX_EVAL_ITEMS} (got "
@@ -94,7 +105,26 @@ class FinetuneSpec:
                 f"The base model has {n_params:,} parameters; this server fine-tunes at most "
                 f"{MAX_PARAMS:,}"
             )
-        return out
+            return out
+        return out + self.budget_problems(model.config)
+
+    def request(self, config: GPTConfig) -> budget.Request:
+        """What a step asks of the server: a batch of questions no longer than MAX_CHARS
+        characters (one token each for a char model) or the context, whichever is shorter.
+
+        Costed as full training whatever the method (LoRA's optimizer is smaller, so this is
+        an upper bound), with two copies of the weights: the run's own, and the unfrozen copy
+        it is made from.
+        """
+        tokens = min(MAX_CHARS, config.block_size)
+        return budget.Request(config, self.batch_size, tokens, mode="train", copies=2)
+
+    def budget_problems(self, config: GPTConfig) -> list[str]:
+        """The server's memory and time budget (lab/engine/budget.py) for this run, as sentences."""
+        req = self.request(config)
+        memory = budget.refusal(req, knobs=("batch_size",), what="Fine-tuning this model")
+        time = budget.time_refusal(req, self.max_iters)
+        return [p for p in (memory, time) if p]
 
 
 def readable_problem(tokenizer: Tokenizer, task: TaskSet) -> str | None:

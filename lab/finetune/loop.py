@@ -156,7 +156,7 @@ def _add_model(box: ft_state.FinetuneBox, select: bool = False) -> str | None:
         steps = run.steps_done
     finally:
         bg.lock.release()
-    name = f"Fine-tuned {box.base_name} · {box.name} (step {steps:,})"
+    name = f"Fine-tuned: {box.name} (step {steps:,})"
     state.add_session_model(name, LabModel(name, model, run.tokenizer), select=select)
     box.model_name = name
     return name

@@ -49,7 +49,7 @@ def setup_form() -> Setup:
         "Task",
         list(INSTRUCTIONS),
         key=ft_state.FT_TASK,
-        format_func=lambda t: f"{INSTRUCTIONS[t]} ({t})",
+        format_func=INSTRUCTIONS.get,
     )
     cols[2].radio(
         "Method",
@@ -67,10 +67,17 @@ def setup_form() -> Setup:
         disabled=st.session_state[ft_state.FT_METHOD] != "lora",
         help="Each adapted weight W (out × in) gets a trainable change B·A of this rank.",
     )
-    cols = st.columns(4)
+    cols = st.columns(5)
     cols[0].number_input("Steps", 0, 1_000_000, step=50, key=ft_state.FT_STEPS)
     cols[1].number_input("Learning rate", 0.0, 1000.0, step=1e-4, format="%.4f", key=ft_state.FT_LR)
     cols[2].number_input(
+        "Batch size",
+        0,
+        100_000,
+        key=ft_state.FT_BATCH,
+        help="Training questions per step; the server's memory budget decides how many fit.",
+    )
+    cols[3].number_input(
         "Held-out questions asked",
         0,
         100_000,
@@ -78,10 +85,11 @@ def setup_form() -> Setup:
         key=ft_state.FT_EVAL_ITEMS,
         help="Each evaluation asks the first N held-out questions (never trained on).",
     )
-    cols[3].toggle(
-        "Loss on the answer only (the mask)",
+    cols[4].toggle(
+        "Answer-only loss",
         key=ft_state.FT_MASK,
-        help="Off: the loss also counts the question's tokens, as in pretraining.",
+        help="The mask: on, the loss counts only the answer's tokens; off, it also counts the "
+        "question's, as in pretraining.",
     )
     others = {n: why for n, why in why_not.items() if why is not None}
     if others:

@@ -10,7 +10,13 @@ import streamlit as st
 
 from lab import state
 from lab.engine.finetune_run import FinetuneRun, Summary
-from lab.engine.finetune_spec import DEFAULT_EVAL_ITEMS, DEFAULT_LR, DEFAULT_STEPS, FinetuneSpec
+from lab.engine.finetune_spec import (
+    DEFAULT_BATCH,
+    DEFAULT_EVAL_ITEMS,
+    DEFAULT_LR,
+    DEFAULT_STEPS,
+    FinetuneSpec,
+)
 
 FT_BASE = "finetune.base"  # the base model's name (the shipped one or a session model)
 FT_TASK = "finetune.task"
@@ -20,6 +26,7 @@ FT_MASK = "finetune.mask"  # True: the loss counts the answer only
 FT_STEPS = "finetune.steps"
 FT_LR = "finetune.learning_rate"
 FT_EVAL_ITEMS = "finetune.eval_items"
+FT_BATCH = "finetune.batch_size"
 FT_EXAMPLE = "finetune.example"  # which training question the mask drawing shows
 FT_START = "finetune.start"  # buttons, keyed so browser tests can find them
 FT_STOP = "finetune.stop"
@@ -55,6 +62,7 @@ def defaults(shipped: str) -> None:
             FT_STEPS: DEFAULT_STEPS,
             FT_LR: DEFAULT_LR["lora"],
             FT_EVAL_ITEMS: DEFAULT_EVAL_ITEMS,
+            FT_BATCH: DEFAULT_BATCH,
             FT_EXAMPLE: 0,
         }
     )
@@ -86,6 +94,7 @@ def spec() -> FinetuneSpec:
         max_iters=int(S[FT_STEPS]),
         learning_rate=float(S[FT_LR]),
         eval_items=int(S[FT_EVAL_ITEMS]),
+        batch_size=int(S[FT_BATCH]),
     )
 
 
