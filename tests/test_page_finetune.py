@@ -12,6 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from lab import cache, state
 from lab.finetune import state as ft_state
+from lab.training import loop as training_loop
+from lab.training import state as train_state
 from minigpt.finetune.data import build_example, mask_view
 from minigpt.finetune.lora import LoRAConfig, add_lora, trainable_params
 from minigpt.finetune.tasks import build_task
@@ -207,3 +209,12 @@ def test_a_run_stops_and_resumes():
     at.button(key=ft_state.FT_RESET).click().run()
     assert box(at).run is None and at.button(key=ft_state.FT_START).label == "Start"
     assert errors(at) == []
+
+
+def test_a_session_training_on_the_live_page_is_told_to_stop_it_first():
+    at = AppTest.from_file(page_path("finetune"), default_timeout=TIMEOUT)
+    at.session_state[train_state._TRAINING] = training_loop.Session(running=True)
+    at.run()
+    at.button(key=ft_state.FT_START).click().run()
+    assert errors(at) == [] and box(at).run is None
+    assert "this session is training on the Live training page" in at.error[0].value

@@ -13,14 +13,17 @@ import streamlit as st
 from lab import cache, state
 from lab.charts import finetune as ft_charts
 from lab.engine.background import BackgroundTrainer
+from lab.engine.budget import MAX_RUNS_PER_SESSION
 from lab.engine.finetune_run import FinetuneRun
 from lab.engine.models import LabModel
 from lab.finetune import state as ft_state
 from lab.finetune.results import answers_table, run_metrics
 from lab.finetune.setup import Setup
+from lab.training import state as train_state
 
 POLL_SECONDS = 1.0  # how often the live panel redraws while the run trains
 LOCK_SECONDS = 5.0  # the longest a click waits for the current slice to finish
+READ_SECONDS = 0.3  # the longest a redraw waits for fresh numbers before drawing the last ones
 
 
 def _bg() -> BackgroundTrainer:
@@ -34,9 +37,21 @@ def is_training() -> bool:
 # ---------------------------------------------------------------- buttons
 
 
+def _training_elsewhere() -> bool:
+    """Whether the Live training page's run of this session is training now."""
+    other = train_state.training_box_in(st.session_state)
+    return bool(getattr(other, "running", False))
+
+
 def _start(setup: Setup) -> None:
     box, bg = ft_state.box(), _bg()
     box.message = None
+    if _training_elsewhere():
+        box.message = (
+            f"Can't start: this session is training on the Live training page. On this shared "
+            f"server a session trains {MAX_RUNS_PER_SESSION} thing at a time: stop it there first."
+        )
+        return
     run = box.run
     if run is None or run.done:
         if setup.problems or setup.base is None:
@@ -49,7 +64,7 @@ def _start(setup: Setup) -> None:
             box.message = f"Can't start: {e}."
             return
         box.started += 1
-        box.run, box.kept_at, box.model_name = run, -1, None
+        box.run, box.kept_at, box.model_name, box.snapshot = run, -1, None, None
         box.name = f"Run {box.started}: {setup.task.name}, {setup.spec.label()}"
         box.base_name = base.name
     bg.start(run)
@@ -66,6 +81,7 @@ def _reset() -> None:
     _bg().stop()
     _settle(box)
     box.run, box.kept_at, box.model_name, box.message = None, -1, None, None
+    box.snapshot = None
 
 
 def _use() -> None:
@@ -182,8 +198,13 @@ def _panel(was_running: bool) -> None:
             "first, then the charts fill in as it learns; Stop and Resume whenever you like."
         )
         return
-    with bg.lock:
-        snapshot = _snapshot(run)
+    # An evaluation holds the lock for a few seconds: draw the last copy meanwhile.
+    if bg.lock.acquire(timeout=READ_SECONDS):
+        try:
+            box.snapshot = _snapshot(run)
+        finally:
+            bg.lock.release()
+    snapshot = box.snapshot if box.snapshot is not None else _snapshot_empty(run)
     _status(box, bg, run)
     run_metrics(snapshot)
     cols = st.columns(2)
@@ -198,7 +219,11 @@ def _panel(was_running: bool) -> None:
     )
     cols[1].plotly_chart(
         ft_charts.accuracy_figure(
-            snapshot["evals"], run.majority, run.untuned, len(run.heldout), run.spec.max_iters
+            snapshot["evals"],
+            snapshot["majority"],
+            snapshot["untuned"],
+            snapshot["asked"],
+            run.spec.max_iters,
         ),
         key="finetune.accuracy",
     )
@@ -229,6 +254,28 @@ def _snapshot(run: FinetuneRun) -> dict:
         "asked": len(run.heldout),
         "seconds_per_step": run.seconds_per_step(),
         "training_mb": run.trainer.training_state_mb(),
+        "trainable": run.trainer.trainable,
+        "total": run.trainer.total,
+        "max_iters": run.spec.max_iters,
+    }
+
+
+def _snapshot_empty(run: FinetuneRun) -> dict:
+    """What to draw before the first copy could be taken: nothing measured yet."""
+    return {
+        "losses": [],
+        "answer_losses": [],
+        "evals": [],
+        "before": None,
+        "after": None,
+        "after_step": 0,
+        "steps": 0,
+        "accuracy": None,
+        "untuned": None,
+        "majority": run.majority,
+        "asked": len(run.heldout),
+        "seconds_per_step": None,
+        "training_mb": 0.0,
         "trainable": run.trainer.trainable,
         "total": run.trainer.total,
         "max_iters": run.spec.max_iters,

@@ -46,6 +46,7 @@ class FinetuneBox:
     kept_at: int = -1  # steps_done when the current run was last summarised
     model_name: str | None = None  # the current run's model in the sidebar, once added
     summaries: list[Summary] = field(default_factory=list)
+    snapshot: dict[str, Any] | None = None  # the run's numbers as last read, under its lock
     message: str | None = None  # why the last Start was refused (shown once)
     notice: str | None = None  # a one-off confirmation
 
