@@ -218,3 +218,8 @@ def test_a_session_training_on_the_live_page_is_told_to_stop_it_first():
     at.button(key=ft_state.FT_START).click().run()
     assert errors(at) == [] and box(at).run is None
     assert "this session is training on the Live training page" in at.error[0].value
+
+
+def test_a_question_past_the_tasks_end_falls_back_to_the_first():
+    at = page(**{ft_state.FT_EXAMPLE: 10**6})
+    assert errors(at) == [] and at.number_input(key=ft_state.FT_EXAMPLE).value == 0

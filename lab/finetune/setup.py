@@ -133,6 +133,7 @@ def mask_section(setup: Setup) -> None:
     if base is None:
         return
     items = setup.task.train
+    ft_state.clamp_example(len(items))
     st.number_input("Training question to draw", 0, len(items) - 1, key=ft_state.FT_EXAMPLE, step=1)
     item = items[min(ft_state.example_index(), len(items) - 1)]
     try:

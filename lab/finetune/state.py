@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from lab import state
+from lab.engine import links
 from lab.engine.finetune_run import FinetuneRun, Summary
 from lab.engine.finetune_spec import (
     DEFAULT_BATCH,
@@ -17,6 +18,8 @@ from lab.engine.finetune_spec import (
     DEFAULT_STEPS,
     FinetuneSpec,
 )
+from minigpt.finetune.tasks import INSTRUCTIONS
+from minigpt.finetune.trainer import METHODS
 
 FT_BASE = "finetune.base"  # the base model's name (the shipped one or a session model)
 FT_TASK = "finetune.task"
@@ -33,6 +36,22 @@ FT_STOP = "finetune.stop"
 FT_RESET = "finetune.reset"
 FT_USE = "finetune.use"
 _FT_BOX = "finetune.session"  # this session's run, its results and messages
+
+
+# What a link to the page carries (see lab/links.py): the form, not the base model (a
+# session's own model cannot travel in a link) nor the run. Ranges are the widgets'; the
+# request is still checked against the server's limits before Start.
+LINK: tuple[links.Param, ...] = (
+    links.Param(FT_TASK, "task", links.choice(INSTRUCTIONS), "play"),
+    links.Param(FT_METHOD, "method", links.choice(METHODS), "lora"),
+    links.Param(FT_RANK, "rank", links.integer(0, 4096), 8),
+    links.Param(FT_MASK, "mask", links.flag, True),
+    links.Param(FT_STEPS, "steps", links.integer(0, 1_000_000), DEFAULT_STEPS),
+    links.Param(FT_LR, "learning_rate", links.real(0.0, 1000.0), DEFAULT_LR["lora"]),
+    links.Param(FT_BATCH, "batch_size", links.integer(0, 100_000), DEFAULT_BATCH),
+    links.Param(FT_EVAL_ITEMS, "questions", links.integer(0, 100_000), DEFAULT_EVAL_ITEMS),
+    links.Param(FT_EXAMPLE, "example", links.integer(0, 100_000), 0),
+)
 
 
 @dataclass(eq=False)
@@ -101,6 +120,12 @@ def spec() -> FinetuneSpec:
 
 def mask_on() -> bool:
     return bool(st.session_state.get(FT_MASK, True))
+
+
+def clamp_example(n_items: int) -> None:
+    """Keep the drawn question among the task's n_items (a link or another task may not)."""
+    if not 0 <= st.session_state.get(FT_EXAMPLE, 0) < n_items:
+        st.session_state[FT_EXAMPLE] = 0
 
 
 def example_index() -> int:
