@@ -19,7 +19,6 @@ from lab.engine.models import LabModel
 from lab.finetune import state as ft_state
 from lab.finetune.results import answers_table, run_metrics
 from lab.finetune.setup import Setup
-from lab.training import state as train_state
 
 POLL_SECONDS = 1.0  # how often the live panel redraws while the run trains
 LOCK_SECONDS = 5.0  # the longest a click waits for the current slice to finish
@@ -37,16 +36,10 @@ def is_training() -> bool:
 # ---------------------------------------------------------------- buttons
 
 
-def _training_elsewhere() -> bool:
-    """Whether the Live training page's run of this session is training now."""
-    other = train_state.training_box_in(st.session_state)
-    return bool(getattr(other, "running", False))
-
-
 def _start(setup: Setup) -> None:
     box, bg = ft_state.box(), _bg()
     box.message = None
-    if _training_elsewhere():
+    if ft_state.training_elsewhere():
         box.message = (
             f"Can't start: this session is training on the Live training page. On this shared "
             f"server a session trains {MAX_RUNS_PER_SESSION} thing at a time: stop it there first."

@@ -34,7 +34,7 @@ def setup_form() -> Setup:
     """The base model, task and method widgets, and the checked request they make."""
     ft_state.defaults(state.SHIPPED_MODEL)
     models = _models()
-    task = cache.finetune_task(st.session_state[ft_state.FT_TASK])
+    task = cache.finetune_task(ft_state.task_name())
     why_not = {n: cache.finetune_readable(m, task.name) for n, m in models.items()}
     usable = [n for n, why in why_not.items() if why is None]
     ft_state.fall_back_base(usable, state.SHIPPED_MODEL)
@@ -64,7 +64,7 @@ def setup_form() -> Setup:
         0,
         4096,
         key=ft_state.FT_RANK,
-        disabled=st.session_state[ft_state.FT_METHOD] != "lora",
+        disabled=ft_state.method() != "lora",
         help="Each adapted weight W (out × in) gets a trainable change B·A of this rank.",
     )
     cols = st.columns(5)

@@ -18,6 +18,7 @@ from lab.engine.finetune_spec import (
     DEFAULT_STEPS,
     FinetuneSpec,
 )
+from lab.training import state as train_state
 from minigpt.finetune.tasks import INSTRUCTIONS
 from minigpt.finetune.trainer import METHODS
 
@@ -97,6 +98,20 @@ def fall_back_base(names: list[str], shipped: str) -> None:
 def method_changed() -> None:
     """The method box's callback: each method starts from its own usual learning rate."""
     st.session_state[FT_LR] = DEFAULT_LR.get(st.session_state[FT_METHOD], DEFAULT_LR["lora"])
+
+
+def task_name() -> str:
+    return st.session_state.get(FT_TASK, "play")
+
+
+def method() -> str:
+    return st.session_state.get(FT_METHOD, "lora")
+
+
+def training_elsewhere() -> bool:
+    """Whether the Live training page's run of this session is training now."""
+    other = train_state.training_box_in(st.session_state)
+    return bool(getattr(other, "running", False))
 
 
 def base_name() -> str:
