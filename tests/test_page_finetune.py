@@ -19,7 +19,7 @@ from minigpt.finetune.lora import LoRAConfig, add_lora, trainable_params
 from minigpt.finetune.tasks import build_task
 from tests.apptest import TIMEOUT, errors, page_path, run_router
 
-TINY_RUN = {ft_state.FT_STEPS: 3, ft_state.FT_EVAL_ITEMS: 3}
+TINY_RUN = {ft_state.FT_STEPS: 3, ft_state.FT_EVAL_ITEMS: 3, ft_state.FT_BATCH: 2}
 
 
 def page(**settings) -> AppTest:
@@ -223,3 +223,24 @@ def test_a_session_training_on_the_live_page_is_told_to_stop_it_first():
 def test_a_question_past_the_tasks_end_falls_back_to_the_first():
     at = page(**{ft_state.FT_EXAMPLE: 10**6})
     assert errors(at) == [] and at.number_input(key=ft_state.FT_EXAMPLE).value == 0
+
+
+def test_a_session_past_the_trainer_cap_waits_in_a_queue():
+    slots = cache.trainer_slots()
+    others = [f"other-{i}" for i in range(slots.size)]
+    try:
+        assert all(slots.acquire(o) for o in others)
+        at = page(**TINY_RUN)
+        at.button(key=ft_state.FT_START).click().run()
+        deadline = time.monotonic() + 30
+        while not at.warning and time.monotonic() < deadline:
+            time.sleep(0.3)
+            at.run()
+        assert "other sessions are training; yours starts when one finishes" in at.warning[0].value
+        assert box(at).run.steps_done == 0
+        slots.release(others[0])
+        to_the_end(at)
+        assert box(at).run.steps_done == 3 and not at.warning
+    finally:
+        for o in others:
+            slots.release(o)
