@@ -114,6 +114,10 @@ def test_a_run_measures_the_untuned_model_first_on_the_same_questions():
     assert len(run.before) == len(run.after) == 4
     assert [s for s, _ in run.losses] == [1, 2, 3, 4]
     assert [s for s, _ in run.answer_losses] == [0, 1, 2, 3, 4]
+    v = run.view()
+    assert v.steps == 4 and v.asked == 4 and v.untuned == run.evals[0].accuracy
+    assert v.evals == [(e.step, e.accuracy) for e in run.evals[1:]]  # after step 0 only
+    assert v.losses == run.losses and v.losses is not run.losses  # a copy
     s = run.summary("Run 1")
     assert s.steps == 4 and s.asked == 4 and s.untuned == run.evals[0].accuracy
     assert s.accuracy == run.evals[-1].accuracy and s.trainable < s.total

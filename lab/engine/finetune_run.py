@@ -49,6 +49,27 @@ class Summary:
     total: int
 
 
+@dataclass(frozen=True)
+class RunView:
+    """Copies of what a run has recorded, taken at one moment, for a page to draw at leisure."""
+
+    steps: int
+    max_iters: int
+    mask_instruction: bool
+    losses: list[tuple[int, float]]  # (step, training loss on the counted tokens)
+    answer_losses: list[tuple[int, float]]  # (step, held-out answer-token loss)
+    evals: list[tuple[int, float]]  # (step, held-out exact match) after step 0
+    accuracy: float | None
+    untuned: float | None
+    majority: float
+    asked: int
+    before: list[str] | None
+    after: list[str] | None
+    after_step: int  # the step the `after` answers were given at
+    seconds_per_step: float | None
+    training_mb: float
+
+
 class FinetuneRun:
     """One fine-tune of a base model on a task; the base model is never changed."""
 
@@ -138,6 +159,26 @@ class FinetuneRun:
     def seconds_per_step(self) -> float | None:
         t = self.trainer
         return t.elapsed / t.steps_done if t.steps_done else None
+
+    def view(self) -> RunView:
+        """What the page draws; take it under the trainer's lock (between two slices)."""
+        return RunView(
+            steps=self.steps_done,
+            max_iters=self.spec.max_iters,
+            mask_instruction=self.spec.mask_instruction,
+            losses=list(self.losses),
+            answer_losses=list(self.answer_losses),
+            evals=[(e.step, e.accuracy) for e in self.evals if e.step > 0],
+            accuracy=self.accuracy,
+            untuned=self.untuned,
+            majority=self.majority,
+            asked=len(self.heldout),
+            before=self.before,
+            after=self.after,
+            after_step=self.evals[-1].step if self.evals else 0,
+            seconds_per_step=self.seconds_per_step(),
+            training_mb=self.trainer.training_state_mb(),
+        )
 
     def summary(self, name: str) -> Summary:
         t = self.trainer

@@ -57,7 +57,7 @@ def _start(setup: Setup) -> None:
             box.message = f"Can't start: {e}."
             return
         box.started += 1
-        box.run, box.kept_at, box.model_name, box.snapshot = run, -1, None, None
+        box.run, box.kept_at, box.model_name, box.view = run, -1, None, None
         box.name = f"Run {box.started}: {setup.task.name}, {setup.spec.label()}"
         box.base_name = base.name
     bg.start(run)
@@ -74,7 +74,7 @@ def _reset() -> None:
     _bg().stop()
     _settle(box)
     box.run, box.kept_at, box.model_name, box.message = None, -1, None, None
-    box.snapshot = None
+    box.view = None
 
 
 def _use() -> None:
@@ -194,85 +194,37 @@ def _panel(was_running: bool) -> None:
     # An evaluation holds the lock for a few seconds: draw the last copy meanwhile.
     if bg.lock.acquire(timeout=READ_SECONDS):
         try:
-            box.snapshot = _snapshot(run)
+            box.view = run.view()
         finally:
             bg.lock.release()
-    snapshot = box.snapshot if box.snapshot is not None else _snapshot_empty(run)
     _status(box, bg, run)
-    run_metrics(snapshot)
+    view = box.view
+    if view is None:
+        st.caption("The untuned model is answering the held-out questions…")
+        return
+    run_metrics(view)
     cols = st.columns(2)
     cols[0].plotly_chart(
         ft_charts.loss_figure(
-            snapshot["losses"],
-            snapshot["answer_losses"],
-            run.spec.mask_instruction,
-            run.spec.max_iters,
+            view.losses, view.answer_losses, view.mask_instruction, view.max_iters
         ),
         key="finetune.loss",
     )
     cols[1].plotly_chart(
         ft_charts.accuracy_figure(
-            snapshot["evals"],
-            snapshot["majority"],
-            snapshot["untuned"],
-            snapshot["asked"],
-            run.spec.max_iters,
+            view.evals, view.majority, view.untuned, view.asked, view.max_iters
         ),
         key="finetune.accuracy",
     )
     st.caption(
         "Loss: the training batch's mean loss over the tokens it counts ("
-        + ("the answers only" if run.spec.mask_instruction else "every token, the mask is off")
+        + ("the answers only" if view.mask_instruction else "every token, the mask is off")
         + "), and at each evaluation the held-out answers' loss, over answer tokens only "
         "whatever the switch says, so runs with the mask on and off compare on it. Accuracy: "
-        f"exact match on the first {len(run.heldout)} held-out questions; the majority answer "
+        f"exact match on the first {view.asked} held-out questions; the majority answer "
         "and the untuned model are scored on the same questions."
     )
-    answers_table(run.heldout, snapshot["before"], snapshot["after"], snapshot["after_step"])
-
-
-def _snapshot(run: FinetuneRun) -> dict:
-    """Copies of what the thread appends to, taken under its lock."""
-    return {
-        "losses": list(run.losses),
-        "answer_losses": list(run.answer_losses),
-        "evals": [(e.step, e.accuracy) for e in run.evals if e.step > 0],
-        "before": run.before,
-        "after": run.after,
-        "after_step": run.evals[-1].step if run.evals else 0,
-        "steps": run.steps_done,
-        "accuracy": run.accuracy,
-        "untuned": run.untuned,
-        "majority": run.majority,
-        "asked": len(run.heldout),
-        "seconds_per_step": run.seconds_per_step(),
-        "training_mb": run.trainer.training_state_mb(),
-        "trainable": run.trainer.trainable,
-        "total": run.trainer.total,
-        "max_iters": run.spec.max_iters,
-    }
-
-
-def _snapshot_empty(run: FinetuneRun) -> dict:
-    """What to draw before the first copy could be taken: nothing measured yet."""
-    return {
-        "losses": [],
-        "answer_losses": [],
-        "evals": [],
-        "before": None,
-        "after": None,
-        "after_step": 0,
-        "steps": 0,
-        "accuracy": None,
-        "untuned": None,
-        "majority": run.majority,
-        "asked": len(run.heldout),
-        "seconds_per_step": None,
-        "training_mb": 0.0,
-        "trainable": run.trainer.trainable,
-        "total": run.trainer.total,
-        "max_iters": run.spec.max_iters,
-    }
+    answers_table(run.heldout, view.before, view.after, view.after_step)
 
 
 def _status(box: ft_state.FinetuneBox, bg: BackgroundTrainer, run: FinetuneRun) -> None:

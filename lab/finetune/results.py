@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from lab.engine.finetune_run import Summary
+from lab.engine.finetune_run import RunView, Summary
 from minigpt.finetune.tasks import Item
 
 SHOWN_ANSWERS = 12  # held-out questions in the before/after table
@@ -20,18 +20,16 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{x:.0%}"
 
 
-def run_metrics(s: dict[str, Any]) -> None:
+def run_metrics(v: RunView) -> None:
     """The run's headline numbers, each labelled with what it measures."""
-    asked = s["asked"]
+    asked = v.asked
     on = f"exact match on the first {asked} held-out questions"
     cols = st.columns(6)
-    cols[0].metric("Step", f"{s['steps']:,} / {s['max_iters']:,}")
-    cols[1].metric("Held-out accuracy", _pct(s["accuracy"]), help=f"The latest {on}.")
-    cols[2].metric("Untuned model", _pct(s["untuned"]), help=f"The base model's {on}.")
-    cols[3].metric(
-        "Majority answer", _pct(s["majority"]), help=f"Always the commonest answer: {on}."
-    )
-    sps = s["seconds_per_step"]
+    cols[0].metric("Step", f"{v.steps:,} / {v.max_iters:,}")
+    cols[1].metric("Held-out accuracy", _pct(v.accuracy), help=f"The latest {on}.")
+    cols[2].metric("Untuned model", _pct(v.untuned), help=f"The base model's {on}.")
+    cols[3].metric("Majority answer", _pct(v.majority), help=f"Always the commonest answer: {on}.")
+    sps = v.seconds_per_step
     cols[4].metric(
         "Time per step",
         "—" if sps is None else f"{sps * 1000:,.0f} ms",
@@ -39,11 +37,11 @@ def run_metrics(s: dict[str, Any]) -> None:
     )
     cols[5].metric(
         "Training memory",
-        f"{s['training_mb']:.1f} MB",
+        f"{v.training_mb:.1f} MB",
         help="What training adds beside the model: one gradient per trainable weight and "
         "Adam's two running averages of them.",
     )
-    st.progress(min(1.0, s["steps"] / s["max_iters"]))
+    st.progress(min(1.0, v.steps / v.max_iters))
 
 
 def answers_rows(

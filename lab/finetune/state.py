@@ -10,7 +10,7 @@ import streamlit as st
 
 from lab import state
 from lab.engine import links
-from lab.engine.finetune_run import FinetuneRun, Summary
+from lab.engine.finetune_run import FinetuneRun, RunView, Summary
 from lab.engine.finetune_spec import (
     DEFAULT_BATCH,
     DEFAULT_EVAL_ITEMS,
@@ -66,7 +66,7 @@ class FinetuneBox:
     kept_at: int = -1  # steps_done when the current run was last summarised
     model_name: str | None = None  # the current run's model in the sidebar, once added
     summaries: list[Summary] = field(default_factory=list)
-    snapshot: dict[str, Any] | None = None  # the run's numbers as last read, under its lock
+    view: RunView | None = None  # the run's numbers as last read, under its lock
     message: str | None = None  # why the last Start was refused (shown once)
     notice: str | None = None  # a one-off confirmation
 
