@@ -44,12 +44,12 @@ def loss_figure(
     max_steps: int,
 ) -> go.Figure:
     """Each step's training loss, and the held-out loss on answer tokens at each evaluation."""
-    counted = "answer tokens only" if mask_instruction else "every token"
+    counted = "answers" if mask_instruction else "every token"
     fig = go.Figure()
     if losses:
         steps, values = zip(*losses, strict=True)
         fig.add_trace(
-            go.Scatter(x=steps, y=values, name=f"training batch ({counted})", mode="lines")
+            go.Scatter(x=steps, y=values, name=f"training batch, on {counted}", mode="lines")
         )
     if answer_losses:
         steps, values = zip(*answer_losses, strict=True)
@@ -93,9 +93,9 @@ def accuracy_figure(
                 )
             )
     fig.update_layout(
-        title=f"Exact match on the first {asked} held-out questions",
+        title="Held-out exact match",
         xaxis=dict(title="step", range=[0, max_steps]),
-        yaxis=dict(title="share answered exactly", range=[0, 1.02], tickformat=".0%"),
+        yaxis=dict(title=f"of the first {asked} questions", range=[0, 1.02], tickformat=".0%"),
         legend=dict(orientation="h", y=-0.25),
         height=330,
         **PLAIN,

@@ -5,11 +5,10 @@ answered before and after, and every kept run side by side (full against LoRA, m
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-import pandas as pd
 import streamlit as st
 
+from lab.charts.labels import markdown_literal
 from lab.engine.finetune_run import RunView, Summary
 from minigpt.finetune.tasks import Item
 
@@ -24,24 +23,37 @@ def run_metrics(v: RunView) -> None:
     """The run's headline numbers, each labelled with what it measures."""
     asked = v.asked
     on = f"exact match on the first {asked} held-out questions"
-    cols = st.columns(6)
+    cols = st.columns(3)
     cols[0].metric("Step", f"{v.steps:,} / {v.max_iters:,}")
-    cols[1].metric("Held-out accuracy", _pct(v.accuracy), help=f"The latest {on}.")
-    cols[2].metric("Untuned model", _pct(v.untuned), help=f"The base model's {on}.")
-    cols[3].metric("Majority answer", _pct(v.majority), help=f"Always the commonest answer: {on}.")
     sps = v.seconds_per_step
-    cols[4].metric(
+    cols[1].metric(
         "Time per step",
         "—" if sps is None else f"{sps * 1000:,.0f} ms",
         help="Training steps only (evaluations not counted), on this shared server.",
     )
-    cols[5].metric(
+    cols[2].metric(
         "Training memory",
         f"{v.training_mb:.1f} MB",
         help="What training adds beside the model: one gradient per trainable weight and "
         "Adam's two running averages of them.",
     )
+    cols = st.columns(3)
+    cols[0].metric("Held-out accuracy", _pct(v.accuracy), help=f"The latest {on}.")
+    cols[1].metric("Untuned model", _pct(v.untuned), help=f"The base model's {on}.")
+    cols[2].metric("Majority answer", _pct(v.majority), help=f"Always the commonest answer: {on}.")
     st.progress(min(1.0, v.steps / v.max_iters))
+
+
+def markdown_table(rows: Sequence[dict[str, str]]) -> str:
+    """Rows as a Markdown table, every cell escaped; unlike a grid its cells wrap, so nothing
+    is cut off on a projector. Example: markdown_table([{"a": "*"}]) == "| a |\n| --- |\n| \\* |"
+    """
+    if not rows:
+        return ""
+    head = list(rows[0])
+    lines = ["| " + " | ".join(head) + " |", "| " + " | ".join("---" for _ in head) + " |"]
+    lines += ["| " + " | ".join(markdown_literal(r[h]) or " " for h in head) + " |" for r in rows]
+    return "\n".join(lines)
 
 
 def answers_rows(
@@ -49,17 +61,17 @@ def answers_rows(
 ) -> list[dict[str, str]]:
     """One row per held-out question: the input, the right answer, and both models' answers.
 
-    Example: answers_rows([item], ["x"], [item.answer])[0]["after ✓"] == "✓"
+    Example: answers_rows([item], ["x"], [item.answer])[0]["right after"] == "✓"
     """
     rows = []
     for item, b, a in zip(items, before, after, strict=True):
         rows.append(
             {
-                "question": f"{item.instruction} {item.input}".replace("\n", " ⏎ "),
+                "question": item.input.replace("\n", " / "),
                 "right answer": item.answer,
                 "before": b.strip(),
                 "after": a.strip(),
-                "after ✓": "✓" if a.strip() == item.answer else "",
+                "right after": "✓" if a.strip() == item.answer else "",
             }
         )
     return rows
@@ -74,33 +86,25 @@ def answers_table(
         return
     n = min(SHOWN_ANSWERS, len(items))
     st.markdown(
-        f"**Before and after**: the first {n} held-out questions, answered greedily by the "
-        f"untuned model and by the model at step {step:,}."
+        f'**Before and after**: the first {n} held-out questions ("{items[0].instruction}"), '
+        f"answered greedily by the untuned model and by the model at step {step:,}."
     )
-    st.dataframe(
-        pd.DataFrame(answers_rows(items[:n], before[:n], after[:n])),
-        hide_index=True,
-        width="stretch",
-    )
+    st.markdown(markdown_table(answers_rows(items[:n], before[:n], after[:n])))
 
 
-def comparison_rows(summaries: Sequence[Summary]) -> list[dict[str, Any]]:
-    """One row per kept run, in the order they were kept."""
+def comparison_rows(summaries: Sequence[Summary]) -> list[dict[str, str]]:
+    """One row per kept run, in the order they were kept, its numbers written out."""
     return [
         {
             "run": s.name,
-            "task": s.task,
-            "method": s.method,
-            "mask": "answer only" if s.mask_instruction else "off (every token)",
-            "steps": s.steps,
-            "accuracy": s.accuracy,
-            "untuned": s.untuned,
-            "majority": s.majority,
-            "questions": s.asked,
-            "ms per step": None if s.seconds_per_step is None else s.seconds_per_step * 1000,
-            "training MB": s.training_mb,
-            "trainable": s.trainable,
-            "share trained": s.trainable / s.total,
+            "loss on": "answers" if s.mask_instruction else "every token",
+            "steps": f"{s.steps:,}",
+            "accuracy": f"{_pct(s.accuracy)} of {s.asked}",
+            "untuned": _pct(s.untuned),
+            "majority": _pct(s.majority),
+            "ms / step": "—" if s.seconds_per_step is None else f"{s.seconds_per_step * 1000:,.0f}",
+            "training MB": f"{s.training_mb:.1f}",
+            "trainable": f"{s.trainable:,} ({s.trainable / s.total:.1%})",
         }
         for s in summaries
     ]
@@ -114,23 +118,9 @@ def comparison(summaries: Sequence[Summary]) -> None:
             "and steps, or the same run with the mask off."
         )
         return
-    st.dataframe(
-        pd.DataFrame(comparison_rows(summaries)),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "accuracy": st.column_config.NumberColumn(format="percent"),
-            "untuned": st.column_config.NumberColumn(format="percent"),
-            "majority": st.column_config.NumberColumn(format="percent"),
-            "ms per step": st.column_config.NumberColumn(format="%.0f"),
-            "training MB": st.column_config.NumberColumn(format="%.1f"),
-            "trainable": st.column_config.NumberColumn(format="localized"),
-            "share trained": st.column_config.NumberColumn(format="percent"),
-        },
-    )
+    st.markdown(markdown_table(comparison_rows(summaries)))
     st.caption(
-        "Accuracy, untuned and majority: exact match on the first *questions* held-out "
-        "questions (the same ones for all three). Training MB: gradients and Adam's moments, "
-        "which only the trainable weights need. Time per step on this shared server varies "
-        "with the class's load."
+        'Accuracy "of N": exact match on the first N held-out questions; untuned and majority '
+        "on the same ones. Training MB: gradients and Adam's moments, which only the trainable "
+        "weights need. Time per step on this shared server varies with the class's load."
     )

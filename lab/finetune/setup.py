@@ -38,7 +38,7 @@ def setup_form() -> Setup:
     why_not = {n: cache.finetune_readable(m, task.name) for n, m in models.items()}
     usable = [n for n, why in why_not.items() if why is None]
     ft_state.fall_back_base(usable, state.SHIPPED_MODEL)
-    cols = st.columns([3, 2, 2, 1])
+    cols = st.columns(2)
     cols[0].selectbox(
         "Base model",
         usable,
@@ -51,7 +51,8 @@ def setup_form() -> Setup:
         key=ft_state.FT_TASK,
         format_func=INSTRUCTIONS.get,
     )
-    cols[2].radio(
+    cols = st.columns([4, 2, 3], vertical_alignment="bottom")
+    cols[0].radio(
         "Method",
         list(METHOD_NAMES),
         key=ft_state.FT_METHOD,
@@ -59,7 +60,7 @@ def setup_form() -> Setup:
         horizontal=True,
         on_change=ft_state.method_changed,
     )
-    cols[3].number_input(
+    cols[1].number_input(
         "LoRA rank",
         0,
         4096,
@@ -67,7 +68,13 @@ def setup_form() -> Setup:
         disabled=ft_state.method() != "lora",
         help="Each adapted weight W (out × in) gets a trainable change B·A of this rank.",
     )
-    cols = st.columns(5)
+    cols[2].toggle(
+        "Answer-only loss",
+        key=ft_state.FT_MASK,
+        help="The mask: on, the loss counts only the answer's tokens; off, it also counts the "
+        "question's, as in pretraining.",
+    )
+    cols = st.columns(4)
     cols[0].number_input("Steps", 0, 1_000_000, step=50, key=ft_state.FT_STEPS)
     cols[1].number_input("Learning rate", 0.0, 1000.0, step=1e-4, format="%.4f", key=ft_state.FT_LR)
     cols[2].number_input(
@@ -78,18 +85,12 @@ def setup_form() -> Setup:
         help="Training questions per step; the server's memory budget decides how many fit.",
     )
     cols[3].number_input(
-        "Held-out questions asked",
+        "Questions asked",
         0,
         100_000,
         step=8,
         key=ft_state.FT_EVAL_ITEMS,
         help="Each evaluation asks the first N held-out questions (never trained on).",
-    )
-    cols[4].toggle(
-        "Answer-only loss",
-        key=ft_state.FT_MASK,
-        help="The mask: on, the loss counts only the answer's tokens; off, it also counts the "
-        "question's, as in pretraining.",
     )
     others = {n: why for n, why in why_not.items() if why is not None}
     if others:
@@ -110,7 +111,7 @@ def preview(setup: Setup) -> None:
         st.error("Can't start: " + "; ".join(setup.problems) + ".")
         return
     trainable, total = cache.finetune_params(setup.base, setup.spec)
-    cols = st.columns(4)
+    cols = st.columns(3)
     cols[0].metric(
         "Trainable parameters",
         f"{trainable:,}",
@@ -119,11 +120,9 @@ def preview(setup: Setup) -> None:
     )
     cols[1].metric("All parameters", f"{total:,}", help="Adapters included.")
     cols[2].metric("Share that trains", f"{trainable / total:.2%}")
-    cols[3].metric(
-        "Commonest answer",
-        setup.task.majority_answer,
-        help="The commonest answer among the training questions: a model that ignores the "
-        "question would say this every time.",
+    st.caption(
+        f"The commonest answer among the training questions is **{setup.task.majority_answer}**: "
+        "a model that ignored the question would say it every time (the majority baseline)."
     )
 
 
