@@ -57,7 +57,7 @@ def loss_figure(
             go.Scatter(
                 x=steps,
                 y=values,
-                name="held-out answers (answer tokens only)",
+                name="held-out, on answers",
                 mode="lines+markers",
             )
         )
