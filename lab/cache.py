@@ -334,8 +334,9 @@ def finetune_readable(lab_model: LabModel, task_name: str) -> str | None:
 
 
 @st.cache_data(max_entries=64, show_spinner=False, hash_funcs=BY_KEY)
-def finetune_params(lab_model: LabModel, spec: finetune_spec.FinetuneSpec) -> tuple[int, int]:
-    """(weights that train, all weights) for this spec's method on this model."""
+def finetune_params(lab_model: LabModel, method: str, rank: int) -> tuple[int, int]:
+    """(weights that train, all weights) for this method on this model (the rank for LoRA)."""
+    spec = finetune_spec.FinetuneSpec(method=method, rank=rank if method == "lora" else 8)
     return finetune_spec.parameter_share(lab_model.model, spec)
 
 

@@ -110,7 +110,7 @@ def preview(setup: Setup) -> None:
     if setup.problems:
         st.error("Can't start: " + "; ".join(setup.problems) + ".")
         return
-    trainable, total = cache.finetune_params(setup.base, setup.spec)
+    trainable, total = cache.finetune_params(setup.base, setup.spec.method, setup.spec.rank)
     cols = st.columns(3)
     cols[0].metric(
         "Trainable parameters",
