@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass
-from operator import attrgetter
 
 import torch
 from torch import nn
@@ -23,7 +22,6 @@ from lab.engine.finetune_spec import FinetuneSpec
 from minigpt.finetune.data import build_example, collate, masked_loss
 from minigpt.finetune.tasks import TaskSet, exact_match
 from minigpt.finetune.trainer import FinetuneEval, FinetuneTrainer
-from minigpt.model import GPT
 from minigpt.tokenizers.tokenizer import Tokenizer
 from minigpt.training.trainer import TrainingDiverged
 
@@ -202,13 +200,7 @@ class FinetuneRun:
     def merged_model(self) -> nn.Module:
         """A frozen, plain copy of the model now (adapters folded in), for other pages.
 
-        Built as a new GPT from the weights as the model computes them (W + scale B A on each
-        adapted layer), not by deep-copying and un-parametrizing: a deep copy shares the
-        parametrized layers' generated classes with the original, so removing the copy's
-        parametrizations would take `weight` away from the model still training.
+        The trainer builds it afresh from the weights as the model computes them, so the run
+        keeps its adapters and trains on.
         """
-        model = self.trainer.model
-        plain = GPT(model.config)
-        state = {name: attrgetter(name)(model).detach().clone() for name in plain.state_dict()}
-        plain.load_state_dict(state)
-        return plain.eval().requires_grad_(False)
+        return self.trainer.merged_model().requires_grad_(False)
