@@ -24,8 +24,9 @@ import tiktoken
 import torch
 
 from lab.charts import next_token as nt_charts
+from lab.engine import finetune_spec, views
 from lab.engine import metrics as engine_metrics
-from lab.engine import views
+from lab.engine.background import BackgroundTrainer
 from lab.engine.liverun import LiveRun
 from lab.engine.models import LabModel
 from lab.engine.runspec import BPE_TRAIN_CHARS, RunSpec, build_run_tokenizer
@@ -33,6 +34,7 @@ from lab.engine.slots import TrainerSlots
 from lab.next_token import views as nt_views
 from lab.tokenizers import tokens as tokens_view
 from lab.tokenizers.pieces import Piece, production_pieces
+from minigpt.finetune.tasks import TaskSet, build_task
 from minigpt.sampling import SamplingConfig, generate
 from minigpt.tokenizers.bpe import GPT4_SPLIT_PATTERN, BPETokenizer
 from minigpt.tokenizers.production import tiktoken_encoding
@@ -314,3 +316,35 @@ def next_token_lens_spec(
         v.labels, v.positions, v.top_labels, v.top_probs, v.final_labels, v.final_rank
     )
     return chart.to_dict(validate=False), len(v.labels)
+
+
+# Fine-tune page
+
+
+@st.cache_resource(max_entries=8, show_spinner="Making the task's questions from the plays…")
+def finetune_task(name: str) -> TaskSet:
+    """A task's training and held-out items (frozen, so every session shares them)."""
+    return build_task(name)
+
+
+@st.cache_data(max_entries=64, show_spinner=False, hash_funcs=BY_KEY)
+def finetune_readable(lab_model: LabModel, task_name: str) -> str | None:
+    """Why this model cannot take the task's questions, or None when it can."""
+    return finetune_spec.readable_problem(lab_model.tokenizer, finetune_task(task_name))
+
+
+@st.cache_data(max_entries=64, show_spinner=False, hash_funcs=BY_KEY)
+def finetune_params(lab_model: LabModel, method: str, rank: int) -> tuple[int, int]:
+    """(weights that train, all weights) for this method on this model (the rank for LoRA)."""
+    spec = finetune_spec.FinetuneSpec(method=method, rank=rank if method == "lora" else 8)
+    return finetune_spec.parameter_share(lab_model.model, spec)
+
+
+def _stop_finetune(trainer: BackgroundTrainer) -> None:
+    trainer.close()
+
+
+@st.cache_resource(scope="session", on_release=_stop_finetune, show_spinner=False)
+def finetune_trainer() -> BackgroundTrainer:
+    """This session's fine-tuning thread; stopped when the session ends (its tab closed)."""
+    return BackgroundTrainer(trainer_slots())

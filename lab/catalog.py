@@ -72,6 +72,14 @@ CATALOG: tuple[LabPage, ...] = (
         "samples and attention heads forming, all while it trains.",
     ),
     LabPage(
+        "finetune",
+        "Fine-tune",
+        "school",
+        "Train",
+        "Teach the model to answer questions about the plays: the loss counted on answers only, "
+        "LoRA's few trainable weights beside full fine-tuning, and held-out accuracy over steps.",
+    ),
+    LabPage(
         "compare",
         "Compare",
         "compare_arrows",

@@ -21,6 +21,7 @@ from lab.attention import state as attn_state
 from lab.catalog import CATALOG
 from lab.compare import state as cmp_state
 from lab.engine import links
+from lab.finetune import state as ft_state
 from lab.next_token import state as nt_state
 from lab.positional import state as pos_state
 from lab.tokenizers import state as tok_state
@@ -33,6 +34,7 @@ PAGE_LINKS: dict[str, tuple[links.Param, ...]] = {
     "attention": attn_state.LINK,
     "next_token": nt_state.LINK,
     "training": train_state.LINK,
+    "finetune": ft_state.LINK,
     "compare": cmp_state.LINK,
 }
 SHARE_BUTTON = "links.share"  # keyed so browser tests can find it

@@ -184,3 +184,14 @@ def test_questions_too_long_for_the_context_are_left_out():
     tiny = GPT(_tiny().config.replace(block_size=16))
     with pytest.raises(ValueError, match="context of 16 tokens"):
         FinetuneTrainer(tiny, TOK, _task(), FAST)
+
+
+def test_merged_model_twice_and_training_goes_on():
+    """A merged copy must leave the adapters of the model still training in place."""
+    trainer = FinetuneTrainer(_tiny(), TOK, _task(), FAST)
+    trainer.step()
+    first, second = trainer.merged_model(), trainer.merged_model()
+    trainer.step()  # the adapted layers still have their weight
+    x = torch.tensor([[1, 2, 3, 4]])
+    with torch.no_grad():
+        torch.testing.assert_close(first(x)[0], second(x)[0])

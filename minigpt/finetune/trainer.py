@@ -13,10 +13,12 @@ import dataclasses
 import math
 import time
 from dataclasses import dataclass
+from operator import attrgetter
 
 import torch
 from torch import nn
 
+from minigpt import rng
 from minigpt.finetune.data import (
     Example,
     ExampleTooLongError,
@@ -24,9 +26,10 @@ from minigpt.finetune.data import (
     collate,
     masked_loss,
 )
-from minigpt.finetune.lora import LoRAConfig, add_lora, merge_lora, trainable_params
+from minigpt.finetune.lora import LoRAConfig, add_lora, trainable_params
 from minigpt.finetune.score import greedy_answers
 from minigpt.finetune.tasks import Item, TaskSet, exact_match
+from minigpt.model import GPT
 from minigpt.tokenizers.tokenizer import Tokenizer
 from minigpt.training.trainer import TrainConfig, TrainingDiverged, divergence_limit, lr_at
 
@@ -201,8 +204,18 @@ class FinetuneTrainer:
         return (moments + grads) / 1e6
 
     def merged_model(self) -> nn.Module:
-        """A plain model with the adapters folded in (a copy; training can go on)."""
-        return merge_lora(copy.deepcopy(self.model)).eval()
+        """A plain model with the adapters folded in (a copy; training can go on).
+
+        Built as a new GPT from the weights as the model computes them (W + scale B A on each
+        adapted layer), not by deep-copying and un-parametrizing: a deep copy shares the
+        parametrized layers' generated classes with the original, so removing the copy's
+        parametrizations would take `weight` away from the model still training.
+        """
+        with rng.seeded(None):  # the throwaway initial weights draw from the global generator
+            plain = GPT(self.model.config)
+        state = {name: attrgetter(name)(self.model).detach().clone() for name in plain.state_dict()}
+        plain.load_state_dict(state)
+        return plain.eval()
 
 
 def _example(tokenizer: Tokenizer, item: Item, block_size: int) -> Example | None:

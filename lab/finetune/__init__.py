@@ -1,0 +1,1 @@
+"""The Fine-tune page's UI pieces and session state."""
