@@ -40,6 +40,7 @@ from lab.training import state as train
 from tests.e2e import lesson
 from tests.e2e.conftest import start_server, stop_server
 from tests.e2e.helpers import SHOTS, problem, wait_for_app
+from tests.e2e.profile import Profile
 
 pytestmark = pytest.mark.load
 
@@ -243,7 +244,8 @@ def test_a_lesson_for_thirty(browser: Browser) -> None:
         warm.close()
         start_mb, _ = settle(url, proc.pid, float("inf"))
 
-        with Sampler(lambda: {"rss": rss()}, 0.25) as peak:
+        profile = Profile(proc.pid, SHOTS / "lesson_profile.txt")
+        with Sampler(lambda: {"rss": rss()}, 0.25) as peak, profile:
             t_class, cpu_class = time.monotonic(), cpu_seconds(proc.pid)
             agents = [
                 threading.Thread(target=lesson.play, args=(url, i, record, THINK), daemon=True)
@@ -313,6 +315,8 @@ def test_a_lesson_for_thirty(browser: Browser) -> None:
         ),
         "clean-up after the last session left": f"{waited:.0f} s",
     }
+    if shares := profile.shares():
+        figures["server busy time during the class (py-spy)"] = shares
     report = "\n".join(table + [""] + [f"{k}: {v}" for k, v in figures.items()])
     print("\n" + report)
     (SHOTS / "lesson_figures.txt").write_text(report + "\n")
