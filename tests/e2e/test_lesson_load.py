@@ -202,6 +202,25 @@ def cpu_seconds(pgid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+class RunQueueWait:
+    """Seconds the server's threads were ready to run but waited for a CPU (the kernel's
+    /proc/<pid>/task/<tid>/schedstat, second field), summed over threads as they come and go;
+    read often (every call adds what each live thread waited since the last call)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.seen, self.total = pid, {}, 0.0
+
+    def __call__(self) -> dict[str, float]:
+        for task in Path(f"/proc/{self.pid}/task").iterdir():
+            try:
+                waited = int((task / "schedstat").read_text().split()[1]) / 1e9
+            except (OSError, ValueError, IndexError):
+                continue  # the thread ended while we looked
+            self.total += waited - self.seen.get(task.name, 0.0)
+            self.seen[task.name] = waited
+        return {"runqueue": self.total}
+
+
 def settle(url: str, pgid: int, start_mb: float, longest: float = 90.0) -> tuple[float, float]:
     """Wait for the sessions to be released (their TTLs), then let one visitor in, as the next
     student would (a script run hands freed memory back, lab/runtime.py); returns (MB, seconds
@@ -245,7 +264,9 @@ def test_a_lesson_for_thirty(browser: Browser) -> None:
         start_mb, _ = settle(url, proc.pid, float("inf"))
 
         profile = Profile(proc.pid, SHOTS / "lesson_profile.txt")
-        with Sampler(lambda: {"rss": rss()}, 0.25) as peak, profile:
+        queue = RunQueueWait(proc.pid)
+        queue_start = queue()["runqueue"]  # counted from here on
+        with Sampler(lambda: {"rss": rss(), **queue()}, 0.25) as peak, profile:
             t_class, cpu_class = time.monotonic(), cpu_seconds(proc.pid)
             agents = [
                 threading.Thread(target=lesson.play, args=(url, i, record, THINK), daemon=True)
@@ -282,9 +303,10 @@ def test_a_lesson_for_thirty(browser: Browser) -> None:
             for thread in agents:
                 thread.join(timeout=600)
             wall, cpu = time.monotonic() - t_class, cpu_seconds(proc.pid) - cpu_class
+            starved = peak.peak.get("runqueue", queue_start) - queue_start
             figures["class: first arrival to last interaction"] = (
-                f"{wall:.0f} s; the server used {cpu:.0f} CPU s in it ({cpu / wall:.2f} of "
-                f"{os.cpu_count()} cores)"
+                f"{wall:.0f} s; the server ran {cpu:.0f} CPU s in it ({cpu / wall:.2f} of "
+                f"{os.cpu_count()} cores) and its threads waited {starved:.0f} s for a CPU"
             )
             # Back to Training: every queued run must have started by now or soon.
             for page in pages:
