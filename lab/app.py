@@ -15,6 +15,7 @@ import streamlit as st  # noqa: E402
 
 from lab import runtime, sidebar  # noqa: E402
 from lab.catalog import CATALOG, sections  # noqa: E402
+from lab.engine.background import ACTIVITY  # noqa: E402
 
 runtime.configure_torch()
 st.set_page_config(page_title="minigpt lab", page_icon=runtime.page_icon(), layout="wide")
@@ -34,7 +35,11 @@ navigation = st.navigation(
         for section, pages in sections().items()
     }
 )
-# Drawn before the page runs, so the sampling settings keep their values across page switches.
-sidebar.draw()
-navigation.run()
-runtime.return_free_memory()  # after every run: what the page freed goes back to the OS
+# While a page draws, this server's training threads step aside (lab/engine/background.py).
+try:
+    with ACTIVITY.busy():
+        # Drawn before the page runs, so the sampling settings keep their values across pages.
+        sidebar.draw()
+        navigation.run()
+finally:
+    runtime.return_free_memory()  # after every run: what the page freed goes back to the OS

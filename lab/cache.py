@@ -28,6 +28,7 @@ from lab.engine import views
 from lab.engine.liverun import LiveRun
 from lab.engine.models import LabModel
 from lab.engine.runspec import BPE_TRAIN_CHARS, RunSpec, build_run_tokenizer
+from lab.engine.session import SessionTrainer
 from lab.engine.slots import TrainerSlots
 from lab.tokenizers import tokens as tokens_view
 from minigpt.sampling import SamplingConfig, generate
@@ -198,6 +199,22 @@ def attention_view(lab_model: LabModel, ids: tuple[int, ...]) -> views.Attention
 def trainer_slots() -> TrainerSlots:
     """The cap on sessions training at once, shared by all (MINIGPT_MAX_TRAINERS, default 2)."""
     return TrainerSlots(max(1, int(os.environ.get("MINIGPT_MAX_TRAINERS", "2"))))
+
+
+def _end_session(trainers: list[SessionTrainer]) -> None:
+    for holder in trainers:
+        holder.close()  # the tab went away: stop its training, which frees its trainer slot
+
+
+@st.cache_resource(scope="session", on_release=_end_session, show_spinner=False)
+def session_trainers() -> list[SessionTrainer]:
+    """The background trainers a session made (one), stopped when the session disconnects
+    (server.disconnectedSessionTTL after its tab closed).
+
+    The trainer itself lives in the session's state: AppTest gives every test session the same
+    id, so only session state tells two of them apart; this list is the release hook.
+    """
+    return []
 
 
 @st.cache_resource(max_entries=4, show_spinner="Preparing the tokenizer and encoding the corpus…")

@@ -4,6 +4,7 @@ resets, diverges cleanly, keeps its runs, hands its model to the other pages, qu
 the trainer cap, and takes checkpoints back. Plus the slot limiter and the chart builders."""
 
 import json
+import time
 
 import pytest
 import torch
@@ -32,17 +33,33 @@ def tiny_page(**settings) -> AppTest:
     return at.run()
 
 
-def to_the_end(at: AppTest, limit: int = 200) -> AppTest:
-    """AppTest never ticks run_every, so each run() trains one slice: run until it stops."""
-    for _ in range(limit):
-        if not box(at).running:
-            return at
-        at.run()
-    raise AssertionError("the run did not stop")
+def to_the_end(at: AppTest) -> AppTest:
+    """The run trains on its own thread: wait for the thread to end, then draw the page (AppTest
+    never ticks run_every, so a run() stands for the fragment's poll)."""
+    trainer(at).trainer.join(timeout=120)
+    assert not trainer(at).running, "the run did not stop"
+    return at.run()
 
 
 def box(at: AppTest) -> training_loop.Session:
     return train_state.training_box_in(at.session_state)
+
+
+def trainer(at: AppTest):
+    """This AppTest session's background trainer (lab/engine/session.py)."""
+    return state.trainer_in(at.session_state)
+
+
+def running(at: AppTest) -> bool:
+    return trainer(at).trains(box(at).run)
+
+
+def wait_for(condition, timeout: float = 60.0) -> None:
+    """Wait until the training thread has got somewhere (a condition, not a duration)."""
+    end = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < end, "the training thread got nowhere"
+        time.sleep(0.02)
 
 
 def messages(at: AppTest) -> str:
@@ -122,33 +139,38 @@ def test_a_run_grows_stops_resumes_and_resets():
     at = tiny_page()
     at.button(key=train_state.TRAIN_START).click().run()
     assert errors(at) == []
+    assert running(at) and "Training Live run 1" in messages(at)
+    wait_for(lambda: box(at).run.steps_done > 0)
+    at.run()
     first = box(at).run.steps_done
-    assert box(at).running and 0 < first < 400
-    assert "Training Live run 1" in messages(at)
+    wait_for(lambda: box(at).run.steps_done > first)  # it trains between two page draws
     at.run()
     second = box(at).run.steps_done
-    assert second > first  # the metrics grow from one run() to the next
+    assert 0 < first < second < 400
     titles = [json.loads(chart.proto.spec)["title"] for chart in at.get("vega_lite_chart")]
     assert titles == ["Loss", "Perplexity (evaluated)", "Learning rate"]
     assert at.get("vega_lite_chart")[0].proto.data  # the curve, as Arrow bytes
-    assert metric(at, "Step") == f"{second:,} / 400"
+    assert metric(at, "Step").endswith(" / 400")
     assert (
         at.button(key=train_state.TRAIN_START).disabled
         and not at.button(key=train_state.TRAIN_STOP).disabled
     )
 
-    at.button(key=train_state.TRAIN_STOP).click().run()
+    at.button(key=train_state.TRAIN_STOP).click()
+    at.run()
+    trainer(at).trainer.join(timeout=60)  # the slice in progress ends
+    at.run()
     stopped = box(at).run.steps_done
-    assert not box(at).running and "stopped at step" in messages(at)
+    assert not running(at) and "stopped at step" in messages(at)
     at.run()
     assert box(at).run.steps_done == stopped  # stopped means stopped
     runs = state.finished_runs(at.session_state)
     assert [r.name for r in runs] == ["Live run 1"] and runs[0].metrics[-1]["step"] == stopped
-    assert not cache.trainer_slots().holds(box(at).owner)  # the slot went back
+    assert not cache.trainer_slots().holds(trainer(at).trainer.owner)  # the slot went back
 
     assert at.button(key=train_state.TRAIN_START).label == "Resume"
     at.button(key=train_state.TRAIN_START).click().run()
-    assert box(at).run.steps_done > stopped
+    wait_for(lambda: box(at).run.steps_done > stopped)
     at.button(key=train_state.TRAIN_STOP).click().run()
 
     at.button(key=train_state.TRAIN_RESET).click().run()
@@ -161,7 +183,7 @@ def test_a_finished_run_fills_every_section():
     to_the_end(at.button(key=train_state.TRAIN_START).click().run())
     assert errors(at) == []
     run = box(at).run
-    assert run.done and run.steps_done == 12 and not box(at).running
+    assert run.done and run.steps_done == 12 and not running(at)
     assert "finished: 12 steps" in messages(at)
     assert at.button(key=train_state.TRAIN_START).disabled
     assert any("step 12" in c.value for c in at.code)  # the sample log
@@ -198,7 +220,7 @@ def test_a_diverging_run_stops_with_a_message():
     to_the_end(at.button(key=train_state.TRAIN_START).click().run())
     assert errors(at) == []
     run = box(at).run
-    assert run.failure and not box(at).running
+    assert run.failure and not running(at)
     assert "diverged" in at.error[0].value and "last good weights" in at.error[0].value
     assert all(torch.isfinite(p).all() for p in run.model.parameters())
     assert state.finished_runs(at.session_state)[-1].model is not None  # still usable
@@ -221,14 +243,17 @@ def test_a_session_past_the_cap_waits_in_a_queue():
         at = tiny_page()
         at.button(key=train_state.TRAIN_START).click().run()
         assert errors(at) == []
+        wait_for(lambda: trainer(at).trainer.waiting > 0)
+        at.run()
         assert (
             f"{slots.size} other sessions are training; yours starts when one finishes"
             in at.warning[0].value
         )
         assert box(at).run.steps_done == 0
         slots.release(others[0])
+        wait_for(lambda: box(at).run.steps_done > 0)
         at.run()
-        assert box(at).run.steps_done > 0 and not at.warning
+        assert not at.warning
         at.button(key=train_state.TRAIN_STOP).click().run()
     finally:
         for o in others:

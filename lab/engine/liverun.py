@@ -101,6 +101,9 @@ class LiveRun:
         self.samples: list[tuple[int, str]] = []  # (step, text), oldest first
         self.snapshots: list[HeadSnapshot] = []
         self.failure: str | None = None  # why training stopped early (it diverged)
+        # How logged samples are made when advance() is not told (a background thread only
+        # passes seconds): the page sets it from the sidebar when the run starts.
+        self.sampling: SamplingConfig | None = None
         self.clock = _Clock()
         n = self.spec.train.max_iters
         self.sample_every = max(1, round(n / 20))
@@ -130,12 +133,13 @@ class LiveRun:
         """Train until `seconds` have passed (at least one step) or the run is done.
 
         Evaluates when the schedule says so; every few steps adds a sample (made with
-        `sampling`) and a head snapshot. `keep_going` is asked between steps, so a Stop
+        `sampling`, else the run's own `sampling`) and a head snapshot. `keep_going` is asked between steps, so a Stop
         pressed meanwhile ends the slice after the current step. A diverging step sets
         `failure` and ends the slice; the model keeps its last sane weights.
         """
         if self.done:
             return []
+        sampling = sampling or self.sampling
         start = time.perf_counter()
         if not self.snapshots:
             self._log(sampling, force=True)  # where it starts: noise, heads looking everywhere

@@ -55,7 +55,8 @@ def test_a_run_updates_live_stops_and_stays_in_its_session(
     stopped = step.inner_text()
     page.wait_for_timeout(2_000)
     assert step.inner_text() == stopped  # stopped means stopped
-    assert stop_seconds < 5, f"Stop took {stop_seconds:.1f} s"
+    # The thread stops after its slice (0.5 s); the rest is one page redraw on a shared machine.
+    assert stop_seconds < 15, f"Stop took {stop_seconds:.1f} s"
     wait_for_app(page)  # the full rerun after Stop has finished: no stale copies left
     # .first: Streamlit puts a button that has a help tooltip in the DOM twice
     expect(page.locator(".st-key-training-use button").first).to_be_enabled()
@@ -74,8 +75,9 @@ def test_a_run_updates_live_stops_and_stays_in_its_session(
 
 
 def test_a_closed_tab_gives_its_trainer_slot_back(app_url: str, browser: Browser):
-    """With the default cap of 2: A trains and closes; B and C start; C gets a slot within the
-    lease (15 s) at the latest, so nothing of A's run is left behind."""
+    """With the default cap of 2: A trains and closes; B and C start; C gets a slot once A's
+    session is released (server.disconnectedSessionTTL, 30 s in .streamlit/config.toml), which
+    stops A's training thread, so nothing of A's run is left behind."""
     contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(3)]
     try:
         a, b, c = (ctx.new_page() for ctx in contexts)
@@ -86,7 +88,7 @@ def test_a_closed_tab_gives_its_trainer_slot_back(app_url: str, browser: Browser
             open_training(page, app_url)
             page.locator(".st-key-training-start button").click()
         expect(b.get_by_text("Training Live run 1")).to_be_visible(timeout=60_000)
-        expect(c.get_by_text("Training Live run 1")).to_be_visible(timeout=60_000)
+        expect(c.get_by_text("Training Live run 1")).to_be_visible(timeout=120_000)
         c.screenshot(path=str(SHOTS / "training_after_closed_tab.png"))
         for page in (b, c):
             page.locator(".st-key-training-stop button").click()
