@@ -25,6 +25,7 @@ import torch
 
 from lab.engine import metrics as engine_metrics
 from lab.engine import views
+from lab.engine.estimate import RunCosts, measure_costs_as_trainer
 from lab.engine.liverun import LiveRun
 from lab.engine.models import LabModel
 from lab.engine.runspec import BPE_TRAIN_CHARS, RunSpec, build_run_tokenizer
@@ -230,10 +231,12 @@ def run_inputs(corpus_key: str, kind: str, vocab_size: int | None, val_fraction:
     return tokenizer, TokenData.from_text(_text, tokenizer, val_fraction)
 
 
-@st.cache_data(max_entries=64, show_spinner="Timing a few training steps…")
-def seconds_per_step(spec: RunSpec, _text: str, _tokenizer, _data) -> float:
-    """Seconds one training step of this run takes here, measured on a throwaway model."""
-    return LiveRun(spec, _text, tokenizer=_tokenizer, data=_data).estimate_seconds_per_step()
+@st.cache_data(max_entries=64, show_spinner="Timing a few steps, an evaluation and a sample…")
+def run_costs(spec: RunSpec, _text: str, _tokenizer, _data) -> RunCosts:
+    """What a step, an evaluation batch, a sample token and a head snapshot of this run's shape
+    cost here, timed once on a throwaway model at the training thread's priority (spec is a
+    step_cost_key: the shape alone)."""
+    return measure_costs_as_trainer(LiveRun(spec, _text, tokenizer=_tokenizer, data=_data))
 
 
 # Compare page

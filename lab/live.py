@@ -22,7 +22,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from lab import cache, state
 from lab.engine.session import SessionTrainer
 
-POLL_SECONDS = 1.0  # how often a page's charts look at a run that trains
+POLL_SECONDS = 2.0  # how often a page's charts look at a run that trains (each look costs the run)
 STATUS_SECONDS = 2.0  # how often the sidebar's status line does
 
 

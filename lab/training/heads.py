@@ -11,7 +11,7 @@ from lab.engine.views import token_labels
 from lab.training import state as train_state
 from lab.training.loop import session
 
-HEADS_SECONDS = 2.0  # while the run trains, new snapshots appear this often at most
+HEADS_SECONDS = 5.0  # while the run trains, the heads look for new snapshots this often
 
 
 def heads_replay() -> None:

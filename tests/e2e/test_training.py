@@ -4,6 +4,7 @@ trainer slot back."""
 
 from __future__ import annotations
 
+import re
 import time
 
 from playwright.sync_api import Browser, Page, expect
@@ -96,3 +97,38 @@ def test_a_closed_tab_gives_its_trainer_slot_back(app_url: str, browser: Browser
     finally:
         for ctx in contexts[1:]:
             ctx.close()
+
+
+def steps_in(text: str) -> int:
+    """The step count of a status line. Example: steps_in("training: step 1,204 of 1,500") == 1204"""
+    match = re.search(r"step ([\d,]+)", text)
+    assert match, f"no step in {text!r}"
+    return int(match.group(1).replace(",", ""))
+
+
+def test_a_run_goes_on_while_the_student_is_on_another_page(page: Page, app_url: str):
+    open_training(page, app_url)
+    start(page)
+    status = page.locator(".st-key-sidebar-training")
+    expect(status).to_contain_text("training: step", timeout=30_000)
+
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Attention").click()
+    expect(page.get_by_role("heading", name="Attention").first).to_be_visible(timeout=60_000)
+    expect(status).to_contain_text("training: step", timeout=30_000)  # said on every page
+    left_at = steps_in(status.inner_text())
+    expect(status).not_to_have_text(status.inner_text(), timeout=60_000)  # it counts on here
+    # The live model is offered, and the Attention page draws it.
+    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name=re.compile(r"^Live run \(step [\d,]+\)$")).click()
+    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=60_000)
+    assert_no_exception(page, "attention_on_the_live_run")
+    away = steps_in(status.inner_text())
+
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Live training").click()
+    step = step_value(page)
+    expect(step).to_be_visible(timeout=60_000)
+    back = int(step.inner_text().split("/")[0].replace(",", ""))
+    assert back > away > left_at  # it trained while the student was away
+    page.locator(".st-key-training-stop button").click()
+    expect(page.get_by_text("is stopped at step")).to_be_visible(timeout=30_000)
+    assert_no_exception(page, "training_after_a_visit")
