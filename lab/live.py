@@ -94,19 +94,29 @@ def begin_full_run() -> None:
     """Called once per full run (by the sidebar): note whether fragments poll in this run."""
     if not in_fragment_rerun():
         holder = session()
-        holder.polling = holder.running
+        holder.polling = holder.trainer.alive
 
 
 def poll_every(work: Any = None, seconds: float = POLL_SECONDS) -> float | None:
-    """A fragment's run_every: `seconds` while work (any work if None) trains, else None."""
+    """A fragment's run_every: `seconds` while work (any work if None) trains or finishes its
+    last slice after Stop, else None."""
     holder = session()
-    busy = holder.running if work is None else holder.trains(work)
+    if work is None:
+        busy = holder.trainer.alive
+    else:
+        busy = holder.trains(work) or holder.finishing(work)
     return seconds if busy else None
 
 
+def finishing(work: Any) -> bool:
+    """Whether work was stopped and is finishing its current slice."""
+    return session().finishing(work)
+
+
 def redraw_when_ended() -> None:
-    """The end of a polling fragment: once training has ended by itself, redraw the whole
-    page once, which turns every fragment's polling off and updates the buttons."""
+    """The end of a polling fragment: once the training thread has ended (done, or stopped
+    and its last slice finished), redraw the whole page once, which turns every fragment's
+    polling off, updates the buttons and keeps the run for the Compare page."""
     if in_fragment_rerun() and session().ended():
         st.rerun()
 

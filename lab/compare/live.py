@@ -170,6 +170,8 @@ def _status(box: Live) -> None:
         st.success(f"Done: {len(comp.runs)} runs of {total} steps, measured on longer contexts.")
     elif comp.training_done:
         st.info(f"Measuring extrapolation: {len(comp.extrapolation)} of {len(comp.runs)} runs.")
+    elif live.finishing(comp):
+        st.info(f"Stopping after the current step: step {comp.steps_done} of {total}…")
     else:
         what = "Training" if box.running else "Stopped"
         st.info(f"{what}: step {comp.steps_done} of {total} for each of {len(comp.runs)} runs.")

@@ -52,7 +52,7 @@ class SessionTrainer:
             slots, slice_seconds=background.SLICE_SECONDS, wait_seconds=background.WAIT_SECONDS
         )
         self.job: Job | None = None
-        self.polling = False  # a page drew with polling on: one full redraw once training ends
+        self.polling = False  # a page drew with polling on: one full redraw once the thread ends
         self._snapshot: LabModel | None = None
         self._snapshot_at = 0.0
         self._snapshot_lock = threading.Lock()  # one copy at a time when pages ask together
@@ -65,6 +65,17 @@ class SessionTrainer:
     @property
     def running(self) -> bool:
         return self.trainer.running
+
+    def finishing(self, work: Any) -> bool:
+        """Whether work was stopped and its thread is still finishing the current slice."""
+        job = self.job
+        return (
+            work is not None
+            and job is not None
+            and job.work is work
+            and self.trainer.alive
+            and not self.running
+        )
 
     def trains(self, work: Any) -> bool:
         """Whether this work is the one training (or queued for a slot) now."""
@@ -102,9 +113,10 @@ class SessionTrainer:
         self.trainer.close()
 
     def ended(self) -> bool:
-        """True once after a page polled while training and training has since stopped: that
-        page then redraws in full, which switches its polling off."""
-        if self.polling and not self.running:
+        """True once after a page polled while training and the thread has since ended (done,
+        or stopped and its last slice finished): that page then redraws in full, which
+        switches its polling off."""
+        if self.polling and not self.trainer.alive:
             self.polling = False
             return True
         return False

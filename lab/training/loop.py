@@ -51,6 +51,11 @@ class Session:
         return self.trainer is not None and self.trainer.trains(self.run)
 
     @property
+    def stopping(self) -> bool:
+        """Stopped, and the thread is finishing the slice it was in."""
+        return self.trainer is not None and self.trainer.finishing(self.run)
+
+    @property
     def waiting(self) -> int:
         """Other sessions training while this one waits for a slot (0 when not queued)."""
         return self.trainer.trainer.waiting if self.running else 0
@@ -102,7 +107,7 @@ def reset() -> None:
 def controls(setup: Setup) -> None:
     """Start (or Resume), Stop and Reset; and keep a run that stopped for the compare page."""
     box = session()
-    if not box.running:
+    if not box.running and not box.stopping:
         _keep(box)
     run = box.run
     note = live.buttons(
@@ -170,6 +175,8 @@ def _draw(box: Session) -> None:
         )
     elif (error := live.error_of(run)) is not None:
         st.error(f"{error}. The model keeps its weights from the step before.")
+    elif box.stopping:
+        st.info(f"Stopping {box.name} after its current step (step {done:,} of {total:,})…")
     elif box.running and box.waiting:
         others = f"{box.waiting} other session{'s are' if box.waiting > 1 else ' is'}"
         st.warning(f"{others} training; yours starts when one finishes — keep this tab open.")
@@ -236,8 +243,8 @@ def _keep(box: Session) -> None:
     if run is None or run.steps_done in (0, box.kept_at):
         return
     lock = live.session().lock
-    if not lock.acquire(timeout=5):
-        return  # a slice is still finishing; the next run keeps it
+    if not lock.acquire(timeout=1):
+        return  # a slice is still finishing; the full redraw after it keeps the run
     try:
         metrics = run.metrics_rows()
         name = box.name

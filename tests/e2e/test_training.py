@@ -120,14 +120,15 @@ def test_a_run_goes_on_while_the_student_is_on_another_page(page: Page, app_url:
     # The live model is offered, and the Attention page draws it.
     page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()
     page.get_by_role("option", name=re.compile(r"^Live run \(step [\d,]+\)$")).click()
-    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=60_000)
+    # A new model: the page measures its heads first (slow while the run trains beside it).
+    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=180_000)
     assert_no_exception(page, "attention_on_the_live_run")
-    away = steps_in(status.inner_text())
+    away = steps_in(status.inner_text(timeout=120_000))
 
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Live training").click()
     step = step_value(page)
-    expect(step).to_be_visible(timeout=60_000)
-    back = int(step.inner_text().split("/")[0].replace(",", ""))
+    expect(step).to_be_visible(timeout=120_000)
+    back = int(step.inner_text(timeout=120_000).split("/")[0].replace(",", ""))
     assert back > away > left_at  # it trained while the student was away
     page.locator(".st-key-training-stop button").click()
     expect(page.get_by_text("is stopped at step")).to_be_visible(timeout=30_000)
