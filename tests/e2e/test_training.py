@@ -51,13 +51,14 @@ def test_a_run_updates_live_stops_and_stays_in_its_session(
 
     clicked = time.monotonic()
     page.locator(".st-key-training-stop button").click()
-    expect(page.get_by_text("is stopped at step")).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("is stopped at step")).to_be_visible(timeout=60_000)
     stop_seconds = time.monotonic() - clicked
     stopped = step.inner_text()
     page.wait_for_timeout(2_000)
     assert step.inner_text() == stopped  # stopped means stopped
-    # The thread stops after its slice (0.5 s); the rest is one page redraw on a shared machine.
-    assert stop_seconds < 15, f"Stop took {stop_seconds:.1f} s"
+    # The thread ends its slice (0.5 s, or an evaluation it is in), the page's next poll (2 s)
+    # sees it and redraws: seconds, even on a shared machine.
+    assert stop_seconds < 30, f"Stop took {stop_seconds:.1f} s"
     wait_for_app(page)  # the full rerun after Stop has finished: no stale copies left
     # .first: Streamlit puts a button that has a help tooltip in the DOM twice
     expect(page.locator(".st-key-training-use button").first).to_be_enabled()
