@@ -122,6 +122,7 @@ def test_a_run_goes_on_while_the_student_is_on_another_page(page: Page, app_url:
     page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()
     page.get_by_role("option", name=re.compile(r"^Live run \(step [\d,]+\)$")).click()
     # A new model: the page measures its heads first (slow while the run trains beside it).
+    expect(page.get_by_test_id("stMain")).to_contain_text("(live, step", timeout=180_000)
     expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=180_000)
     assert_no_exception(page, "attention_on_the_live_run")
     away = steps_in(status.inner_text(timeout=120_000))
