@@ -22,7 +22,17 @@ from benchmarks.table import Row, format_table
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data" / "tinyshakespeare.txt"
-SECTIONS = ("training", "quality", "induction", "bpe", "encoding", "finetune", "pages", "memory")
+SECTIONS = (
+    "training",
+    "quality",
+    "induction",
+    "bpe",
+    "encoding",
+    "finetune",
+    "pages",
+    "memory",
+    "browser_training",
+)
 
 
 def log(message: str) -> None:
@@ -165,6 +175,10 @@ def main(argv: list[str] | None = None) -> int:
             from benchmarks import memory
 
             rows += memory.run(log)
+        elif section == "browser_training":
+            from benchmarks import browser_training
+
+            rows += browser_training.run(args.quick, log)
         torch.set_num_threads(threads_before)
 
     seconds = time.perf_counter() - t0

@@ -15,6 +15,7 @@ import streamlit as st  # noqa: E402
 
 from lab import links, runtime, sidebar  # noqa: E402
 from lab.catalog import CATALOG, sections  # noqa: E402
+from lab.engine.background import ACTIVITY  # noqa: E402
 
 runtime.configure_torch()
 st.set_page_config(page_title="minigpt lab", page_icon=runtime.page_icon(), layout="wide")
@@ -36,11 +37,13 @@ navigation = st.navigation(
 )
 page = navigation.url_path or CATALOG[0].name
 links.open_link(page)  # a link's settings, once per session, before any widget is drawn
-# Drawn before the page runs, so the sampling settings keep their values across page switches.
-sidebar.draw()
-links.share_box(page)
+# While a page draws, this server's training threads step aside (lab/engine/background.py).
 try:
-    navigation.run()
+    with ACTIVITY.busy():
+        # Drawn before the page runs, so the sampling settings keep their values across pages.
+        sidebar.draw()
+        links.share_box(page)
+        navigation.run()
 finally:  # after every run, failed or stopped ones too
     links.sync(page)  # the address bar follows the widgets
     runtime.return_free_memory()  # what the page freed goes back to the OS

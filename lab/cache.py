@@ -27,9 +27,11 @@ from lab.charts import next_token as nt_charts
 from lab.engine import finetune_spec, views
 from lab.engine import metrics as engine_metrics
 from lab.engine.background import BackgroundTrainer
+from lab.engine.estimate import RunCosts, measure_costs_as_trainer
 from lab.engine.liverun import LiveRun
 from lab.engine.models import LabModel
 from lab.engine.runspec import BPE_TRAIN_CHARS, RunSpec, build_run_tokenizer
+from lab.engine.session import SessionTrainer
 from lab.engine.slots import TrainerSlots
 from lab.next_token import views as nt_views
 from lab.tokenizers import tokens as tokens_view
@@ -206,6 +208,22 @@ def trainer_slots() -> TrainerSlots:
     return TrainerSlots(max(1, int(os.environ.get("MINIGPT_MAX_TRAINERS", "2"))))
 
 
+def _end_session(trainers: list[SessionTrainer]) -> None:
+    for holder in trainers:
+        holder.close()  # the tab went away: stop its training, which frees its trainer slot
+
+
+@st.cache_resource(scope="session", on_release=_end_session, show_spinner=False)
+def session_trainers() -> list[SessionTrainer]:
+    """The background trainers a session made (one), stopped when the session disconnects
+    (server.disconnectedSessionTTL after its tab closed).
+
+    The trainer itself lives in the session's state: AppTest gives every test session the same
+    id, so only session state tells two of them apart; this list is the release hook.
+    """
+    return []
+
+
 @st.cache_resource(max_entries=4, show_spinner="Preparing the tokenizer and encoding the corpus…")
 def run_inputs(corpus_key: str, kind: str, vocab_size: int | None, val_fraction: float, _text: str):
     """A run's tokenizer and TokenData, shared by every session (training never changes them).
@@ -219,10 +237,12 @@ def run_inputs(corpus_key: str, kind: str, vocab_size: int | None, val_fraction:
     return tokenizer, TokenData.from_text(_text, tokenizer, val_fraction)
 
 
-@st.cache_data(max_entries=64, show_spinner="Timing a few training steps…")
-def seconds_per_step(spec: RunSpec, _text: str, _tokenizer, _data) -> float:
-    """Seconds one training step of this run takes here, measured on a throwaway model."""
-    return LiveRun(spec, _text, tokenizer=_tokenizer, data=_data).estimate_seconds_per_step()
+@st.cache_data(max_entries=64, show_spinner="Timing a few steps, an evaluation and a sample…")
+def run_costs(spec: RunSpec, _text: str, _tokenizer, _data) -> RunCosts:
+    """What a step, an evaluation batch, a sample token and a head snapshot of this run's shape
+    cost here, timed once on a throwaway model at the training thread's priority (spec is a
+    step_cost_key: the shape alone)."""
+    return measure_costs_as_trainer(LiveRun(spec, _text, tokenizer=_tokenizer, data=_data))
 
 
 # Compare page

@@ -1,48 +1,29 @@
-"""Training inside a page without freezing it, shared by the Training and Compare pages.
+"""Training that goes on while the student explores: the Streamlit side of this session's
+background trainer (lab/engine/session.py), shared by the pages that train.
 
-Pattern C of the Streamlit notes: a fragment trains for a slice of a second, draws, and reruns
-itself, so Stop lands within a second and the charts grow while the model learns. What both
-pages need around that loop lives here: the per-session box (its trainer-slot owner, a lock so
-an overlapping full rerun never trains the same model at once, the running flag), one slice
-of training under the server's trainer cap, the fragment's "go on or stop" at its end, and the
-Start / Stop / Reset row.
+A page hands its work (a LiveRun, a LiveComparison, a fine-tune) to `start`, from a button's
+on_click callback; a thread trains it, whatever page is open, until it is done or stopped. The
+page draws what the work has so far in a fragment that polls every POLL_SECONDS while it
+trains (`poll_every`), and stops polling once training ends (`redraw_when_ended`). The trainer
+lives in the session's state, and a session-scoped resource (lab/cache.py) stops it when the
+session ends: the tab went away, so the thread stops and its trainer slot goes back.
 """
 
 from __future__ import annotations
 
 import gc
-import threading
-import time
-import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from lab import cache
+from lab import cache, state
+from lab.engine.session import SessionTrainer
 
-WAIT_SECONDS = 1.0  # how often a queued session looks for a free trainer slot
-
-
-@dataclass(eq=False)
-class LiveBox:
-    """One session's live training; kept in st.session_state, so it belongs to that tab alone."""
-
-    owner: str = field(default_factory=lambda: uuid.uuid4().hex)  # holds a trainer slot
-    lock: threading.Lock = field(default_factory=threading.Lock)  # one slice at a time
-    running: bool = False
-    waiting: int = 0  # other sessions training when this one last asked for a slot
-    message: str | None = None  # why the last Start was refused (shown once)
-    refresh: bool = False  # training ended inside the fragment: redraw the whole page once
-
-
-def in_fragment_rerun() -> bool:
-    """Whether this script run is a fragment's own rerun (not a full run of the page)."""
-    ctx = get_script_run_ctx()
-    return bool(ctx is not None and ctx.fragment_ids_this_run)
+POLL_SECONDS = 2.0  # how often a page's charts look at a run that trains (each look costs the run)
+STATUS_SECONDS = 2.0  # how often the sidebar's status line does
 
 
 _frozen = False
@@ -52,9 +33,9 @@ def freeze_startup_objects() -> None:
     """Move every object alive now (torch, pandas, Streamlit: ~250,000 of them, almost all
     immortal modules and classes) out of the garbage collector's sight, once per process.
 
-    Streamlit runs a full gc.collect() after every script run (runner.postScriptGC), fragment
-    reruns included; walking all those objects took 0.35 s here, as long as a training slice.
-    Frozen, a collection only walks what was made since, and the loop trains instead.
+    Streamlit runs a full gc.collect() after every script run (runner.postScriptGC), polling
+    fragments included; walking all those objects took 0.35 s here, holding the interpreter
+    the training thread needs. Frozen, a collection only walks what was made since.
     """
     global _frozen
     if not _frozen:
@@ -63,65 +44,89 @@ def freeze_startup_objects() -> None:
         gc.freeze()
 
 
-def train_slice(box: LiveBox, advance: Callable[[], bool]) -> None:
-    """Train one slice if this session holds a trainer slot, else note that it waits.
-
-    advance() trains and says whether the work is over; it runs under the box's lock, and is
-    skipped when another script run of this session is mid-slice (a full rerun overlapped).
-    """
-    freeze_startup_objects()
-    slots = cache.trainer_slots()
-    if not slots.acquire(box.owner):
-        box.waiting = max(1, slots.others(box.owner))
-        return
-    box.waiting = 0
-    if not box.lock.acquire(blocking=False):
-        return
-    try:
-        over = advance()
-    finally:
-        box.lock.release()
-    if over:
-        box.running, box.refresh = False, True
-        slots.release(box.owner)
+def session() -> SessionTrainer:
+    """This session's trainer (made on first use, stopped when the session ends)."""
+    holder = state.trainer()
+    if holder is None:
+        freeze_startup_objects()
+        holder = SessionTrainer(cache.trainer_slots())
+        state.remember_trainer(holder)
+        cache.session_trainers().append(holder)  # stopped when the session ends
+    return holder
 
 
-def stop(box: LiveBox) -> None:
-    """Stop after the current step, and give the trainer slot back at once."""
-    box.running = False
-    cache.trainer_slots().release(box.owner)
+def in_fragment_rerun() -> bool:
+    """Whether this script run is a fragment's own rerun (not a full run of the page)."""
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
 
 
-def release_if_idle(box: LiveBox) -> None:
-    """A session holds a trainer slot only while it trains."""
-    if not box.running:
-        cache.trainer_slots().release(box.owner)
+def start(name: str, work: Any) -> str | None:
+    """Train work in the background (from an on_click callback); returns the name of another
+    job of this session that it paused, if any."""
+    return session().start(name, work)
 
 
-def go_on(box: LiveBox, may_loop: bool = True) -> None:
-    """The end of the training fragment: rerun it for the next slice, or redraw the page once.
+def stop(work: Any) -> None:
+    """Stop work after its current slice; the trainer slot goes back at once."""
+    session().stop(work)
 
-    Only a fragment rerun may rerun itself (st.rerun(scope="fragment") raises during a full
-    run); after a full run the fragment's run_every timer restarts the chain. When training
-    ended inside the fragment, a full rerun updates the buttons and sections outside it.
-    """
-    if box.running:
-        if in_fragment_rerun() and may_loop:
-            if box.waiting:
-                time.sleep(WAIT_SECONDS)  # queued: look for a free slot again in a moment
-            st.rerun(scope="fragment")
-    elif box.refresh:
-        box.refresh = False
+
+def forget(work: Any) -> None:
+    """Stop work and drop it from the session (its page was reset)."""
+    session().forget(work)
+
+
+def trains(work: Any) -> bool:
+    """Whether work is training (or queued for a trainer slot) now."""
+    return session().trains(work)
+
+
+def error_of(work: Any) -> str | None:
+    """Why the thread stopped training work early (an unexpected error), if it did."""
+    holder = session()
+    if work is not None and holder.job is not None and holder.job.work is work:
+        return holder.trainer.error
+    return None
+
+
+def begin_full_run() -> None:
+    """Called once per full run (by the sidebar): note whether fragments poll in this run."""
+    if not in_fragment_rerun():
+        holder = session()
+        holder.polling = holder.trainer.alive
+
+
+def poll_every(work: Any = None, seconds: float = POLL_SECONDS) -> float | None:
+    """A fragment's run_every: `seconds` while work (any work if None) trains or finishes its
+    last slice after Stop, else None."""
+    holder = session()
+    if work is None:
+        busy = holder.trainer.alive
+    else:
+        busy = holder.trains(work) or holder.finishing(work)
+    return seconds if busy else None
+
+
+def finishing(work: Any) -> bool:
+    """Whether work was stopped and is finishing its current slice."""
+    return session().finishing(work)
+
+
+def redraw_when_ended() -> None:
+    """The end of a polling fragment: once the training thread has ended (done, or stopped
+    and its last slice finished), redraw the whole page once, which turns every fragment's
+    polling off, updates the buttons and keeps the run for the Compare page."""
+    if in_fragment_rerun() and session().ended():
         st.rerun()
 
 
 def buttons(
-    box: LiveBox,
+    work: Any,
     keys: Sequence[str],
     on_start: Callable[..., None],
     on_reset: Callable[[], None],
     *,
-    has_work: bool,
     can_start: bool,
     reset_help: str,
     start_args: tuple[Any, ...] = (),
@@ -129,29 +134,30 @@ def buttons(
     """Start (Resume once there is work), Stop and Reset in a row; returns the row's last,
     wide column for a note. keys are the three buttons' widget keys, in that order."""
     start_key, stop_key, reset_key = keys
+    running = trains(work)
     cols = st.columns([2, 2, 2, 5], vertical_alignment="center")  # "Resume" fits at 1024 px
     cols[0].button(
-        "Resume" if has_work else "Start",
+        "Resume" if work is not None else "Start",
         key=start_key,
         type="primary",
         width="stretch",
         on_click=on_start,
         args=start_args,
-        disabled=box.running or not can_start,
+        disabled=running or not can_start,
     )
     cols[1].button(
         "Stop",
         key=stop_key,
         on_click=stop,
-        args=(box,),
-        disabled=not box.running,
+        args=(work,),
+        disabled=not running,
         width="stretch",
     )
     cols[2].button(
         "Reset",
         key=reset_key,
         on_click=on_reset,
-        disabled=not has_work,
+        disabled=work is None,
         width="stretch",
         help=reset_help,
     )

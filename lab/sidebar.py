@@ -1,24 +1,32 @@
-"""The sidebar every page shares: which model, and how it samples."""
+"""The sidebar every page shares: this session's training, which model, and how it samples."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from lab import cache, state
+from lab import cache, live, state
 from lab.engine.models import LabModel, encode_text
+
+LIVE_CHOICE = "Live run"  # the model choice that follows the run this session trains
 
 
 def draw() -> None:
     """Draw the shared controls; called by the router before the page, so values persist."""
+    live.begin_full_run()
     with st.sidebar:
+        training_status()
         st.subheader("Model")
-        names = [state.SHIPPED_MODEL, *state.session_models()]
+        step = live.session().live_step()
+        names = [state.SHIPPED_MODEL, *([LIVE_CHOICE] if step is not None else [])]
+        names += list(state.session_models())
         state.sidebar_defaults(names)
         st.selectbox(
             "Model used by every page",
             names,
             key=state.MODEL_CHOICE,
-            help="Models you train or upload in this session appear here too.",
+            format_func=lambda name: f"Live run (step {step:,})" if name == LIVE_CHOICE else name,
+            help="Models you train or upload in this session appear here too. The live run "
+            "is the model as it trains: pages use a copy taken every few seconds.",
         )
         st.subheader("Sampling")
         st.slider(
@@ -64,9 +72,31 @@ def draw() -> None:
         )
 
 
+def training_status() -> None:
+    """One line on this session's training, polled while it trains (on every page)."""
+    st.fragment(run_every=live.poll_every(seconds=live.STATUS_SECONDS))(_status_line)()
+
+
+def _status_line() -> None:
+    holder = live.session()
+    line = holder.status()
+    with st.container(key="sidebar.training"):
+        if line is not None and holder.trainer.error:
+            st.error(line)
+        elif line is not None:
+            st.caption(line)
+    live.redraw_when_ended()
+
+
 def current_model() -> LabModel:
-    """The model chosen in the sidebar (the shipped one unless this session made another)."""
+    """The model chosen in the sidebar (the shipped one unless this session made another).
+
+    The live run resolves to a frozen copy of the training model, renewed every few seconds;
+    its key changes with its step, so every cache keyed on the model follows it.
+    """
     choice = state.model_choice()
+    if choice == LIVE_CHOICE:
+        return live.session().live_model() or cache.shipped_model()
     return state.session_models().get(choice) or cache.shipped_model()
 
 

@@ -153,3 +153,21 @@ def add_finished_run(record: Any, session_override: MutableMapping[str, Any] | N
     """Keep a run for the compare page, replacing an older record of the same name."""
     S = session(session_override)
     S[_FINISHED_RUNS] = [r for r in finished_runs(S) if r.name != record.name] + [record]
+
+
+# This session's background trainer (lab/engine/session.py, made by lab/live.py).
+_TRAINER = "live.trainer"
+
+
+def trainer() -> Any | None:
+    """This session's background trainer, if it made one."""
+    return st.session_state.get(_TRAINER)
+
+
+def remember_trainer(holder: Any, session_override: MutableMapping[str, Any] | None = None) -> None:
+    session(session_override)[_TRAINER] = holder
+
+
+def trainer_in(session_override: MutableMapping[str, Any]) -> Any | None:
+    """The background trainer a session state holds, if any (tests read an AppTest's)."""
+    return session_override.get(_TRAINER)

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from lab import state
 from lab.training import heads, keep, loop, setup
 
 st.title("Live training")
@@ -14,10 +15,12 @@ st.markdown(
 st.header("1 · Set up a run")
 st.markdown(
     "Choose what the model reads and how big it is. Every setting is checked before anything "
-    "runs, and the preview counts the parameters and times a few steps on this machine."
+    "runs, and the preview counts the parameters and estimates the run's time on this machine."
 )
 run_setup = setup.setup_form()
-setup.preview(run_setup, time_it=not loop.is_training())
+setup.preview(
+    run_setup, time_it=not loop.is_training(), sample_tokens=state.sampling().max_new_tokens
+)
 
 st.header("2 · Train")
 st.markdown(

@@ -34,9 +34,9 @@ def pickle_checkpoint() -> bytes:
 
 @pytest.fixture
 def short_slices(monkeypatch):
-    """Live training in short slices with no wait for a trainer slot, so page tests are quick."""
-    from lab import live
-    from lab.training import loop
+    """Live training in short slices with almost no wait for a trainer slot, so page tests are
+    quick (a session's trainer reads these when the session first trains)."""
+    from lab.engine import background
 
-    monkeypatch.setattr(loop, "CHUNK_SECONDS", 0.05)
-    monkeypatch.setattr(live, "WAIT_SECONDS", 0.0)
+    monkeypatch.setattr(background, "SLICE_SECONDS", 0.05)
+    monkeypatch.setattr(background, "WAIT_SECONDS", 0.01)

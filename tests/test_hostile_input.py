@@ -23,12 +23,11 @@ import safetensors.torch
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lab import live, state
+from lab import state
 from lab.attention import state as attn_state
 from lab.compare import state as cmp_state
-from lab.engine import budget
+from lab.engine import background, budget
 from lab.tokenizers import state as tok_state
-from lab.training import loop as training_loop
 from lab.training import state as train_state
 from minigpt.config import GPTConfig
 from minigpt.model import GPT
@@ -403,8 +402,8 @@ TRAINING = [
 @pytest.fixture(scope="module")
 def training_page():
     with pytest.MonkeyPatch.context() as mp:  # module-scoped, so not conftest's short_slices
-        mp.setattr(training_loop, "CHUNK_SECONDS", 0.02)
-        mp.setattr(live, "WAIT_SECONDS", 0.0)
+        mp.setattr(background, "SLICE_SECONDS", 0.02)
+        mp.setattr(background, "WAIT_SECONDS", 0.01)
         yield fresh(page_path("training"), **TRAIN_NORMAL)
 
 
@@ -431,10 +430,8 @@ def test_training_page_still_trains_after_every_row(training_page: AppTest) -> N
     setting(**{**TRAIN_NORMAL, train_state.TRAIN_STEPS: 6})(at)
     at.button(key=train_state.TRAIN_START).click().run()
     box = train_state.training_box_in(at.session_state)
-    for _ in range(50):
-        if not box.running:
-            break
-        at.run()
+    state.trainer_in(at.session_state).trainer.join(timeout=60)  # 6 steps, then it ends
+    at.run()
     assert errors(at) == [] and box.run.done and box.name == "Live run 1"
     at.button(key=train_state.TRAIN_USE).click().run()
     at.button(key=train_state.TRAIN_USE).click().run()  # pressed twice: still one model

@@ -125,10 +125,11 @@ def test_a_live_comparison_trains_then_is_measured(monkeypatch):
     at.session_state[cmp_state.CMP_ENCODINGS] = ["learned", "rope"]
     at.run()
     at.button(key=cmp_state.CMP_START).click().run()
-    for _ in range(40):  # AppTest never ticks the fragment's timer: each run() trains a slice
-        if any(s.value.startswith("Done") for s in at.success):
-            break
-        at.run()
+    assert errors(at) == [] and "Training: step" in " ".join(i.value for i in at.info)
+    # It trains on the session's thread; once that ends, a run() stands for the fragment's
+    # poll (AppTest never ticks run_every).
+    state.trainer_in(at.session_state).trainer.join(timeout=120)
+    at.run()
     assert errors(at) == []
     assert any(s.value.startswith("Done: 2 runs of 12 steps") for s in at.success)
     spec = [json.loads(c.proto.spec) for c in at.get("plotly_chart")][-1]  # yours: the last

@@ -6,14 +6,13 @@ hands its model to the sidebar. run_every never ticks here: repeated run()s poll
 import copy
 import re
 import time
+from types import SimpleNamespace
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from lab import cache, state
 from lab.finetune import state as ft_state
-from lab.training import loop as training_loop
-from lab.training import state as train_state
 from minigpt.finetune.data import build_example, mask_view
 from minigpt.finetune.lora import LoRAConfig, add_lora, trainable_params
 from minigpt.finetune.tasks import build_task
@@ -213,7 +212,7 @@ def test_a_run_stops_and_resumes():
 
 def test_a_session_training_on_the_live_page_is_told_to_stop_it_first():
     at = AppTest.from_file(page_path("finetune"), default_timeout=TIMEOUT)
-    at.session_state[train_state._TRAINING] = training_loop.Session(running=True)
+    state.remember_trainer(SimpleNamespace(running=True), at.session_state)
     at.run()
     at.button(key=ft_state.FT_START).click().run()
     assert errors(at) == [] and box(at).run is None

@@ -4,6 +4,7 @@ resets, diverges cleanly, keeps its runs, hands its model to the other pages, qu
 the trainer cap, and takes checkpoints back. Plus the slot limiter and the chart builders."""
 
 import json
+import time
 
 import pytest
 import torch
@@ -32,17 +33,33 @@ def tiny_page(**settings) -> AppTest:
     return at.run()
 
 
-def to_the_end(at: AppTest, limit: int = 200) -> AppTest:
-    """AppTest never ticks run_every, so each run() trains one slice: run until it stops."""
-    for _ in range(limit):
-        if not box(at).running:
-            return at
-        at.run()
-    raise AssertionError("the run did not stop")
+def to_the_end(at: AppTest) -> AppTest:
+    """The run trains on its own thread: wait for the thread to end, then draw the page (AppTest
+    never ticks run_every, so a run() stands for the fragment's poll)."""
+    trainer(at).trainer.join(timeout=120)
+    assert not trainer(at).running, "the run did not stop"
+    return at.run()
 
 
 def box(at: AppTest) -> training_loop.Session:
     return train_state.training_box_in(at.session_state)
+
+
+def trainer(at: AppTest):
+    """This AppTest session's background trainer (lab/engine/session.py)."""
+    return state.trainer_in(at.session_state)
+
+
+def running(at: AppTest) -> bool:
+    return trainer(at).trains(box(at).run)
+
+
+def wait_for(condition, timeout: float = 60.0) -> None:
+    """Wait until the training thread has got somewhere (a condition, not a duration)."""
+    end = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < end, "the training thread got nowhere"
+        time.sleep(0.02)
 
 
 def messages(at: AppTest) -> str:
@@ -122,33 +139,38 @@ def test_a_run_grows_stops_resumes_and_resets():
     at = tiny_page()
     at.button(key=train_state.TRAIN_START).click().run()
     assert errors(at) == []
+    assert running(at) and "Training Live run 1" in messages(at)
+    wait_for(lambda: box(at).run.steps_done > 0)
+    at.run()
     first = box(at).run.steps_done
-    assert box(at).running and 0 < first < 400
-    assert "Training Live run 1" in messages(at)
+    wait_for(lambda: box(at).run.steps_done > first)  # it trains between two page draws
     at.run()
     second = box(at).run.steps_done
-    assert second > first  # the metrics grow from one run() to the next
+    assert 0 < first < second < 400
     titles = [json.loads(chart.proto.spec)["title"] for chart in at.get("vega_lite_chart")]
     assert titles == ["Loss", "Perplexity", "Learning rate"]
     assert at.get("vega_lite_chart")[0].proto.data  # the curve, as Arrow bytes
-    assert metric(at, "Step") == f"{second:,} / 400"
+    assert metric(at, "Step").endswith(" / 400")
     assert (
         at.button(key=train_state.TRAIN_START).disabled
         and not at.button(key=train_state.TRAIN_STOP).disabled
     )
 
-    at.button(key=train_state.TRAIN_STOP).click().run()
+    at.button(key=train_state.TRAIN_STOP).click()
+    at.run()
+    trainer(at).trainer.join(timeout=60)  # the slice in progress ends
+    at.run()
     stopped = box(at).run.steps_done
-    assert not box(at).running and "stopped at step" in messages(at)
+    assert not running(at) and "stopped at step" in messages(at)
     at.run()
     assert box(at).run.steps_done == stopped  # stopped means stopped
     runs = state.finished_runs(at.session_state)
     assert [r.name for r in runs] == ["Live run 1"] and runs[0].metrics[-1]["step"] == stopped
-    assert not cache.trainer_slots().holds(box(at).owner)  # the slot went back
+    assert not cache.trainer_slots().holds(trainer(at).trainer.owner)  # the slot went back
 
     assert at.button(key=train_state.TRAIN_START).label == "Resume"
     at.button(key=train_state.TRAIN_START).click().run()
-    assert box(at).run.steps_done > stopped
+    wait_for(lambda: box(at).run.steps_done > stopped)
     at.button(key=train_state.TRAIN_STOP).click().run()
 
     at.button(key=train_state.TRAIN_RESET).click().run()
@@ -161,7 +183,7 @@ def test_a_finished_run_fills_every_section():
     to_the_end(at.button(key=train_state.TRAIN_START).click().run())
     assert errors(at) == []
     run = box(at).run
-    assert run.done and run.steps_done == 12 and not box(at).running
+    assert run.done and run.steps_done == 12 and not running(at)
     assert "finished: 12 steps" in messages(at)
     assert at.button(key=train_state.TRAIN_START).disabled
     assert any("step 12" in c.value for c in at.code)  # the sample log
@@ -198,7 +220,7 @@ def test_a_diverging_run_stops_with_a_message():
     to_the_end(at.button(key=train_state.TRAIN_START).click().run())
     assert errors(at) == []
     run = box(at).run
-    assert run.failure and not box(at).running
+    assert run.failure and not running(at)
     assert "diverged" in at.error[0].value and "last good weights" in at.error[0].value
     assert all(torch.isfinite(p).all() for p in run.model.parameters())
     assert state.finished_runs(at.session_state)[-1].model is not None  # still usable
@@ -221,14 +243,17 @@ def test_a_session_past_the_cap_waits_in_a_queue():
         at = tiny_page()
         at.button(key=train_state.TRAIN_START).click().run()
         assert errors(at) == []
+        wait_for(lambda: trainer(at).trainer.waiting > 0)
+        at.run()
         assert (
             f"{slots.size} other sessions are training; yours starts when one finishes"
             in at.warning[0].value
         )
         assert box(at).run.steps_done == 0
         slots.release(others[0])
+        wait_for(lambda: box(at).run.steps_done > 0)
         at.run()
-        assert box(at).run.steps_done > 0 and not at.warning
+        assert not at.warning
         at.button(key=train_state.TRAIN_STOP).click().run()
     finally:
         for o in others:
@@ -326,3 +351,55 @@ def test_head_scores_chart_draws_every_head_twice():
     prev, induction = np.zeros((3, 2, 2)), np.ones((3, 2, 2))
     fig = charts.head_scores_over_training([0, 5, 10], prev, induction)
     assert len(fig.data) == 8 and sum(t.showlegend for t in fig.data) == 4
+
+
+# ---------------------------------------------------------------- while it trains
+
+
+def heads_title(at: AppTest) -> str:
+    titles = [
+        json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "")
+        for c in at.get("plotly_chart")
+    ]
+    return next(t for t in titles if t.startswith("Every head of layer"))
+
+
+def test_the_heads_fill_in_while_the_run_trains_and_their_slider_stays_usable():
+    at = tiny_page()  # 400 steps: a snapshot every 20
+    at.button(key=train_state.TRAIN_START).click().run()
+    wait_for(lambda: len(box(at).run.snapshots) >= 3)
+    at.run()  # stands for the heads fragment's poll
+    assert running(at) and errors(at) == []
+    newest = box(at).run.snapshots[at.select_slider(key=train_state.TRAIN_REPLAY).value].step
+    assert newest >= 40 and heads_title(at).startswith(f"Every head of layer 0 at step {newest:,}")
+    at.select_slider(key=train_state.TRAIN_REPLAY).set_value(0).run()  # mid-run
+    assert heads_title(at).startswith("Every head of layer 0 at step 0,")
+    seen = len(box(at).run.snapshots)
+    wait_for(lambda: len(box(at).run.snapshots) > seen)
+    at.run()
+    assert at.select_slider(key=train_state.TRAIN_REPLAY).value == 0  # it stays where put
+    assert running(at)
+    at.button(key=train_state.TRAIN_STOP).click().run()
+
+
+def test_every_page_says_how_far_the_run_is_and_can_use_it_as_it_trains():
+    at = run_router()
+    for key, value in TINY_SETTINGS.items():
+        at.session_state[key] = value
+    at.switch_page("../pages/training.py").run()
+    at.button(key=train_state.TRAIN_START).click().run()
+    wait_for(lambda: box(at).run.steps_done > 0)
+    at.switch_page("../pages/attention.py").run()
+    assert errors(at) == []
+    assert any(c.value.startswith("training: step ") for c in at.sidebar.caption)
+    choice = at.sidebar.selectbox(key=state.MODEL_CHOICE)
+    live = next(o for o in choice.options if o.startswith("Live run (step "))
+    choice.select(live).run()
+    assert errors(at) == [] and at.get("plotly_chart")  # the attention page draws the live run
+    live_model = trainer(at).live_model()
+    assert live_model.key.startswith("live-") and not live_model.model.training
+    assert live_model.model is not box(at).run.model  # a frozen copy, never the one training
+    trainer(at).stop(box(at).run)
+    trainer(at).trainer.join(timeout=60)
+    at.run()
+    assert any(c.value.startswith("training: stopped at step") for c in at.sidebar.caption)

@@ -1,6 +1,7 @@
 """Run settings are checked in words before anything runs; a LiveRun trains in slices, logs
 samples and head snapshots, survives a blow-up, and saves and resumes exactly."""
 
+import dataclasses
 import io
 import math
 import pickle
@@ -8,6 +9,7 @@ import pickle
 import pytest
 import torch
 
+from lab.engine.estimate import measure_costs
 from lab.engine.liverun import LiveRun
 from lab.engine.runspec import LIVE_MODEL, LIVE_TRAIN, MAX_CONTEXT, RunError, RunSpec, make_spec
 from minigpt.config import PRESETS, GPTConfig
@@ -193,12 +195,14 @@ def test_a_diverging_run_stops_with_a_message_and_keeps_sane_weights():
     assert LiveRun.from_checkpoint(run.to_checkpoint_bytes(), TEXT).steps_done == run.steps_done
 
 
-def test_estimating_step_time_leaves_the_run_untouched():
+def test_estimating_costs_leaves_the_run_untouched():
     run = tiny_run()
     run.advance(0.0, QUIET)
     before, gen = weights(run.model), run.trainer.generator.get_state()
-    seconds = run.estimate_seconds_per_step(n=2)
-    assert 0 < seconds < 10
+    snapshots, samples = list(run.snapshots), list(run.samples)
+    costs = measure_costs(run, steps=2)
+    assert all(0 < c < 10 for c in dataclasses.astuple(costs))
+    assert run.snapshots == snapshots and run.samples == samples
     assert all(torch.equal(a, b) for a, b in zip(before, weights(run.model), strict=True))
     assert torch.equal(gen, run.trainer.generator.get_state()) and run.steps_done == 1
 

@@ -1,6 +1,7 @@
 """The compare page's live comparison: what to train, the Start / Stop / Reset row, and a
-fragment that trains a slice per run and draws the results beside the runs added from the
-Training page. The training loop is lab/live.py's (shared with the Training page).
+fragment that draws the results beside the runs added from the Training page. The comparison
+trains on this session's background thread (lab/live.py, shared with the Training page), so
+it goes on while the student looks at other pages; the fragment polls while it trains.
 """
 
 from __future__ import annotations
@@ -27,25 +28,41 @@ from lab.compare.entries import (
 from lab.compare.results import show_results
 from lab.engine.comparison import LiveComparison
 from lab.engine.models import encode_text
+from lab.engine.session import SessionTrainer
 from minigpt.analysis.extrapolation import extrapolation_lengths
 from minigpt.config import POS_EMBS
 
-CHUNK_SECONDS = 0.4  # training per fragment run, shared out among the runs (as on Training)
-TICK_SECONDS = 1.0  # while training, the fragment also reruns on this timer (see `yours`)
+POLL_SECONDS = 1.5  # how often the results redraw while the comparison trains
 IMPORTED_EVAL_TOKENS = 8_192  # held-out tokens a training-page run is measured on
 
 
 @dataclass(eq=False)
-class Live(live.LiveBox):
+class Live:
     """The compare page's box: this session's live comparison and what it is compared with."""
 
     comparison: LiveComparison | None = None
     setup: HeldFixed | None = None
     key: str = ""  # new for every comparison: keys its models in the sample cache
+    message: str | None = None  # why the last Start was refused
+    notice: str | None = None  # a one-off note (another job of this session was paused)
+
+    trainer: SessionTrainer | None = None  # this session's thread, set on every access
+
+    @property
+    def running(self) -> bool:
+        """Training (or queued for a trainer slot) on this session's thread now."""
+        return self.trainer is not None and self.trainer.trains(self.comparison)
+
+    @property
+    def waiting(self) -> int:
+        """Other sessions training while this one waits for a slot (0 when not queued)."""
+        return self.trainer.trainer.waiting if self.running else 0
 
 
 def live_box() -> Live:
-    return cmp_state.compare_live(Live)
+    box = cmp_state.compare_live(Live)
+    box.trainer = live.session()
+    return box
 
 
 def _start() -> None:
@@ -73,19 +90,22 @@ def _start() -> None:
             "shakespeare",
         )
         box.key = uuid.uuid4().hex
-    box.running = not box.comparison.done
+    if box.comparison.done:
+        return
+    paused = live.start("Comparison", box.comparison)
+    if paused:
+        box.notice = f"{paused} is paused while the comparison trains (one at a time)."
 
 
 def _reset() -> None:
     box = live_box()
-    live.stop(box)
-    box.comparison, box.setup, box.message, box.waiting = None, None, None, 0
+    live.forget(box.comparison)
+    box.comparison, box.setup, box.message = None, None, None
 
 
 def live_controls(imported_names: list[str]) -> None:
     """What to train (encodings, preset, seeds), which finished runs to add, and the buttons."""
     box = live_box()
-    live.release_if_idle(box)
     comp = box.comparison
     busy = comp is not None
     st.multiselect(  # a row of its own: five chips side by side must all show on a projector
@@ -120,11 +140,10 @@ def live_controls(imported_names: list[str]) -> None:
         help="Every model continues it with the sidebar's sampling settings.",
     )
     note = live.buttons(
-        box,
+        comp,
         (cmp_state.CMP_START, cmp_state.CMP_STOP, cmp_state.CMP_RESET),
         _start,
         _reset,
-        has_work=comp is not None,
         can_start=comp is None or not comp.done,
         reset_help="Forget this comparison and set up another.",
     )
@@ -135,25 +154,24 @@ def live_controls(imported_names: list[str]) -> None:
         note.caption(f"{n} runs of {spec.train.max_iters} steps each, trained in turn.")
     if box.message:
         st.error(f"Can't start: {box.message}")
-
-
-def _advance(box: Live) -> bool:
-    """Train the comparison for a slice (shared out among its runs); True once it is over."""
-    comp = box.comparison
-    if comp is not None:
-        comp.advance(CHUNK_SECONDS)
-    return comp is None or comp.done
+    if box.notice:
+        st.info(box.notice)
+        box.notice = None
 
 
 def _status(box: Live) -> None:
     comp = box.comparison
     total = comp.spec.train.max_iters
-    if box.waiting:
+    if (error := live.error_of(comp)) is not None:
+        st.error(error)
+    elif box.waiting:
         st.warning(f"Waiting for a free trainer: {box.waiting} other session(s) are training.")
     elif comp.done:
         st.success(f"Done: {len(comp.runs)} runs of {total} steps, measured on longer contexts.")
     elif comp.training_done:
         st.info(f"Measuring extrapolation: {len(comp.extrapolation)} of {len(comp.runs)} runs.")
+    elif live.finishing(comp):
+        st.info(f"Stopping after the current step: step {comp.steps_done} of {total}…")
     else:
         what = "Training" if box.running else "Stopped"
         st.info(f"{what}: step {comp.steps_done} of {total} for each of {len(comp.runs)} runs.")
@@ -202,21 +220,13 @@ def _sample(entry: Entry, prompt: str) -> tuple[str, int | None] | None:
 
 
 def yours(records: Sequence[Any], reading: str, metric: str, reference: HeldFixed | None) -> None:
-    """The live comparison and the added runs, in a fragment that trains a slice per run.
-
-    Streamlit refuses st.rerun(scope="fragment") during a full script run (a click outside the
-    fragment, such as Start or the reading switch). So while training, the fragment also ticks
-    every TICK_SECONDS: a full run trains one slice and the tick restarts the chain of fragment
-    reruns, each of which trains a slice and asks for the next one.
-    """
-    every = TICK_SECONDS if live_box().running else None
+    """The live comparison and the added runs, in a fragment that polls while it trains."""
+    every = live.poll_every(live_box().comparison, POLL_SECONDS)
     st.fragment(_panel, run_every=every)(records, reading, metric, reference)
 
 
 def _panel(records: Sequence[Any], reading: str, metric: str, reference: HeldFixed | None) -> None:
     box = live_box()
-    if box.running:
-        live.train_slice(box, lambda: _advance(box))
     entries: list[Entry] = []
     if box.comparison is not None:
         _status(box)
@@ -239,4 +249,4 @@ def _panel(records: Sequence[Any], reading: str, metric: str, reference: HeldFix
             "Choose encodings and press **Start**: the models train here in turn, from the "
             "same start on the same batches, and are then measured on longer contexts."
         )
-    live.go_on(box)
+    live.redraw_when_ended()

@@ -126,6 +126,11 @@ class BackgroundTrainer:
         """Training, or queued for a slot: the thread is alive and was not asked to stop."""
         return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
 
+    @property
+    def alive(self) -> bool:
+        """The thread exists: training, queued, or finishing its slice after stop()."""
+        return self._thread is not None and self._thread.is_alive()
+
     def start(self, work: Work) -> bool:
         """Train `work` on a new thread until it is done or stopped; False if already running."""
         if self.running:

@@ -84,6 +84,10 @@ class LiveComparison:
         return min(run.steps_done for run in self.runs.values())
 
     @property
+    def max_iters(self) -> int:
+        return self.spec.train.max_iters
+
+    @property
     def training_done(self) -> bool:
         return all(run.done for run in self.runs.values())
 

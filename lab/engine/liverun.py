@@ -8,10 +8,8 @@ live page, the compare page, a test) decides how long each slice is and what to 
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -101,10 +99,11 @@ class LiveRun:
         self.samples: list[tuple[int, str]] = []  # (step, text), oldest first
         self.snapshots: list[HeadSnapshot] = []
         self.failure: str | None = None  # why training stopped early (it diverged)
+        # How logged samples are made when advance() is not told (a background thread only
+        # passes seconds): the page sets it from the sidebar when the run starts.
+        self.sampling: SamplingConfig | None = None
         self.clock = _Clock()
-        n = self.spec.train.max_iters
-        self.sample_every = max(1, round(n / 20))
-        self.snapshot_every = max(1, round(n / 20))
+        self.sample_every = self.snapshot_every = log_every(self.spec.train.max_iters)
 
     # -- progress
 
@@ -130,12 +129,13 @@ class LiveRun:
         """Train until `seconds` have passed (at least one step) or the run is done.
 
         Evaluates when the schedule says so; every few steps adds a sample (made with
-        `sampling`) and a head snapshot. `keep_going` is asked between steps, so a Stop
+        `sampling`, else the run's own `sampling`) and a head snapshot. `keep_going` is asked between steps, so a Stop
         pressed meanwhile ends the slice after the current step. A diverging step sets
         `failure` and ends the slice; the model keeps its last sane weights.
         """
         if self.done:
             return []
+        sampling = sampling or self.sampling
         start = time.perf_counter()
         if not self.snapshots:
             self._log(sampling, force=True)  # where it starts: noise, heads looking everywhere
@@ -233,22 +233,6 @@ class LiveRun:
         one ran; the evaluation columns are None elsewhere (see lab/engine/metrics.py)."""
         return metrics.run_rows(self.trainer.history, self.trainer.evals)
 
-    def estimate_seconds_per_step(self, n: int = 3) -> float:
-        """Median seconds per step over n steps of a throwaway copy (after one warm-up step).
-
-        The copy has its own optimizer and batch generator, so the real run is not touched.
-        """
-        model = copy.deepcopy(self.model)
-        trainer = Trainer(model, self.data, self.trainer.config)
-        trainer.steps_done = self.steps_done  # the same place in the schedule
-        times = []
-        for _ in range(n + 1):
-            start = time.perf_counter()
-            with contextlib.suppress(TrainingDiverged):  # still a step's worth of work
-                trainer.step()
-            times.append(time.perf_counter() - start)
-        return statistics.median(times[1:])
-
     # -- checkpoints
 
     def to_checkpoint_bytes(self) -> bytes:
@@ -314,6 +298,14 @@ class LiveRun:
         run.samples = [(int(s), str(t)) for s, t in ckpt.extra.get("samples", [])]
         run.failure = None  # a diverged run may be continued, say with a lower learning rate
         return run
+
+
+def log_every(max_iters: int) -> int:
+    """Steps between two logged samples (and head snapshots): about 20 in a run.
+
+    Example: log_every(1500) == 75
+    """
+    return max(1, round(max_iters / 20))
 
 
 def _token_data(text: str, tokenizer: Tokenizer, val_fraction: float) -> TokenData:

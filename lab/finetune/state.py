@@ -18,7 +18,6 @@ from lab.engine.finetune_spec import (
     DEFAULT_STEPS,
     FinetuneSpec,
 )
-from lab.training import state as train_state
 from minigpt.finetune.tasks import INSTRUCTIONS
 from minigpt.finetune.trainer import METHODS
 
@@ -109,9 +108,9 @@ def method() -> str:
 
 
 def training_elsewhere() -> bool:
-    """Whether the Live training page's run of this session is training now."""
-    other = train_state.training_box_in(st.session_state)
-    return bool(getattr(other, "running", False))
+    """Whether this session's trainer (Live training or Compare) is training now."""
+    other = state.trainer()
+    return bool(other is not None and other.running)
 
 
 def base_name() -> str:

@@ -6,17 +6,27 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from lab import charts
+from lab import charts, live
 from lab.engine.views import token_labels
 from lab.training import state as train_state
 from lab.training.loop import session
 
+HEADS_SECONDS = 5.0  # while the run trains, the heads look for new snapshots this often
 
-@st.fragment
+
 def heads_replay() -> None:
-    """Replay the probe text's attention maps and each head's scores over training time."""
+    """Replay the probe text's attention maps and each head's scores over training time.
+
+    A fragment that polls while the run trains, so new snapshots appear as they are taken;
+    its slider and layer picker rerun only the fragment, so they stay usable mid-run.
+    """
+    st.fragment(run_every=live.poll_every(session().run, HEADS_SECONDS))(_heads)()
+
+
+def _heads() -> None:
     with st.container():  # one place on the page, as for the live fragment
         _heads_body()
+    live.redraw_when_ended()
 
 
 def _heads_body() -> None:
@@ -61,7 +71,7 @@ def _heads_body() -> None:
         "spreads its attention evenly. A previous-token head soon puts its weight just left of "
         "the diagonal; an induction head, which needs one in an earlier layer, looks in the "
         "second copy of the line at what followed the same text in the first. While training "
-        "runs, move the slider to see the newest snapshots."
+        "runs, new snapshots join the slider as they are taken."
     )
 
 

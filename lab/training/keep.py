@@ -3,16 +3,18 @@ and its metrics, or upload a checkpoint to continue training or to explore it.""
 
 from __future__ import annotations
 
+import threading
+
 import streamlit as st
 
-from lab import state
+from lab import live, state
 from lab.charts import file_label, markdown_literal
 from lab.engine import budget, metrics
 from lab.engine.liverun import LiveRun
 from lab.engine.models import LabModel
 from lab.engine.runspec import LIVE_TRAIN, RunError
 from lab.training import state as train_state
-from lab.training.loop import Session, reset, session
+from lab.training.loop import reset, session
 from lab.training.setup import Setup
 from minigpt.training.checkpoint import CheckpointError, load_checkpoint
 
@@ -20,7 +22,8 @@ from minigpt.training.checkpoint import CheckpointError, load_checkpoint
 def _use() -> None:
     box = session()
     run = box.run
-    if run is None or not box.lock.acquire(timeout=5):
+    lock = live.session().lock
+    if run is None or not lock.acquire(timeout=5):
         return
     try:
         name = f"{box.name} (step {run.steps_done:,})"
@@ -29,20 +32,20 @@ def _use() -> None:
         )
         box.notice = f"**{name}** is now the model every page shows (pick another in the sidebar)."
     finally:
-        box.lock.release()
+        lock.release()
 
 
-def _checkpoint_bytes(box: Session, run: LiveRun):
+def _checkpoint_bytes(lock: threading.Lock, run: LiveRun):
     def make() -> bytes:
-        with box.lock:  # runs on its own thread: never while a slice trains
+        with lock:  # runs on its own thread: never while a slice trains
             return run.to_checkpoint_bytes()
 
     return make
 
 
-def _metrics_csv(box: Session, run: LiveRun):
+def _metrics_csv(lock: threading.Lock, run: LiveRun):
     def make() -> str:
-        with box.lock:
+        with lock:
             rows = run.metrics_rows()
         return metrics.to_csv(metrics.table(rows))
 
@@ -70,7 +73,7 @@ def after_run(setup: Setup) -> None:
         slug = box.name.lower().replace(" ", "-")
         cols[1].download_button(
             "Download checkpoint",
-            _checkpoint_bytes(box, run),
+            _checkpoint_bytes(live.session().lock, run),
             file_name=f"{slug}-step{run.steps_done}.safetensors",
             mime="application/octet-stream",
             on_click="ignore",
@@ -78,7 +81,7 @@ def after_run(setup: Setup) -> None:
         )
         cols[2].download_button(
             "Download metrics (CSV)",
-            _metrics_csv(box, run),
+            _metrics_csv(live.session().lock, run),
             file_name=f"{slug}-metrics.csv",
             mime="text/csv",
             on_click="ignore",

@@ -1,9 +1,10 @@
-"""The Live training page's training: Start, Stop and Reset, and the fragment that trains and
-draws (the setup is in setup.py, the heads' replay in heads.py, keeping the result in keep.py).
+"""The Live training page's training: Start, Stop and Reset, and the fragment that draws the run
+as it trains (the setup is in setup.py, the heads' replay in heads.py, keeping the result in
+keep.py).
 
-The loop itself (a fragment that trains a slice, draws and reruns itself, under the server's
-trainer cap and a per-session lock) is lab/live.py's, shared with the Compare page. The run
-lives in this session's state, so no other tab sees it.
+The run trains on this session's background thread (lab/live.py), so it goes on while the
+student looks at other pages; this page only reads it, in a fragment that polls while it
+trains. The run lives in this session's state, so no other tab sees it.
 """
 
 from __future__ import annotations
@@ -19,18 +20,17 @@ from lab.engine.liverun import LiveRun
 from lab.engine.models import LabModel
 from lab.engine.runs import RunRecord
 from lab.engine.runspec import RunError, RunSpec
+from lab.engine.session import SessionTrainer
 from lab.training import state as train_state
 from lab.training.setup import Setup, duration
 
-CHUNK_SECONDS = 0.5  # training per fragment run: Stop lands within a second, charts ~2x a second
-KICK_SECONDS = 0.5  # after a full run, how soon the browser restarts the training fragment
 _CURVE_SCHEMA = pa.schema(
     [("step", pa.float64()), ("value", pa.float64()), ("series", pa.string())]
 )
 
 
 @dataclass(eq=False)
-class Session(live.LiveBox):
+class Session:
     """The training page's box: its run, and what the page says about it.
 
     `message` also says why a Continue or Explore of an uploaded checkpoint was refused.
@@ -38,18 +38,38 @@ class Session(live.LiveBox):
 
     run: LiveRun | None = None
     name: str = ""
+    message: str | None = None  # why the last Start was refused (shown once)
     notice: str | None = None  # a one-off confirmation ("now the sidebar's model")
     kept_at: int = -1  # steps_done when this run was last kept for the compare page
     started: int = 0  # runs started in this session, for their names
 
+    trainer: SessionTrainer | None = None  # this session's thread, set on every access
+
+    @property
+    def running(self) -> bool:
+        """Training (or queued for a trainer slot) on this session's thread now."""
+        return self.trainer is not None and self.trainer.trains(self.run)
+
+    @property
+    def stopping(self) -> bool:
+        """Stopped, and the thread is finishing the slice it was in."""
+        return self.trainer is not None and self.trainer.finishing(self.run)
+
+    @property
+    def waiting(self) -> int:
+        """Other sessions training while this one waits for a slot (0 when not queued)."""
+        return self.trainer.trainer.waiting if self.running else 0
+
 
 def session() -> Session:
-    return train_state.training_session(Session)
+    box = train_state.training_session(Session)
+    box.trainer = live.session()
+    return box
 
 
 def is_training() -> bool:
     """Whether this session is training now (the preview then skips timing steps)."""
-    return session().running
+    return live.session().running
 
 
 # ---------------------------------------------------------------- training
@@ -69,30 +89,33 @@ def _start(setup: Setup) -> None:
             return
         box.started += 1
         box.run, box.name, box.kept_at = run, f"Live run {box.started}", -1
-    box.running = not box.run.done
+    if box.run.done:
+        return
+    box.run.sampling = state.sampling()  # the thread logs samples with these settings
+    paused = live.start(box.name, box.run)
+    if paused:
+        box.notice = f"{paused} is paused while this run trains (one run at a time per session)."
 
 
 def reset() -> None:
     """Forget this session's run (it stays on the Compare page as a RunRecord)."""
     box = session()
-    live.stop(box)
-    box.run, box.message, box.kept_at, box.waiting = None, None, -1, 0
+    live.forget(box.run)
+    box.run, box.message, box.kept_at = None, None, -1
 
 
 def controls(setup: Setup) -> None:
     """Start (or Resume), Stop and Reset; and keep a run that stopped for the compare page."""
     box = session()
-    live.release_if_idle(box)
-    if not box.running:
+    if not box.running and not box.stopping:
         _keep(box)
     run = box.run
     note = live.buttons(
-        box,
+        run,
         (train_state.TRAIN_START, train_state.TRAIN_STOP, train_state.TRAIN_RESET),
         _start,
         reset,
         start_args=(setup,),
-        has_work=run is not None,
         can_start=not setup.problems if run is None else not run.done,
         reset_help="Forget this run (it stays on the Compare page) and "
         "set up a new one with the settings above.",
@@ -102,6 +125,8 @@ def controls(setup: Setup) -> None:
             "The run below was set up with other settings; Reset to train one "
             "with the settings above."
         )
+    elif box.running:
+        note.caption("It trains on while you visit other pages; the sidebar shows how far.")
     if box.message:
         st.error(box.message)
         box.message = None  # said once; the next interaction starts afresh
@@ -114,14 +139,10 @@ def _differs(a: RunSpec, b: RunSpec) -> bool:
 
 
 def live_panel() -> None:
-    """The fragment that trains: a slice of CHUNK_SECONDS, then the numbers, charts and samples.
-
-    While training it also gets run_every: after a full run (Start, a sidebar change) the
-    browser's timer kicks it, and from then on it loops by itself (live.go_on). The timer's
-    ticks during the loop never interrupt it; they fold into its next rerun.
-    """
-    box = session()
-    st.fragment(run_every=KICK_SECONDS if box.running else None)(_live)()
+    """The run's numbers, charts and samples, in a fragment that redraws every POLL_SECONDS
+    while the run trains (and not at all once it stops)."""
+    every = live.poll_every(session().run)
+    st.fragment(run_every=every)(_live)()
 
 
 def _live() -> None:
@@ -130,6 +151,7 @@ def _live() -> None:
     # over the elements that follow it.
     with st.container():
         _live_body()
+    live.redraw_when_ended()
 
 
 def _live_body() -> None:
@@ -140,21 +162,7 @@ def _live_body() -> None:
             "below fill in as it learns; Stop and Resume whenever you like."
         )
         return
-    if box.running:
-        live.train_slice(box, lambda: _advance(box))
     _draw(box)
-    live.go_on(box)
-
-
-def _advance(box: Session) -> bool:
-    """Train this session's run for a slice; True once it is over (done, failed or gone)."""
-    run = box.run
-    if run is not None:
-        # A full run (Start, Stop elsewhere, a sidebar change) trains one step and draws at
-        # once; the fragment's own reruns then train a whole slice each.
-        seconds = CHUNK_SECONDS if live.in_fragment_rerun() else 0.0
-        run.advance(seconds, state.sampling(), keep_going=lambda: box.running)
-    return run is None or run.done
 
 
 def _draw(box: Session) -> None:
@@ -165,6 +173,10 @@ def _draw(box: Session) -> None:
             f"**Training stopped.** {run.failure} The model keeps its last good weights: "
             "use it, download it, or Reset and try again."
         )
+    elif (error := live.error_of(run)) is not None:
+        st.error(f"{error}. The model keeps its weights from the step before.")
+    elif box.stopping:
+        st.info(f"Stopping {box.name} after its current step (step {done:,} of {total:,})…")
     elif box.running and box.waiting:
         others = f"{box.waiting} other session{'s are' if box.waiting > 1 else ' is'}"
         st.warning(f"{others} training; yours starts when one finishes — keep this tab open.")
@@ -230,8 +242,9 @@ def _keep(box: Session) -> None:
     run = box.run
     if run is None or run.steps_done in (0, box.kept_at):
         return
-    if not box.lock.acquire(timeout=5):
-        return  # a slice is still finishing; the next run keeps it
+    lock = live.session().lock
+    if not lock.acquire(timeout=1):
+        return  # a slice is still finishing; the full redraw after it keeps the run
     try:
         metrics = run.metrics_rows()
         name = box.name
@@ -252,4 +265,4 @@ def _keep(box: Session) -> None:
         state.add_finished_run(record)
         box.kept_at = run.steps_done
     finally:
-        box.lock.release()
+        lock.release()

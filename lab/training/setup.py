@@ -10,7 +10,16 @@ from dataclasses import dataclass
 import streamlit as st
 
 from lab import cache
-from lab.engine.runspec import LIVE_MODEL, LIVE_TRAIN, TOKENIZERS, RunSpec, make_spec
+from lab.engine.estimate import run_seconds
+from lab.engine.liverun import log_every
+from lab.engine.runspec import (
+    LIVE_MODEL,
+    LIVE_TRAIN,
+    SAMPLE_TOKENS,
+    TOKENIZERS,
+    RunSpec,
+    make_spec,
+)
 from lab.training import state as train_state
 from minigpt.cli.train import torchrun_command
 from minigpt.config import POS_EMBS, PRESETS
@@ -186,9 +195,10 @@ def _check(source: str) -> Setup:
     return Setup(spec, spec.problems(text, len(data), tok.vocab_size), text, key, tok, data)
 
 
-def preview(setup: Setup, time_it: bool = True) -> None:
-    """What the run will be: parameters by role, tokens, and a measured time per step (only
-    when time_it: timing steps while this session trains would slow its own run)."""
+def preview(setup: Setup, time_it: bool = True, sample_tokens: int = SAMPLE_TOKENS) -> None:
+    """What the run will be: parameters by role, tokens, a measured time per step and an
+    estimate of the whole run (only when time_it: timing steps while this session trains would
+    slow its own run). sample_tokens: how long the logged samples will be."""
     if setup.problems:
         st.error(
             "**Can't start with these settings:**\n\n" + "\n".join(f"- {p}" for p in setup.problems)
@@ -208,17 +218,23 @@ def preview(setup: Setup, time_it: bool = True) -> None:
     )
     if not time_it:
         cols[2].metric("Time per step", "—", help="Not measured while this session trains.")
+        cols[3].metric("Whole run, estimated", "—", help="The run's own pace is shown below.")
     else:
-        seconds = cache.seconds_per_step(spec.step_cost_key(), setup.text, setup.tokenizer, data)
+        costs = cache.run_costs(spec.step_cost_key(), setup.text, setup.tokenizer, data)
         cols[2].metric(
             "Time per step",
-            f"{seconds * 1000:,.0f} ms",
-            help="Measured just now on a throwaway copy of the model, on this server.",
+            f"{costs.step * 1000:,.0f} ms",
+            help="Measured on a throwaway copy of the model, on this server.",
         )
+        total = run_seconds(costs, spec.train, log_every(spec.train.max_iters), sample_tokens)
         cols[3].metric(
-            "Whole run, about",
-            duration(seconds * spec.train.max_iters * 1.05),
-            help="Steps × time per step, plus evaluations and samples.",
+            "Whole run, estimated",
+            duration(total),
+            help="An estimate: the steps, plus an evaluation of "
+            f"{spec.train.eval_iters} batches every {spec.train.eval_interval:,} steps, plus "
+            "the samples and head snapshots logged every few steps, each timed once on this "
+            "server. A busy server (other runs, a class clicking) takes longer; once training, "
+            "the page shows the run's own pace.",
         )
     st.caption(
         "Where the parameters are: "

@@ -29,6 +29,8 @@ def test_compare_shows_results_switches_reading_and_trains_live(page: Page, app_
     expect(status).to_be_visible(timeout=60_000)
     first = status.inner_text()
     expect(status).not_to_have_text(first, timeout=30_000)  # the steps count up live
+    sidebar = page.locator(".st-key-sidebar-training")  # and the sidebar says so
+    expect(sidebar).to_contain_text("training: step", timeout=30_000)
     page.locator(".st-key-compare-stop button").click()
     expect(main.get_by_test_id("stAlert").filter(has_text="Stopped: step")).to_be_visible(
         timeout=30_000

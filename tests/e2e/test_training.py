@@ -4,6 +4,7 @@ trainer slot back."""
 
 from __future__ import annotations
 
+import re
 import time
 
 from playwright.sync_api import Browser, Page, expect
@@ -50,12 +51,14 @@ def test_a_run_updates_live_stops_and_stays_in_its_session(
 
     clicked = time.monotonic()
     page.locator(".st-key-training-stop button").click()
-    expect(page.get_by_text("is stopped at step")).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("is stopped at step")).to_be_visible(timeout=60_000)
     stop_seconds = time.monotonic() - clicked
     stopped = step.inner_text()
     page.wait_for_timeout(2_000)
     assert step.inner_text() == stopped  # stopped means stopped
-    assert stop_seconds < 5, f"Stop took {stop_seconds:.1f} s"
+    # The thread ends its slice (0.5 s, or an evaluation it is in), the page's next poll (2 s)
+    # sees it and redraws: seconds, even on a shared machine.
+    assert stop_seconds < 30, f"Stop took {stop_seconds:.1f} s"
     wait_for_app(page)  # the full rerun after Stop has finished: no stale copies left
     # .first: Streamlit puts a button that has a help tooltip in the DOM twice
     expect(page.locator(".st-key-training-use button").first).to_be_enabled()
@@ -74,8 +77,9 @@ def test_a_run_updates_live_stops_and_stays_in_its_session(
 
 
 def test_a_closed_tab_gives_its_trainer_slot_back(app_url: str, browser: Browser):
-    """With the default cap of 2: A trains and closes; B and C start; C gets a slot within the
-    lease (15 s) at the latest, so nothing of A's run is left behind."""
+    """With the default cap of 2: A trains and closes; B and C start; C gets a slot once A's
+    session is released (server.disconnectedSessionTTL, 30 s in .streamlit/config.toml), which
+    stops A's training thread, so nothing of A's run is left behind."""
     contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(3)]
     try:
         a, b, c = (ctx.new_page() for ctx in contexts)
@@ -86,7 +90,7 @@ def test_a_closed_tab_gives_its_trainer_slot_back(app_url: str, browser: Browser
             open_training(page, app_url)
             page.locator(".st-key-training-start button").click()
         expect(b.get_by_text("Training Live run 1")).to_be_visible(timeout=60_000)
-        expect(c.get_by_text("Training Live run 1")).to_be_visible(timeout=60_000)
+        expect(c.get_by_text("Training Live run 1")).to_be_visible(timeout=120_000)
         c.screenshot(path=str(SHOTS / "training_after_closed_tab.png"))
         for page in (b, c):
             page.locator(".st-key-training-stop button").click()
@@ -94,3 +98,40 @@ def test_a_closed_tab_gives_its_trainer_slot_back(app_url: str, browser: Browser
     finally:
         for ctx in contexts[1:]:
             ctx.close()
+
+
+def steps_in(text: str) -> int:
+    """The step count of a status line. Example: steps_in("training: step 1,204 of 1,500") == 1204"""
+    match = re.search(r"step ([\d,]+)", text)
+    assert match, f"no step in {text!r}"
+    return int(match.group(1).replace(",", ""))
+
+
+def test_a_run_goes_on_while_the_student_is_on_another_page(page: Page, app_url: str):
+    open_training(page, app_url)
+    start(page)
+    status = page.locator(".st-key-sidebar-training")
+    expect(status).to_contain_text("training: step", timeout=30_000)
+
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Attention").click()
+    expect(page.get_by_role("heading", name="Attention").first).to_be_visible(timeout=60_000)
+    expect(status).to_contain_text("training: step", timeout=30_000)  # said on every page
+    left_at = steps_in(status.inner_text())
+    expect(status).not_to_have_text(status.inner_text(), timeout=60_000)  # it counts on here
+    # The live model is offered, and the Attention page draws it.
+    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name=re.compile(r"^Live run \(step [\d,]+\)$")).click()
+    # A new model: the page measures its heads first (slow while the run trains beside it).
+    expect(page.get_by_test_id("stMain")).to_contain_text("(live, step", timeout=180_000)
+    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=180_000)
+    assert_no_exception(page, "attention_on_the_live_run")
+    away = steps_in(status.inner_text(timeout=120_000))
+
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Live training").click()
+    step = step_value(page)
+    expect(step).to_be_visible(timeout=120_000)
+    back = int(step.inner_text(timeout=120_000).split("/")[0].replace(",", ""))
+    assert back > away > left_at  # it trained while the student was away
+    page.locator(".st-key-training-stop button").click()
+    expect(page.get_by_text("is stopped at step")).to_be_visible(timeout=30_000)
+    assert_no_exception(page, "training_after_a_visit")

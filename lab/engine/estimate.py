@@ -1,0 +1,122 @@
+"""How long a run will take, counted honestly: steps, and everything else a live run does.
+
+Timing three bare training steps and multiplying by the step count said 1:32 for a run that took
+2:55: a live run also evaluates (eval_iters batches of each split every eval_interval steps),
+writes samples and snapshots its heads every few steps. `measure_costs` times one of each on a
+throwaway copy of the run, and `run_seconds` adds them up in the run's own schedule.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import statistics
+import threading
+import time
+from dataclasses import dataclass
+
+from lab.engine.background import lower_priority
+from lab.engine.liverun import LiveRun
+from lab.engine.runspec import SAMPLE_TOKENS
+from minigpt.sampling import SamplingConfig
+from minigpt.training.trainer import TrainConfig, Trainer, TrainingDiverged
+
+STEPS_TIMED = 4  # steps timed after one warm-up step; their median is the step's cost
+
+
+@dataclass(frozen=True)
+class RunCosts:
+    """Seconds each kind of work takes on this server for one run's shape."""
+
+    step: float  # one training step
+    eval_batch: float  # one evaluation batch of each split (an evaluation is eval_iters of them)
+    sample_token: float  # one token of a logged sample
+    snapshot: float  # one snapshot of the heads on the probe text
+
+
+def evaluations(train: TrainConfig, done: int = 0) -> int:
+    """Evaluations still to come after step `done`: every eval_interval steps and at the end.
+
+    Example: evaluations(TrainConfig(max_iters=250, eval_interval=100)) == 3  # 100, 200, 250
+    """
+    n, every = train.max_iters, train.eval_interval
+    ahead = n // every - done // every
+    return ahead + (1 if n % every and done < n else 0)
+
+
+def logs(max_iters: int, every: int, done: int = 0) -> int:
+    """Samples (and as many head snapshots) still to come: at step 0, every few steps, the end.
+
+    Example: logs(40, 2) == 21  # steps 0, 2, ..., 40
+    """
+    ahead = max_iters // every - done // every + (1 if done == 0 else 0)
+    return ahead + (1 if max_iters % every and done < max_iters else 0)
+
+
+def run_seconds(
+    costs: RunCosts,
+    train: TrainConfig,
+    every: int,
+    sample_tokens: int = SAMPLE_TOKENS,
+    done: int = 0,
+) -> float:
+    """Seconds the rest of a run takes: its steps, evaluations, samples and snapshots."""
+    sample = costs.sample_token * min(sample_tokens, SAMPLE_TOKENS)
+    return (
+        (train.max_iters - done) * costs.step
+        + evaluations(train, done) * train.eval_iters * costs.eval_batch
+        + logs(train.max_iters, every, done) * (sample + costs.snapshot)
+    )
+
+
+def measure_costs(run: LiveRun, steps: int = STEPS_TIMED) -> RunCosts:
+    """Time a step, an evaluation, a sample and a snapshot on a copy of the run's model.
+
+    The copy has its own optimizer and batch generator, so the real run is not touched.
+    """
+    model = copy.deepcopy(run.model)
+    trainer = Trainer(model, run.data, run.trainer.config)
+    trainer.steps_done = run.steps_done  # the same place in the schedule
+    times = []
+    for _ in range(steps + 1):
+        start = time.perf_counter()
+        with contextlib.suppress(TrainingDiverged):  # still a step's worth of work
+            trainer.step()
+        times.append(time.perf_counter() - start)
+    iters = 2
+    start = time.perf_counter()
+    trainer.evaluate(iters)
+    eval_batch = (time.perf_counter() - start) / iters
+    shadow = copy.copy(run)  # the same tokenizer and probe, the copied model, no logs kept
+    shadow.model, shadow.snapshots = model, []
+    start = time.perf_counter()
+    shadow.sample(sampling=SamplingConfig(max_new_tokens=SAMPLE_TOKENS))
+    sample_token = (time.perf_counter() - start) / SAMPLE_TOKENS
+    start = time.perf_counter()
+    shadow.snapshot_heads()
+    snapshot = time.perf_counter() - start
+    return RunCosts(statistics.median(times[1:]), eval_batch, sample_token, snapshot)
+
+
+def measure_costs_as_trainer(run: LiveRun, steps: int = STEPS_TIMED) -> RunCosts:
+    """measure_costs on a thread at the training thread's priority (nice 10), so a busy
+    server slows the estimate as much as it will slow the run.
+
+    A thread cannot raise its priority back without privileges, so the measuring thread is a
+    short-lived one of its own and the caller's thread keeps its priority.
+    """
+    out: list[RunCosts | BaseException] = []
+
+    def measure() -> None:
+        lower_priority()
+        try:
+            out.append(measure_costs(run, steps))
+        except BaseException as e:  # handed to the caller's thread, raised there
+            out.append(e)
+
+    thread = threading.Thread(target=measure, name="estimate", daemon=True)
+    thread.start()
+    thread.join()
+    if isinstance(out[0], BaseException):
+        raise out[0]
+    return out[0]
