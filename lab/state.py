@@ -139,6 +139,9 @@ def add_session_model(
 
 # Runs kept for the compare page (the training page adds, the compare page reads).
 _FINISHED_RUNS = "finished_runs"
+# Each record holds a frozen copy of its model: a student who trains run after run keeps the
+# last few (enough to set every positional encoding side by side), not every one.
+MAX_FINISHED_RUNS = 6
 
 
 def finished_runs(session_override: MutableMapping[str, Any] | None = None) -> list:
@@ -150,9 +153,11 @@ def finished_runs(session_override: MutableMapping[str, Any] | None = None) -> l
 
 
 def add_finished_run(record: Any, session_override: MutableMapping[str, Any] | None = None) -> None:
-    """Keep a run for the compare page, replacing an older record of the same name."""
+    """Keep a run for the compare page, replacing an older record of the same name; past
+    MAX_FINISHED_RUNS the oldest is let go."""
     S = session(session_override)
-    S[_FINISHED_RUNS] = [r for r in finished_runs(S) if r.name != record.name] + [record]
+    kept = [r for r in finished_runs(S) if r.name != record.name] + [record]
+    S[_FINISHED_RUNS] = kept[-MAX_FINISHED_RUNS:]
 
 
 # This session's background trainer (lab/engine/session.py, made by lab/live.py).

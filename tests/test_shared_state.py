@@ -209,3 +209,20 @@ def test_two_students_starting_the_same_run_at_once_get_the_same_model():
     for _ in range(4):  # the race needs the threads to overlap inside the model's init
         together = _concurrently(start, [0, 1, 2])
         assert all(_same(alone, together[s]) for s in together)
+
+
+def test_a_session_keeps_its_last_finished_runs_only():
+    """Each record holds a model: past MAX_FINISHED_RUNS the oldest is let go, newest kept."""
+    from types import SimpleNamespace
+
+    from lab import state
+
+    session: dict = {}
+    for i in range(state.MAX_FINISHED_RUNS + 3):
+        state.add_finished_run(SimpleNamespace(name=f"Live run {i + 1}"), session)
+    names = [r.name for r in state.finished_runs(session)]
+    assert len(names) == state.MAX_FINISHED_RUNS
+    assert names[-1] == f"Live run {state.MAX_FINISHED_RUNS + 3}"
+    assert "Live run 1" not in names
+    state.add_finished_run(SimpleNamespace(name=names[0]), session)  # re-kept: moves to the end
+    assert [r.name for r in state.finished_runs(session)][-1] == names[0]

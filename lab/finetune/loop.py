@@ -142,7 +142,8 @@ def _settle(box: ft_state.FinetuneBox) -> bool:
         return False  # a slice is still finishing; the next run of the page keeps it
     try:
         summary = run.summary(box.name)
-        box.summaries = [s for s in box.summaries if s.name != box.name] + [summary]
+        kept = [s for s in box.summaries if s.name != box.name] + [summary]
+        box.summaries = kept[-ft_state.MAX_SUMMARIES :]
         box.kept_at = run.steps_done
     finally:
         bg.lock.release()

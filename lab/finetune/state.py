@@ -54,6 +54,9 @@ LINK: tuple[links.Param, ...] = (
 )
 
 
+MAX_SUMMARIES = 20  # runs kept in the comparison table (one row each); the oldest are let go
+
+
 @dataclass(eq=False)
 class FinetuneBox:
     """One session's fine-tuning: the current run, and a summary of each run it kept."""

@@ -56,7 +56,8 @@ SETTLE_MB = 100  # "back near start": RSS within this of where it was before the
 TIMEOUT = 180_000  # ms
 VIEWPORT = {"width": 1400, "height": 1600}
 QUEUED = re.compile(r"queued behind|yours starts when one finishes")
-TRAINING = re.compile(r"training: step|Training .+: step|Training Live run")
+# A run seen finished was training before: it counts as started when first seen either way.
+TRAINING = re.compile(r"training: step|Training .+: step|Training Live run|training: finished")
 
 
 def css(key: str) -> str:
