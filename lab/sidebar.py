@@ -12,7 +12,7 @@ def draw() -> None:
     """Draw the shared controls; called by the router before the page, so values persist."""
     with st.sidebar:
         st.subheader("Model")
-        names = [state.SHIPPED_MODEL, *state.session_models()]
+        names = [state.SHIPPED_MODEL, state.INDUCTION_MODEL, *state.session_models()]
         state.sidebar_defaults(names)
         st.selectbox(
             "Model used by every page",
@@ -67,6 +67,8 @@ def draw() -> None:
 def current_model() -> LabModel:
     """The model chosen in the sidebar (the shipped one unless this session made another)."""
     choice = state.model_choice()
+    if choice == state.INDUCTION_MODEL:
+        return cache.induction_model()
     return state.session_models().get(choice) or cache.shipped_model()
 
 
