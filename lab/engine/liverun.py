@@ -31,11 +31,14 @@ from lab.engine.runspec import (
 )
 from lab.engine.views import AttentionView, attention_for_ids
 from minigpt import rng
+from minigpt.analysis.ablation import text_passages
+from minigpt.analysis.forming import FormingTrace
 from minigpt.model import GPT
 from minigpt.sampling import SamplingConfig, generate
 from minigpt.tokenizers.tokenizer import CharTokenizer, Tokenizer
 from minigpt.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from minigpt.training.data import TokenData
+from minigpt.training.repeats import RepeatData
 from minigpt.training.trainer import StepMetrics, Trainer, TrainingDiverged
 
 
@@ -79,6 +82,14 @@ class LiveRun:
         if problems := spec.problems(text, None if data is None else len(data)):
             raise RunError(problems)
         self.tokenizer = tokenizer or build_run_tokenizer(spec.tokenizer, text, spec.vocab_size)
+        if data is None and spec.grows_induction:
+            data = RepeatData.from_text(
+                text,
+                self.tokenizer,
+                spec.train.val_fraction,
+                spec.repeat_fraction,
+                spec.random_fraction,
+            )
         if data is None:
             data = _token_data(text, self.tokenizer, spec.train.val_fraction)
         self.data = data
@@ -101,6 +112,13 @@ class LiveRun:
         self.samples: list[tuple[int, str]] = []  # (step, text), oldest first
         self.snapshots: list[HeadSnapshot] = []
         self.failure: str | None = None  # why training stopped early (it diverged)
+        # Recorded at every evaluation when the run grows an induction head (lab/training/
+        # induction.py draws it): scores of every head, and loss on the first vs second copy of
+        # validation passages, the same passages each time.
+        self.forming: FormingTrace | None = None
+        if spec.grows_induction:
+            length = min(32, cfg.block_size // 2, len(data.val) - 1)
+            self.forming = FormingTrace(text_passages(data.val, length) if length >= 2 else None)
         self.clock = _Clock()
         n = self.spec.train.max_iters
         self.sample_every = max(1, round(n / 20))
@@ -152,6 +170,8 @@ class LiveRun:
             made.append(m)
             if self.trainer.eval_due:
                 self.trainer.evaluate()
+                if self.forming is not None:
+                    self.forming.record(m.step, self.model)
             if m.step % self.sample_every == 0 or m.step % self.snapshot_every == 0 or self.done:
                 self._log(sampling)
         spent = time.perf_counter() - start
