@@ -82,13 +82,14 @@ class LiveRun:
         if problems := spec.problems(text, None if data is None else len(data)):
             raise RunError(problems)
         self.tokenizer = tokenizer or build_run_tokenizer(spec.tokenizer, text, spec.vocab_size)
-        if data is None and spec.grows_induction:
-            data = RepeatData.from_text(
-                text,
-                self.tokenizer,
+        if spec.grows_induction and not isinstance(data, RepeatData):
+            ids = self.tokenizer.encode(text) if data is None else data.ids  # the same split
+            data = RepeatData(
+                ids,
                 spec.train.val_fraction,
                 spec.repeat_fraction,
                 spec.random_fraction,
+                vocab_size=self.tokenizer.vocab_size,
             )
         if data is None:
             data = _token_data(text, self.tokenizer, spec.train.val_fraction)

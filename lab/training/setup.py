@@ -11,6 +11,7 @@ import streamlit as st
 
 from lab import cache
 from lab.engine.runspec import LIVE_MODEL, LIVE_TRAIN, TOKENIZERS, RunSpec, make_spec
+from lab.training import induction
 from lab.training import state as train_state
 from minigpt.cli.train import torchrun_command
 from minigpt.config import POS_EMBS, PRESETS
@@ -80,6 +81,7 @@ def setup_form() -> Setup:
             "words kept, the rest become <unk>. Characters need none: every "
             "character of the corpus is a token.",
         )
+    induction.preset_box()
     st.markdown("**Model**")
     cols = st.columns(7)
     cols[0].selectbox(
@@ -175,6 +177,7 @@ def _check(source: str) -> Setup:
     vocab = settings["vocab_size"] if settings["tokenizer"] != "char" else None
     spec, shape = make_spec(settings["model"], settings["train"], settings["tokenizer"], vocab, key)
     problems += shape
+    spec = induction.with_repeats(spec)
     if spec is None or text is None or problems:
         return Setup(spec, problems, text, key)
     if problems := spec.input_problems(text):
