@@ -65,3 +65,20 @@ def test_small_screen(page: Page, app_url: str) -> None:
     switch_off(page, "layer 1, head 0")
     metric(page, "Its second copy").scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "induction_1280x720_heads_off.png"))
+
+
+def test_the_live_preset_grows_an_induction_head(page: Page, app_url: str) -> None:
+    """The preset forms a head by step ~550 (about a minute of training on a quiet machine,
+    benchmarks/RESULTS.md); the section names the step when the best score first passes 0.5."""
+    page.set_viewport_size({"width": 1400, "height": 2400})
+    page.goto(f"{app_url}/training")
+    wait_for_app(page, timeout=120_000)
+    page.locator(".st-key-training-induction label").click()
+    wait_for_app(page, timeout=120_000)
+    page.locator(".st-key-training-start button").click()
+    expect(page.get_by_text("An induction head forming")).to_be_visible(timeout=120_000)
+    formed = page.get_by_text(re.compile(r"A head first scored 0\.5 or more at step [\d,]+"))
+    expect(formed).to_be_visible(timeout=420_000)
+    formed.scroll_into_view_if_needed()
+    assert_no_exception(page, "induction_formed_live")
+    page.locator(".st-key-training-stop button").click()
