@@ -23,6 +23,7 @@ import streamlit as st
 import tiktoken
 import torch
 
+from lab.attention import measure as attn_measure
 from lab.charts import next_token as nt_charts
 from lab.engine import finetune_spec, views
 from lab.engine import metrics as engine_metrics
@@ -47,6 +48,7 @@ from minigpt.training.data import TokenData
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 SHIPPED_DIR = ASSETS / "shakespeare"
+INDUCTION_DIR = ASSETS / "induction"
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,6 +74,21 @@ def shipped_model() -> LabModel:
     ckpt.model.requires_grad_(False)  # shared by every session: nobody trains this one
     return LabModel(
         "Shipped Shakespeare model", ckpt.model.eval(), ckpt.tokenizer, metrics, key="shipped"
+    )
+
+
+@st.cache_resource(show_spinner="Loading the shipped induction model…")
+def induction_model() -> LabModel:
+    """The two-layer model in assets/induction/ that copies from its context (see the README)."""
+    ckpt = load_checkpoint(INDUCTION_DIR / "checkpoint.safetensors")
+    saved = json.loads((INDUCTION_DIR / "metrics.json").read_text())
+    ckpt.model.requires_grad_(False)  # shared by every session, like the shipped model
+    return LabModel(
+        "Shipped induction model",
+        ckpt.model.eval(),
+        ckpt.tokenizer,
+        engine_metrics.saved_rows(saved),
+        key="induction",
     )
 
 
@@ -197,6 +214,14 @@ def attention_view(lab_model: LabModel, ids: tuple[int, ...]) -> views.Attention
     """Every head's attention on these ids, and the per-head scores (cached per model and text)."""
     induction = induction_scores(lab_model)
     return views.attention_for_ids(lab_model.model, list(ids), induction)
+
+
+@st.cache_data(max_entries=128, show_spinner="Switching heads off…", hash_funcs=BY_KEY)
+def ablation_view(
+    lab_model: LabModel, ids: tuple[int, ...], heads: tuple[tuple[int, int], ...], mode: str
+) -> attn_measure.AblationView:
+    """Losses with the heads intact and switched off (cached per model, text, heads, mode)."""
+    return attn_measure.ablation_view(lab_model.model, list(ids), list(heads), mode)
 
 
 # Training page

@@ -17,7 +17,8 @@ def draw() -> None:
         training_status()
         st.subheader("Model")
         step = live.session().live_step()
-        names = [state.SHIPPED_MODEL, *([LIVE_CHOICE] if step is not None else [])]
+        names = [state.SHIPPED_MODEL, state.INDUCTION_MODEL]
+        names += [LIVE_CHOICE] if step is not None else []
         names += list(state.session_models())
         state.sidebar_defaults(names)
         st.selectbox(
@@ -97,6 +98,8 @@ def current_model() -> LabModel:
     choice = state.model_choice()
     if choice == LIVE_CHOICE:
         return live.session().live_model() or cache.shipped_model()
+    if choice == state.INDUCTION_MODEL:
+        return cache.induction_model()
     return state.session_models().get(choice) or cache.shipped_model()
 
 

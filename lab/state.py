@@ -17,6 +17,7 @@ from lab.engine import links
 from minigpt.sampling import SamplingConfig
 
 SHIPPED_MODEL = "Shipped Shakespeare model"
+INDUCTION_MODEL = "Shipped induction model"  # copies from its context: the attention lesson
 
 # Sidebar widget keys.
 TEMPERATURE = "temperature"
@@ -47,7 +48,7 @@ SIDEBAR_LINK: tuple[links.Param, ...] = (
     links.Param(
         MODEL_CHOICE,
         "model",
-        links.choice([SHIPPED_MODEL]),
+        links.choice([SHIPPED_MODEL, INDUCTION_MODEL]),
         DEFAULTS[MODEL_CHOICE],
         note="The link names a model trained or uploaded in another session; models stay in "
         "the session that made them, so this view uses the shipped model.",

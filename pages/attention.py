@@ -3,6 +3,7 @@
 import streamlit as st
 
 from lab import cache, charts, links, sidebar
+from lab.attention import panels
 from lab.attention import state as attn_state
 from lab.engine.models import encode_text
 from lab.engine.views import crop_to_context, token_focus, token_labels
@@ -15,12 +16,7 @@ st.markdown(
     "find the earlier place where the same text appeared and look at what came next, which is "
     "how a model continues a pattern it has just seen."
 )
-
-
-def continue_box() -> None:
-    st.header("Ask the model to continue")
-    sidebar.generate_box(key=attn_state.ATTN_PROMPT)
-
+panels.show_me_button()
 
 lab_model = sidebar.current_model()
 cfg = lab_model.model.config
@@ -45,7 +41,7 @@ if not ids:
         )
     else:
         st.info("Type some text above to see where the model's heads look.")
-    continue_box()
+    panels.continue_text(lab_model, ids)
     st.stop()
 
 ids, cut = crop_to_context(ids, cfg.block_size)
@@ -84,26 +80,17 @@ st.dataframe(
     column_config={
         "layer": st.column_config.NumberColumn("layer", width=60),
         "head": st.column_config.NumberColumn("head", width=60),
-        "previous_token": score_column(
-            "previous-token",
-            "Mean attention from each token to the one just before it, on your text.",
-        ),
-        "first_token": score_column(
-            "first-token", "Mean attention from each token to the very first one, on your text."
-        ),
-        "induction": score_column(
-            "induction",
-            "On random tokens repeated twice: mean attention from the second copy of a "
-            "token to the token that followed its first copy.",
-        ),
+        **{
+            name: score_column(label, panels.score_help(name))
+            for name, label in panels.SCORE_NAMES.items()
+        },
     },
 )
+panels.explanations()
 best = max(rows, key=lambda r: r["induction"])
 st.caption(
-    "Click a row to see that head below; click a column title to sort. The previous-token and "
-    "first-token scores are measured on your text. The induction score is measured on random "
-    "tokens repeated twice, where only copying from the first copy helps, so it does not change "
-    f"with your text. Strongest induction head: layer {best['layer']}, head {best['head']} "
+    "Click a row to see that head below; click a column title to sort. The induction score does "
+    f"not change with your text. Strongest induction head: layer {best['layer']}, head {best['head']} "
     f"({best['induction']:.2f})."
     + (
         " That is low: this model has not formed a clear induction head (small models trained "
@@ -177,4 +164,5 @@ def focus_view(maps, labels: list[str]) -> None:
 
 head_views(view.maps, labels)
 focus_view(view.maps, labels)
-continue_box()
+panels.ablation_panel(lab_model, ids)
+panels.continue_text(lab_model, ids)

@@ -20,6 +20,7 @@ from lab.engine.runspec import (
     RunSpec,
     make_spec,
 )
+from lab.training import induction
 from lab.training import state as train_state
 from minigpt.cli.train import torchrun_command
 from minigpt.config import POS_EMBS, PRESETS
@@ -89,6 +90,7 @@ def setup_form() -> Setup:
             "words kept, the rest become <unk>. Characters need none: every "
             "character of the corpus is a token.",
         )
+    induction.preset_box()
     st.markdown("**Model**")
     cols = [*st.columns(4), *st.columns(3)]  # two rows: seven fields in one are cut off
     cols[0].selectbox(
@@ -184,6 +186,7 @@ def _check(source: str) -> Setup:
     vocab = settings["vocab_size"] if settings["tokenizer"] != "char" else None
     spec, shape = make_spec(settings["model"], settings["train"], settings["tokenizer"], vocab, key)
     problems += shape
+    spec = induction.with_repeats(spec)
     if spec is None or text is None or problems:
         return Setup(spec, problems, text, key)
     if problems := spec.input_problems(text):
