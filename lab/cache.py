@@ -24,8 +24,8 @@ import tiktoken
 import torch
 
 from lab.charts import next_token as nt_charts
+from lab.engine import budget, views
 from lab.engine import metrics as engine_metrics
-from lab.engine import views
 from lab.engine.liverun import LiveRun
 from lab.engine.models import LabModel
 from lab.engine.runspec import BPE_TRAIN_CHARS, RunSpec, build_run_tokenizer
@@ -182,8 +182,14 @@ def positional_views(lab_model: LabModel, n_pos: int, width: int) -> views.Posit
     max_entries=32, show_spinner="Measuring induction on repeated random tokens…", hash_funcs=BY_KEY
 )
 def induction_scores(lab_model: LabModel) -> np.ndarray:
-    """Each head's induction score (n_layer, n_head): one per model, whatever the text."""
-    return views.induction_scores(lab_model.model)
+    """Each head's induction score (n_layer, n_head): one per model, whatever the text.
+
+    Measured on a sequence of at most what one request's budget can capture, not the whole
+    context: a long-context model is scored on a shorter repeat instead of filling the memory.
+    """
+    cfg = lab_model.model.config
+    reach = min(cfg.block_size, budget.tokens_that_fit(cfg, mode="capture"))
+    return views.induction_scores(lab_model.model, half=max(2, reach // 2))
 
 
 @st.cache_data(max_entries=128, show_spinner="Running the model on your text…", hash_funcs=BY_KEY)

@@ -4,8 +4,10 @@ import streamlit as st
 
 from lab import cache, charts, sidebar
 from lab.attention import state as attn_state
+from lab.engine import budget
 from lab.engine.models import encode_text
 from lab.engine.views import crop_to_context, token_focus, token_labels
+from minigpt.training.corpus import CorpusError, check_text_size
 
 st.title("Attention")
 st.markdown(
@@ -33,6 +35,12 @@ text = st.text_area(
     on_change=attn_state.forget_attention_focus,
     help="A line repeated twice shows induction heads at work in the second copy.",
 )
+try:
+    check_text_size(text, budget.MAX_PROMPT_CHARS)
+except CorpusError as e:
+    st.error(f"Can't show attention for this text: {e}.")
+    continue_box()
+    st.stop()
 ids, note = encode_text(lab_model.tokenizer, text)
 if note:
     st.info(note)
@@ -55,6 +63,10 @@ if cut:
         f"{cfg.block_size} at a time (its context, block_size), so only the first "
         f"{cfg.block_size} are shown; the last {cut} were left out."
     )
+if refused := budget.attention_refusal(cfg, len(ids)):
+    st.error(refused)
+    continue_box()
+    st.stop()
 labels = token_labels(lab_model.tokenizer, ids)
 view = cache.attention_view(lab_model, tuple(ids))
 st.code(" ".join(labels), language=None, wrap_lines=True)
