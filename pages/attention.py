@@ -7,7 +7,6 @@ from lab.attention import state as attn_state
 from lab.engine import budget
 from lab.engine.models import encode_text
 from lab.engine.views import crop_to_context, token_focus, token_labels
-from minigpt.training.corpus import CorpusError, check_text_size
 
 st.title("Attention")
 st.markdown(
@@ -35,13 +34,8 @@ text = st.text_area(
     on_change=attn_state.forget_attention_focus,
     help="A line repeated twice shows induction heads at work in the second copy.",
 )
-try:
-    check_text_size(text, budget.MAX_PROMPT_CHARS)
-except CorpusError as e:
-    st.error(f"Can't show attention for this text: {e}.")
-    continue_box()
-    st.stop()
-ids, note = encode_text(lab_model.tokenizer, text)
+# Only the first context of tokens is shown: past MAX_PROMPT_CHARS the text is never encoded.
+ids, note = encode_text(lab_model.tokenizer, text[: budget.MAX_PROMPT_CHARS])
 if note:
     st.info(note)
 if not ids:

@@ -63,6 +63,9 @@ def _start() -> None:
             seeds=tuple(range(n_seeds)),
         )
         text = cache.default_corpus()
+        if problems := spec.problems(text):  # asked before any tokenizer or model is built
+            box.message = " ".join(problems)
+            return
         val_fraction = spec.train.val_fraction
         tokenizer, data = cache.run_inputs("shakespeare", "char", None, val_fraction, text)
         box.comparison = LiveComparison(spec, text, tokenizer, data)
