@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from lab.engine.budget import MAX_MODELS_PER_SESSION
+from lab.engine.budget import MAX_MODELS_PER_SESSION, MAX_RUNS_PER_SESSION
 from minigpt.sampling import SamplingConfig
 
 SHIPPED_MODEL = "Shipped Shakespeare model"
@@ -163,3 +163,25 @@ def add_finished_run(record: Any, session_override: MutableMapping[str, Any] | N
     """Keep a run for the compare page, replacing an older record of the same name."""
     S = session(session_override)
     S[_FINISHED_RUNS] = [r for r in finished_runs(S) if r.name != record.name] + [record]
+
+
+# The live boxes this session has started training in, by the page that holds each.
+_TRAINERS = "trainers"
+
+
+def busy_training(page: str, box: Any) -> str | None:
+    """Note that `page`'s box wants to train; a sentence if this session already trains as
+    much as it may elsewhere (budget.MAX_RUNS_PER_SESSION), else None.
+
+    Each page keeps its own box, so without this one tab could train on both pages at once
+    and take two of the server's trainer slots.
+    """
+    boxes = st.session_state.setdefault(_TRAINERS, {})
+    boxes[page] = box
+    busy = [name for name, b in boxes.items() if b is not box and getattr(b, "running", False)]
+    if len(busy) < MAX_RUNS_PER_SESSION:
+        return None
+    return (
+        f"this session is already training on the {busy[0]} page, and each session trains "
+        f"{MAX_RUNS_PER_SESSION} thing at a time on this shared server: stop it there first"
+    )

@@ -51,6 +51,9 @@ def live_box() -> Live:
 def _start() -> None:
     box = live_box()
     box.message = None
+    if busy := state.busy_training("Compare", box):
+        box.message = busy
+        return
     if box.comparison is None:
         chosen, preset, n_seeds = cmp_state.chosen_run()
         encodings = tuple(chosen)

@@ -121,6 +121,8 @@ class LiveComparison:
                 # A LiveRun logs samples and head snapshots as it goes; the comparison samples
                 # once at the end instead, so it keeps only the run's first and last log.
                 run.sample_every = run.snapshot_every = run.max_iters
+                # The comparison is one run to the server: its runs share the time cap.
+                run.time_limit = budget.MAX_RUN_SECONDS / (len(spec.encodings) * len(spec.seeds))
                 self.runs[pos_emb, seed] = run
         self.extrapolation: dict[tuple[str, int], dict[str, Extrapolation]] = {}
 

@@ -102,6 +102,8 @@ class LiveRun:
         self.snapshots: list[HeadSnapshot] = []
         self.failure: str | None = None  # why training stopped early (it diverged)
         self.clock = _Clock()
+        # Seconds this run may train in all (budget.MAX_RUN_SECONDS; a comparison shares it out).
+        self.time_limit: float = budget.MAX_RUN_SECONDS
         n = self.spec.train.max_iters
         self.sample_every = max(1, round(n / 20))
         self.snapshot_every = max(1, round(n / 20))
@@ -150,6 +152,12 @@ class LiveRun:
                 self.failure = str(e)
                 break
             made.append(m)
+            if self.clock.seconds + time.perf_counter() - start >= self.time_limit:
+                self.failure = (
+                    f"This run reached the {self.time_limit / 60:.0f} minutes of training one "
+                    f"run may take on this shared server, at step {self.steps_done:,} of "
+                    f"{self.max_iters:,}."
+                )
             if self.trainer.eval_due:
                 self.trainer.evaluate()
             if m.step % self.sample_every == 0 or m.step % self.snapshot_every == 0 or self.done:
