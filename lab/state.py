@@ -116,7 +116,7 @@ def add_session_model(
     models = {k: v for k, v in session_models(S).items() if k != name}
     dropped = list(models)[: max(0, len(models) + 1 - MAX_MODELS_PER_SESSION)]
     S[_SESSION_MODELS] = {**{k: v for k, v in models.items() if k not in dropped}, name: lab_model}
-    if select or S.get(MODEL_CHOICE) in dropped:
+    if select or (MODEL_CHOICE in S and S[MODEL_CHOICE] in dropped):
         S[MODEL_CHOICE] = name
     return dropped
 
