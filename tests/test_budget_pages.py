@@ -53,7 +53,7 @@ FORM_ATTACK = {
     train_state.TRAIN_WIDTH: 128,
     train_state.TRAIN_CONTEXT: 1024,
     train_state.TRAIN_BATCH: 8,
-    train_state.TRAIN_PASTE: TEXT * 2,
+    train_state.TRAIN_PASTE: TEXT * 10,
 }
 
 
@@ -95,11 +95,11 @@ def test_an_upload_bomb_is_refused_once_and_answered_from_memory_after(monkeypat
     monkeypatch.setattr(keep, "load_checkpoint", lambda *a, **k: reads.append(1) or real(*a, **k))
     at = fresh(page_path("training"), **TINY_TRAINING)
     upload(train_state.TRAIN_CKPT, "bomb.safetensors", _alibi_64(1024))(at)
-    assert errors(at) == [] and "This checkpoint's model needs about" in said(at)
+    assert errors(at) == [] and "model needs about" in said(at)
     assert len(reads) == 1
     at.run()
     at.run()
-    assert errors(at) == [] and "This checkpoint's model needs about" in said(at)
+    assert errors(at) == [] and "model needs about" in said(at)
     assert len(reads) == 1
 
 
