@@ -27,7 +27,15 @@ from minigpt.model import GPT
 from minigpt.tokenizers.tokenizer import CharTokenizer
 from minigpt.training.corpus import shakespeare_text
 from tests.apptest import APP, TIMEOUT, TINY_TRAINING, errors, page_path
-from tests.test_hostile_input import _alibi_64, fresh, setting, upload
+from tests.conftest import tiny_checkpoint
+from tests.test_hostile_input import (
+    CORE_NAMES,
+    _alibi_64,
+    core_checkpoints,
+    fresh,
+    setting,
+    upload,
+)
 from tests.test_run import SPEC, TEXT, tiny_run
 
 
@@ -101,6 +109,30 @@ def test_an_upload_bomb_is_refused_once_and_answered_from_memory_after(monkeypat
     at.run()
     assert errors(at) == [] and "model needs about" in said(at)
     assert len(reads) == 1
+
+
+@pytest.fixture(scope="module")
+def upload_page() -> AppTest:
+    return fresh(page_path("training"), **TINY_TRAINING)
+
+
+@pytest.mark.parametrize("name", CORE_NAMES, ids=CORE_NAMES)
+def test_every_checkpoint_bomb_is_refused_on_the_page_that_receives_it(upload_page, name):
+    """The core's hostile checkpoints, uploaded where a student uploads: a sentence, and the
+    page goes on (the next one is uploaded into the same session)."""
+    at = upload_page
+    upload(train_state.TRAIN_CKPT, f"{name[:20]}.safetensors", core_checkpoints()[name][0])(at)
+    assert errors(at) == [] and "Can't use this file" in " ".join(e.value for e in at.error)
+    assert not at.button(key=train_state.TRAIN_START).disabled
+
+
+def test_an_uploaded_file_name_is_shown_as_plain_text():
+    at = fresh(page_path("training"), **TINY_TRAINING)
+    name = "![x](http://e.vil/a.png)[click](http://e.vil).safetensors"
+    upload(train_state.TRAIN_CKPT, name, tiny_checkpoint())(at)
+    shown = " ".join(c.value for c in at.caption)
+    assert errors(at) == [] and "safetensors:" in shown and "http" in shown
+    assert "](" not in shown and "![" not in shown
 
 
 # ---------------------------------------------------------------- Models kept per session
