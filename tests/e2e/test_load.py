@@ -46,9 +46,9 @@ VIEWPORT = {"width": 1400, "height": 1600}
 TIMEOUT = 180_000  # ms: eight sessions share two loaded cores
 IDLE_WORKER = 10.0  # seconds before anyio retires an idle worker thread
 LEASE = 15.0  # lab.slots.TrainerSlots' default: a slot not renewed for this long is free
-# The longest any of the eight may wait for a page while the hostile session attacks: eight
-# pages drawn at once on two cores take a few seconds each with no attack at all.
-SLOWEST_PAGE = 20.0
+# How much longer than without it the eight may wait for their pages while the hostile session
+# attacks (eight pages drawn at once on two shared cores take tens of seconds even without it).
+EXTRA_WAIT = 10.0
 
 
 def status(pid: int) -> tuple[int, float]:
@@ -89,18 +89,36 @@ def css_key(key: str) -> str:
     return ".st-key-" + re.sub(r"[^a-zA-Z0-9_-]", "-", key)
 
 
-def hostile_session(browser: Browser, url: str, pid: int, others: list[Page]) -> dict[str, str]:
+def round_trip(others: list[Page], name: str) -> float:
+    """Every session opens Home and comes back to Training, all at once; the seconds until
+    the last of them is drawn again (the slowest session's wait)."""
+    slowest = 0.0
+    for link in ("Home", LINKS[-1]):
+        t0 = time.monotonic()
+        for page in others:
+            page.get_by_test_id("stSidebarNav").get_by_role("link", name=link).click()
+        for i, page in enumerate(others):
+            wait_for_app(page, timeout=TIMEOUT)
+            clean(page, f"{i}_{link}_{name}")
+        slowest = max(slowest, time.monotonic() - t0)
+    return slowest
+
+
+def hostile_session(
+    browser: Browser, url: str, pid: int, others: list[Page], figures: dict[str, str]
+) -> None:
     """A ninth tab attacks while the eight move on: issue 15's form (Layers 64, Heads 64,
     Context 1024) and an upload bomb (ALiBi, 2 layers x 64 heads at context 1024). Both end in
-    a sentence; meanwhile every other session opens Home and comes back to Training, and none
-    waits long or sees an error; the server grows by less than one request's budget."""
+    a sentence; the eight make the same round trip as just before, without an error and
+    without waiting more than a few seconds longer; the server grows by less than one
+    request's budget."""
     attack_file = SHOTS / "load_alibi_bomb.safetensors"
     attack_file.write_bytes(_alibi_64(1024))
+    before = round_trip(others, "before_attack")
     context = browser.new_context(viewport=VIEWPORT)
     hostile = context.new_page()
     hostile.goto(f"{url}/training")
     wait_for_app(hostile, timeout=TIMEOUT)
-    waits = []
     rss_before = status(pid)[1]
     with Sampler(lambda: {"rss": status(pid)[1]}, 0.1) as attack:
         for key, value in ((TRAIN_LAYERS, 64), (TRAIN_HEADS, 64), (TRAIN_CONTEXT, 1024)):
@@ -112,27 +130,20 @@ def hostile_session(browser: Browser, url: str, pid: int, others: list[Page]) ->
         expect(main).to_contain_text("one request may use on this shared server", timeout=TIMEOUT)
         expect(hostile.locator(f"{css_key(TRAIN_START)} button")).to_be_disabled()
         hostile.locator(f"{css_key(TRAIN_CKPT)} input[type='file']").set_input_files(attack_file)
-        for link in ("Home", LINKS[-1]):  # the class goes on meanwhile: there and back
-            t0 = time.monotonic()
-            for page in others:
-                page.get_by_test_id("stSidebarNav").get_by_role("link", name=link).click()
-            for i, page in enumerate(others):
-                wait_for_app(page, timeout=TIMEOUT)
-                waits.append(time.monotonic() - t0)
-                clean(page, f"{i}_{link}_during_attack")
+        during = round_trip(others, "during_attack")
         expect(main).to_contain_text("model needs about", timeout=TIMEOUT)
         clean(hostile, "hostile")
     context.close()
     growth = attack.peak["rss"] - rss_before
     budget_mb = budget.budget_bytes() / 1e6
+    figures["hostile session: server growth during the attack"] = (
+        f"{growth:.0f} MB (budget {budget_mb:.0f} MB per request)"
+    )
+    figures["hostile session: the eight's round trip, slowest, before / during"] = (
+        f"{before:.1f} s / {during:.1f} s"
+    )
     assert growth < budget_mb, f"the attack grew the server by {growth:.0f} MB"
-    assert max(waits) < SLOWEST_PAGE, waits
-    return {
-        "hostile session: server growth during the attack": (
-            f"{growth:.0f} MB (budget {budget_mb:.0f} MB per request)"
-        ),
-        "hostile session: slowest other session's page during it": f"{max(waits):.1f} s",
-    }
+    assert during < before + EXTRA_WAIT, (before, during)
 
 
 def test_a_classroom_of_eight_on_one_server(browser: Browser) -> None:
@@ -187,7 +198,7 @@ def test_a_classroom_of_eight_on_one_server(browser: Browser) -> None:
                     wait_for_app(page, timeout=TIMEOUT)
                     clean(page, f"{i}_{link}")
             figures[f"{N_SESSIONS} sessions, every page at once"] = f"{time.monotonic() - t0:.1f} s"
-            figures |= hostile_session(browser, url, proc.pid, pages)
+            hostile_session(browser, url, proc.pid, pages, figures)
 
             # Everyone is on the training page now; three press Start.
             a, b, c = pages[:TRAINERS]
