@@ -25,7 +25,7 @@ import torch
 
 from lab.attention import measure as attn_measure
 from lab.charts import next_token as nt_charts
-from lab.engine import finetune_spec, views
+from lab.engine import budget, finetune_spec, views
 from lab.engine import metrics as engine_metrics
 from lab.engine.background import BackgroundTrainer
 from lab.engine.estimate import RunCosts, measure_costs_as_trainer
@@ -205,8 +205,18 @@ def positional_views(lab_model: LabModel, n_pos: int, width: int) -> views.Posit
     max_entries=32, show_spinner="Measuring induction on repeated random tokens…", hash_funcs=BY_KEY
 )
 def induction_scores(lab_model: LabModel) -> np.ndarray:
-    """Each head's induction score (n_layer, n_head): one per model, whatever the text."""
-    return views.induction_scores(lab_model.model)
+    """Each head's induction score (n_layer, n_head): one per model, whatever the text.
+
+    Measured on as many rows of repeated segments (at most 128 tokens each) as one request's
+    budget can capture, at most 12: a big model is scored on fewer rows instead of filling the
+    memory.
+    """
+    cfg = lab_model.model.config
+    length = min(cfg.block_size, 128)
+    batch = next(
+        (b for b in range(12, 1, -1) if budget.tokens_that_fit(cfg, "capture", b) >= length), 1
+    )
+    return views.induction_scores(lab_model.model, batch=batch)
 
 
 @st.cache_data(max_entries=128, show_spinner="Running the model on your text…", hash_funcs=BY_KEY)

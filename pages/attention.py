@@ -5,6 +5,7 @@ import streamlit as st
 from lab import cache, charts, links, sidebar
 from lab.attention import panels
 from lab.attention import state as attn_state
+from lab.engine import budget
 from lab.engine.models import encode_text
 from lab.engine.views import crop_to_context, token_focus, token_labels
 
@@ -29,7 +30,8 @@ text = st.text_area(
     on_change=attn_state.forget_attention_focus,
     help="A line repeated twice shows induction heads at work in the second copy.",
 )
-ids, note = encode_text(lab_model.tokenizer, text)
+# Only the first context of tokens is shown: past MAX_PROMPT_CHARS the text is never encoded.
+ids, note = encode_text(lab_model.tokenizer, text[: budget.MAX_PROMPT_CHARS])
 if note:
     st.info(note)
 if not ids:
@@ -51,6 +53,10 @@ if cut:
         f"{cfg.block_size} at a time (its context, block_size), so only the first "
         f"{cfg.block_size} are shown; the last {cut} were left out."
     )
+if refused := budget.attention_refusal(cfg, len(ids)):
+    st.error(refused)
+    panels.continue_text(lab_model, ids)
+    st.stop()
 labels = token_labels(lab_model.tokenizer, ids)
 view = cache.attention_view(lab_model, tuple(ids))
 st.code(" ".join(labels), language=None, wrap_lines=True)

@@ -8,6 +8,7 @@ import streamlit as st
 from lab import cache, state
 from lab.attention import state as attn_state
 from lab.attention.measure import AblationView
+from lab.engine import budget
 from lab.engine.models import LabModel
 from minigpt.analysis.ablation import ABLATIONS
 from minigpt.analysis.heads import EXPLANATIONS
@@ -134,6 +135,10 @@ def continue_text(lab_model: LabModel, ids: list[int]) -> None:
         st.info("Type some text above; the model continues it.")
         return
     sampling = state.sampling()
+    cfg = lab_model.model.config
+    if refused := budget.generation_refusal(cfg, len(ids) + sampling.max_new_tokens):
+        st.error(refused)
+        return
     prompt = lab_model.tokenizer.decode(ids)
     text = cache.continuation(lab_model, prompt, sampling)
     st.caption(

@@ -122,6 +122,8 @@ class LiveRun:
             length = min(32, cfg.block_size // 2, len(data.val) - 1)
             self.forming = FormingTrace(text_passages(data.val, length) if length >= 2 else None)
         self.clock = _Clock()
+        # Seconds this run may train in all (budget.MAX_RUN_SECONDS; a comparison shares it out).
+        self.time_limit: float = budget.MAX_RUN_SECONDS
         self.sample_every = self.snapshot_every = log_every(self.spec.train.max_iters)
 
     # -- progress
@@ -169,6 +171,12 @@ class LiveRun:
                 self.failure = str(e)
                 break
             made.append(m)
+            if self.clock.seconds + time.perf_counter() - start >= self.time_limit:
+                self.failure = (
+                    f"This run reached the {self.time_limit / 60:.0f} minutes of training one "
+                    f"run may take on this shared server, at step {self.steps_done:,} of "
+                    f"{self.max_iters:,}."
+                )
             if self.trainer.eval_due:
                 self.trainer.evaluate()
                 if self.forming is not None:

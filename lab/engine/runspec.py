@@ -184,7 +184,13 @@ class RunSpec:
         return []
 
     def _vocab_estimate(self, text: str) -> int:
-        return len(set(text)) if self.tokenizer == "char" else int(self.vocab_size or 1)
+        """The tokenizer's size, or a bound on it: a word table never outgrows the text's
+        distinct words (plus <pad> and <unk>), whatever cap was asked for."""
+        if self.tokenizer == "char":
+            return len(set(text))
+        if self.tokenizer == "word":
+            return min(int(self.vocab_size or 1), len(set(WordTokenizer.split(text))) + 2)
+        return int(self.vocab_size or 1)
 
     def _token_estimate(self, text: str, n_tokens: int | None) -> int:
         if n_tokens is not None:

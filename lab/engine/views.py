@@ -186,12 +186,14 @@ def attention_for_ids(
     )
 
 
-def induction_scores(model: nn.Module, seed: int = 0) -> np.ndarray:
+def induction_scores(model: nn.Module, seed: int = 0, batch: int = 12) -> np.ndarray:
     """Induction score of every head (n_layer, n_head), on repeated random tokens (not your text).
 
+    batch: rows of repeated segments; the Attention page bounds it by what the server's budget
+    lets one capture hold (budget.tokens_that_fit).
     Example: induction_scores(model).shape == (model.config.n_layer, model.config.n_head).
     """
-    return induction_score(model, seed=seed).numpy()
+    return induction_score(model, seed=seed, batch=batch).numpy()
 
 
 def token_focus(maps: np.ndarray, t: int) -> np.ndarray:

@@ -79,6 +79,9 @@ def is_training() -> bool:
 def _start(setup: Setup) -> None:
     box = session()
     box.message = None
+    if busy := state.busy_training("Training", box):
+        box.message = f"Can't start: {busy}."
+        return
     if box.run is None:
         if setup.problems or setup.spec is None:
             box.message = "Can't start: " + "; ".join(setup.problems)

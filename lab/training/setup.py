@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from lab import cache
+from lab.engine import budget
 from lab.engine.estimate import run_seconds
 from lab.engine.liverun import log_every
 from lab.engine.runspec import (
@@ -25,7 +26,7 @@ from lab.training import state as train_state
 from minigpt.cli.train import torchrun_command
 from minigpt.config import POS_EMBS, PRESETS
 from minigpt.model import param_breakdown
-from minigpt.training.corpus import CorpusError
+from minigpt.training.corpus import CorpusError, check_text_size
 
 MAX_UPLOAD_BYTES = 5_000_000
 LAB_PRESETS = {name: cfg for name, cfg in PRESETS.items() if name.startswith("lab-")}
@@ -163,7 +164,12 @@ def _corpus(source: str) -> tuple[str | None, str, list[str]]:
     if source == train_state.TRAIN_SOURCES[0]:
         return cache.default_corpus(), "shakespeare", []
     if source == train_state.TRAIN_SOURCES[1]:
-        text = train_state.pasted_text()
+        try:
+            text = check_text_size(
+                train_state.pasted_text(), budget.MAX_PASTE_CHARS, "the pasted text"
+            )
+        except CorpusError as e:
+            return None, "paste", [f"Corpus: {e}"]
     else:
         upload = train_state.uploaded_corpus()
         if upload is None:
@@ -189,7 +195,9 @@ def _check(source: str) -> Setup:
     spec = induction.with_repeats(spec)
     if spec is None or text is None or problems:
         return Setup(spec, problems, text, key)
-    if problems := spec.input_problems(text):
+    # Asked on the text's own bounds (distinct characters, the vocabulary asked for, bytes as
+    # tokens) before a tokenizer or token ids exist: nothing is built until the budget says yes.
+    if problems := spec.problems(text):
         return Setup(spec, problems, text, key)
     try:
         tok, data = cache.run_inputs(key, spec.tokenizer, vocab, spec.train.val_fraction, text)
