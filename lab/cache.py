@@ -23,8 +23,9 @@ import streamlit as st
 import tiktoken
 import torch
 
+from lab.attention import measure as attn_measure
 from lab.charts import next_token as nt_charts
-from lab.engine import finetune_spec, views
+from lab.engine import budget, finetune_spec, views
 from lab.engine import metrics as engine_metrics
 from lab.engine.background import BackgroundTrainer
 from lab.engine.estimate import RunCosts, measure_costs_as_trainer
@@ -47,6 +48,7 @@ from minigpt.training.data import TokenData
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 SHIPPED_DIR = ASSETS / "shakespeare"
+INDUCTION_DIR = ASSETS / "induction"
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,6 +74,21 @@ def shipped_model() -> LabModel:
     ckpt.model.requires_grad_(False)  # shared by every session: nobody trains this one
     return LabModel(
         "Shipped Shakespeare model", ckpt.model.eval(), ckpt.tokenizer, metrics, key="shipped"
+    )
+
+
+@st.cache_resource(show_spinner="Loading the shipped induction model…")
+def induction_model() -> LabModel:
+    """The two-layer model in assets/induction/ that copies from its context (see the README)."""
+    ckpt = load_checkpoint(INDUCTION_DIR / "checkpoint.safetensors")
+    saved = json.loads((INDUCTION_DIR / "metrics.json").read_text())
+    ckpt.model.requires_grad_(False)  # shared by every session, like the shipped model
+    return LabModel(
+        "Shipped induction model",
+        ckpt.model.eval(),
+        ckpt.tokenizer,
+        engine_metrics.saved_rows(saved),
+        key="induction",
     )
 
 
@@ -188,8 +205,18 @@ def positional_views(lab_model: LabModel, n_pos: int, width: int) -> views.Posit
     max_entries=32, show_spinner="Measuring induction on repeated random tokens…", hash_funcs=BY_KEY
 )
 def induction_scores(lab_model: LabModel) -> np.ndarray:
-    """Each head's induction score (n_layer, n_head): one per model, whatever the text."""
-    return views.induction_scores(lab_model.model)
+    """Each head's induction score (n_layer, n_head): one per model, whatever the text.
+
+    Measured on as many rows of repeated segments (at most 128 tokens each) as one request's
+    budget can capture, at most 12: a big model is scored on fewer rows instead of filling the
+    memory.
+    """
+    cfg = lab_model.model.config
+    length = min(cfg.block_size, 128)
+    batch = next(
+        (b for b in range(12, 1, -1) if budget.tokens_that_fit(cfg, "capture", b) >= length), 1
+    )
+    return views.induction_scores(lab_model.model, batch=batch)
 
 
 @st.cache_data(max_entries=128, show_spinner="Running the model on your text…", hash_funcs=BY_KEY)
@@ -197,6 +224,14 @@ def attention_view(lab_model: LabModel, ids: tuple[int, ...]) -> views.Attention
     """Every head's attention on these ids, and the per-head scores (cached per model and text)."""
     induction = induction_scores(lab_model)
     return views.attention_for_ids(lab_model.model, list(ids), induction)
+
+
+@st.cache_data(max_entries=128, show_spinner="Switching heads off…", hash_funcs=BY_KEY)
+def ablation_view(
+    lab_model: LabModel, ids: tuple[int, ...], heads: tuple[tuple[int, int], ...], mode: str
+) -> attn_measure.AblationView:
+    """Losses with the heads intact and switched off (cached per model, text, heads, mode)."""
+    return attn_measure.ablation_view(lab_model.model, list(ids), list(heads), mode)
 
 
 # Training page

@@ -5,7 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from lab import cache, live, state
+from lab.engine import budget
 from lab.engine.models import LabModel, encode_text
+from minigpt.training.corpus import CorpusError, check_text_size
 
 LIVE_CHOICE = "Live run"  # the model choice that follows the run this session trains
 
@@ -17,7 +19,8 @@ def draw() -> None:
         training_status()
         st.subheader("Model")
         step = live.session().live_step()
-        names = [state.SHIPPED_MODEL, *([LIVE_CHOICE] if step is not None else [])]
+        names = [state.SHIPPED_MODEL, state.INDUCTION_MODEL]
+        names += [LIVE_CHOICE] if step is not None else []
         names += list(state.session_models())
         state.sidebar_defaults(names)
         st.selectbox(
@@ -97,6 +100,8 @@ def current_model() -> LabModel:
     choice = state.model_choice()
     if choice == LIVE_CHOICE:
         return live.session().live_model() or cache.shipped_model()
+    if choice == state.INDUCTION_MODEL:
+        return cache.induction_model()
     return state.session_models().get(choice) or cache.shipped_model()
 
 
@@ -110,6 +115,11 @@ def generate_box(key: str, default_prompt: str = "ROMEO:\n") -> None:
         height=80,
         help="The model continues this text with the sidebar's sampling settings.",
     )
+    try:
+        check_text_size(prompt, budget.MAX_PROMPT_CHARS, "the prompt")
+    except CorpusError as e:
+        st.error(f"Can't continue this prompt: {e}.")
+        return
     ids, note = encode_text(lab_model.tokenizer, prompt)
     if note:
         st.info(note)
@@ -117,6 +127,10 @@ def generate_box(key: str, default_prompt: str = "ROMEO:\n") -> None:
         st.info("Type a prompt the model can read to see how it continues.")
         return
     sampling = state.sampling()
+    cfg = lab_model.model.config
+    if refused := budget.generation_refusal(cfg, len(ids) + sampling.max_new_tokens):
+        st.error(refused)
+        return
     text = cache.continuation(lab_model, lab_model.tokenizer.decode(ids), sampling)
     st.caption(f"{lab_model.name} · temperature {sampling.temperature:g} · seed {sampling.seed}")
     st.code(lab_model.tokenizer.decode(ids) + text, language=None, wrap_lines=True)

@@ -14,9 +14,11 @@ from typing import Any
 import streamlit as st
 
 from lab.engine import links
+from lab.engine.budget import MAX_MODELS_PER_SESSION, MAX_RUNS_PER_SESSION
 from minigpt.sampling import SamplingConfig
 
 SHIPPED_MODEL = "Shipped Shakespeare model"
+INDUCTION_MODEL = "Shipped induction model"  # copies from its context: the attention lesson
 
 # Sidebar widget keys.
 TEMPERATURE = "temperature"
@@ -47,7 +49,7 @@ SIDEBAR_LINK: tuple[links.Param, ...] = (
     links.Param(
         MODEL_CHOICE,
         "model",
-        links.choice([SHIPPED_MODEL]),
+        links.choice([SHIPPED_MODEL, INDUCTION_MODEL]),
         DEFAULTS[MODEL_CHOICE],
         note="The link names a model trained or uploaded in another session; models stay in "
         "the session that made them, so this view uses the shipped model.",
@@ -129,12 +131,46 @@ def add_session_model(
     lab_model: Any,
     select: bool = True,
     session_override: MutableMapping[str, Any] | None = None,
-) -> None:
-    """Offer a model in the sidebar's model choice, and optionally switch to it."""
+) -> list[str]:
+    """Offer a model in the sidebar's model choice, and optionally switch to it.
+
+    A session keeps at most budget.MAX_MODELS_PER_SESSION models (each holds its weights in the
+    server's memory): past that the oldest are let go, as a teacher clearing the board would,
+    and their names are returned so the page can say so. Re-adding a name replaces it in place.
+    """
     S = session(session_override)
-    S[_SESSION_MODELS] = {**session_models(S), name: lab_model}
-    if select:
+    models = {k: v for k, v in session_models(S).items() if k != name}
+    dropped = list(models)[: max(0, len(models) + 1 - MAX_MODELS_PER_SESSION)]
+    S[_SESSION_MODELS] = {**{k: v for k, v in models.items() if k not in dropped}, name: lab_model}
+    if select or (MODEL_CHOICE in S and S[MODEL_CHOICE] in dropped):
         S[MODEL_CHOICE] = name
+    return dropped
+
+
+def dropped_sentence(dropped: list[str]) -> str:
+    """What the page says when adding a model let older ones go ("" when none was)."""
+    if not dropped:
+        return ""
+    names = ", ".join(f"“{n}”" for n in dropped)
+    return (
+        f" This session keeps at most {MAX_MODELS_PER_SESSION} models of its own, so the oldest, "
+        f"{names}, {'was' if len(dropped) == 1 else 'were'} let go."
+    )
+
+
+# Uploads refused in this session, by the file's digest: a file left in an uploader is
+# re-sent on every rerun, and is answered from here instead of being read again.
+_REFUSED_UPLOADS = "refused_uploads"
+
+
+def refused_upload(digest: str) -> str | None:
+    """The sentence a file with this digest was refused with earlier, or None."""
+    return st.session_state.get(_REFUSED_UPLOADS, {}).get(digest)
+
+
+def remember_refused_upload(digest: str, sentence: str) -> None:
+    refused = st.session_state.setdefault(_REFUSED_UPLOADS, {})
+    refused[digest] = sentence
 
 
 # Runs kept for the compare page (the training page adds, the compare page reads).
@@ -176,3 +212,25 @@ def remember_trainer(holder: Any, session_override: MutableMapping[str, Any] | N
 def trainer_in(session_override: MutableMapping[str, Any]) -> Any | None:
     """The background trainer a session state holds, if any (tests read an AppTest's)."""
     return session_override.get(_TRAINER)
+
+
+# The live boxes this session has started training in, by the page that holds each.
+_TRAINERS = "trainers"
+
+
+def busy_training(page: str, box: Any) -> str | None:
+    """Note that `page`'s box wants to train; a sentence if this session already trains as
+    much as it may elsewhere (budget.MAX_RUNS_PER_SESSION), else None.
+
+    Each page keeps its own box, so without this one tab could train on both pages at once
+    and take two of the server's trainer slots.
+    """
+    boxes = st.session_state.setdefault(_TRAINERS, {})
+    boxes[page] = box
+    busy = [name for name, b in boxes.items() if b is not box and getattr(b, "running", False)]
+    if len(busy) < MAX_RUNS_PER_SESSION:
+        return None
+    return (
+        f"this session is already training on the {busy[0]} page, and each session trains "
+        f"{MAX_RUNS_PER_SESSION} thing at a time on this shared server: stop it there first"
+    )

@@ -3,7 +3,9 @@
 import streamlit as st
 
 from lab import cache, charts, links, sidebar
+from lab.attention import panels
 from lab.attention import state as attn_state
+from lab.engine import budget
 from lab.engine.models import encode_text
 from lab.engine.views import crop_to_context, token_focus, token_labels
 
@@ -15,12 +17,7 @@ st.markdown(
     "find the earlier place where the same text appeared and look at what came next, which is "
     "how a model continues a pattern it has just seen."
 )
-
-
-def continue_box() -> None:
-    st.header("Ask the model to continue")
-    sidebar.generate_box(key=attn_state.ATTN_PROMPT)
-
+panels.show_me_button()
 
 lab_model = sidebar.current_model()
 cfg = lab_model.model.config
@@ -33,7 +30,8 @@ text = st.text_area(
     on_change=attn_state.forget_attention_focus,
     help="A line repeated twice shows induction heads at work in the second copy.",
 )
-ids, note = encode_text(lab_model.tokenizer, text)
+# Only the first context of tokens is shown: past MAX_PROMPT_CHARS the text is never encoded.
+ids, note = encode_text(lab_model.tokenizer, text[: budget.MAX_PROMPT_CHARS])
 if note:
     st.info(note)
 if not ids:
@@ -45,7 +43,7 @@ if not ids:
         )
     else:
         st.info("Type some text above to see where the model's heads look.")
-    continue_box()
+    panels.continue_text(lab_model, ids)
     st.stop()
 
 ids, cut = crop_to_context(ids, cfg.block_size)
@@ -55,6 +53,10 @@ if cut:
         f"{cfg.block_size} at a time (its context, block_size), so only the first "
         f"{cfg.block_size} are shown; the last {cut} were left out."
     )
+if refused := budget.attention_refusal(cfg, len(ids)):
+    st.error(refused)
+    panels.continue_text(lab_model, ids)
+    st.stop()
 labels = token_labels(lab_model.tokenizer, ids)
 view = cache.attention_view(lab_model, tuple(ids))
 st.code(" ".join(labels), language=None, wrap_lines=True)
@@ -84,26 +86,17 @@ st.dataframe(
     column_config={
         "layer": st.column_config.NumberColumn("layer", width=60),
         "head": st.column_config.NumberColumn("head", width=60),
-        "previous_token": score_column(
-            "previous-token",
-            "Mean attention from each token to the one just before it, on your text.",
-        ),
-        "first_token": score_column(
-            "first-token", "Mean attention from each token to the very first one, on your text."
-        ),
-        "induction": score_column(
-            "induction",
-            "On random tokens repeated twice: mean attention from the second copy of a "
-            "token to the token that followed its first copy.",
-        ),
+        **{
+            name: score_column(label, panels.score_help(name))
+            for name, label in panels.SCORE_NAMES.items()
+        },
     },
 )
+panels.explanations()
 best = max(rows, key=lambda r: r["induction"])
 st.caption(
-    "Click a row to see that head below; click a column title to sort. The previous-token and "
-    "first-token scores are measured on your text. The induction score is measured on random "
-    "tokens repeated twice, where only copying from the first copy helps, so it does not change "
-    f"with your text. Strongest induction head: layer {best['layer']}, head {best['head']} "
+    "Click a row to see that head below; click a column title to sort. The induction score does "
+    f"not change with your text. Strongest induction head: layer {best['layer']}, head {best['head']} "
     f"({best['induction']:.2f})."
     + (
         " That is low: this model has not formed a clear induction head (small models trained "
@@ -177,4 +170,5 @@ def focus_view(maps, labels: list[str]) -> None:
 
 head_views(view.maps, labels)
 focus_view(view.maps, labels)
-continue_box()
+panels.ablation_panel(lab_model, ids)
+panels.continue_text(lab_model, ids)

@@ -3,13 +3,14 @@
 import streamlit as st
 
 from lab import cache
+from lab.engine import budget
 from lab.engine.views import visible
 from lab.tokenizers import pieces
 from lab.tokenizers import state as tok_state
 from lab.tokenizers import tokens as tokens_view
 from minigpt.tokenizers.bpe import GPT4_SPLIT_PATTERN
 from minigpt.tokenizers.production import MODELS
-from minigpt.training.corpus import CorpusError, check_corpus
+from minigpt.training.corpus import CorpusError, check_corpus, check_text_size
 
 TRAIN_CHARS = 300_000  # BPE trains on the corpus's first 300,000 characters: a few seconds
 MAX_UPLOAD_BYTES = 1_000_000
@@ -67,7 +68,7 @@ try:
                 "paragraphs work best), or pick another corpus."
             )
             st.stop()
-        corpus = pasted
+        corpus = check_text_size(pasted, budget.MAX_PASTE_CHARS, "the pasted text")
     elif upload is None:
         st.info("Choose a text file to train on, or pick another corpus.")
         st.stop()

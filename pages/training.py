@@ -3,6 +3,7 @@
 import streamlit as st
 
 from lab import state
+from lab.engine import budget
 from lab.training import heads, keep, loop, setup
 
 st.title("Live training")
@@ -28,6 +29,7 @@ st.markdown(
     "token likelier. Watch the validation loss, on text it never trains on: when it stops "
     "falling while the training loss goes on down, the model is memorising."
 )
+st.caption(budget.session_caps())
 loop.controls(run_setup)
 loop.live_panel()
 

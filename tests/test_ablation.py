@@ -1,6 +1,7 @@
 """Switching heads off: known answers on a model built to copy, and exact restores on a GPT."""
 
 import math
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -121,6 +122,73 @@ def test_the_model_is_restored_when_the_block_ends_even_after_an_error():
         raise RuntimeError("inside")
     torch.testing.assert_close(m(x)[0], before)
     assert not any(mod._forward_pre_hooks for mod in m.modules())
+
+
+def _in_two_threads(model, idx, heads, mode="zero", means=None):
+    """Thread A ablates heads and, with its hooks on, lets thread B run the same model.
+
+    Two barriers order the passes (no timing): A installs its hooks, B runs, A runs, A leaves.
+    Returns (A's logits inside the block, B's logits meanwhile)."""
+    enter, done = threading.Barrier(2), threading.Barrier(2)
+    out: dict[str, torch.Tensor] = {}
+
+    def ablating() -> None:
+        with ablate(model, heads, mode, means):
+            enter.wait()
+            done.wait()  # B has finished its pass while the hooks were on
+            out["a"] = model(idx)[0]
+
+    def plain() -> None:
+        enter.wait()
+        out["b"] = model(idx)[0]
+        done.wait()
+
+    threads = [threading.Thread(target=ablating), threading.Thread(target=plain)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out["a"], out["b"]
+
+
+@pytest.mark.parametrize("mode", ["zero", "mean"])
+def test_an_ablation_in_one_thread_leaves_another_threads_passes_alone(mode):
+    model = gpt()
+    idx = torch.randint(17, (2, 16), generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        intact = model(idx)[0]
+        means = torch.ones(2, 32) if mode == "mean" else None  # (n_layer, C)
+        with ablate(model, [(0, 1), (1, 2)], mode, means):
+            ablated = model(idx)[0]
+        a, b = _in_two_threads(model, idx, [(0, 1), (1, 2)], mode, means)
+    assert not torch.allclose(ablated, intact)  # the ablation does change this model
+    assert torch.equal(b, intact)  # the other thread saw the intact model
+    assert torch.equal(a, ablated)  # and the ablating thread its ablated one
+
+
+def test_head_means_ignore_other_threads_passes():
+    model = gpt()
+    g = torch.Generator().manual_seed(4)
+    mine, theirs = torch.randint(17, (2, 16), generator=g), torch.randint(17, (2, 16), generator=g)
+    alone = head_means(model, mine)
+    started, finish = threading.Event(), threading.Event()
+
+    def other() -> None:  # runs passes for as long as head_means runs
+        started.set()
+        with torch.no_grad():
+            while not finish.is_set():
+                model(theirs)
+
+    t = threading.Thread(target=other)
+    t.start()
+    started.wait()
+    try:
+        shared = head_means(model, mine)
+    finally:
+        finish.set()
+        t.join()
+    assert shared.shape == alone.shape
+    assert torch.allclose(shared, alone)
 
 
 def test_bad_requests_are_refused_in_words():

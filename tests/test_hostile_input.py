@@ -477,18 +477,6 @@ ATTENTION = [
         "warning",
         "only the first",
     ),
-    Row(
-        "hostile prompt",
-        setting(**{attn_state.ATTN_PROMPT: "\x00\u202e👩\u200d💻ROMEO\ufeff"}),
-        "info",
-        "left out",
-    ),
-    Row(
-        "unreadable prompt",
-        setting(**{attn_state.ATTN_PROMPT: "\u200f👩\u200d💻"}),
-        "info",
-        "Type a prompt the model can read",
-    ),
 ]
 
 
@@ -501,12 +489,11 @@ def attention_page() -> AppTest:
 def test_attention_page(attention_page: AppTest, row: Row) -> None:
     at = attention_page
     check(at, row)
-    setting(
-        **{attn_state.ATTN_TEXT: attn_state.ATTN_DEFAULT_TEXT, attn_state.ATTN_PROMPT: "ROMEO:\n"}
-    )(at)
+    setting(**{attn_state.ATTN_TEXT: attn_state.ATTN_DEFAULT_TEXT})(at)
     at.radio(key=attn_state.ATTN_HEAD).set_value(1).run()  # the ordinary interaction: another head
     assert errors(at) == [] and not at.warning and not at.info
-    assert at.get("plotly_chart") and at.code[-1].value.startswith("ROMEO:\n")
+    # the model continues the text typed above (there is no separate prompt box)
+    assert at.get("plotly_chart") and at.code[-1].value.startswith(attn_state.ATTN_DEFAULT_TEXT)
 
 
 # ---------------------------------------------------------------- Compare and the sidebar

@@ -72,7 +72,16 @@ def test_runs_alone_with_tokens_charts_and_table(app):
     assert n > 10  # the default text, a repeated line
     assert array(focus["data"][0]["z"]).shape[1] == n  # focus: the last token sees them all
     table = app.dataframe[0].value
-    assert list(table.columns) == ["layer", "head", "previous_token", "first_token", "induction"]
+    assert list(table.columns) == [
+        "layer",
+        "head",
+        "previous_token",
+        "first_token",
+        "duplicate_token",
+        "induction",
+    ]
+    # the default text is a line typed twice: some head looks back at earlier copies
+    assert table["duplicate_token"].notna().all()
     assert len(grid["data"]) == table["head"].max() + 1  # one panel per head of the layer
     assert len(focus["data"][0]["y"]) == len(table)  # one focus row per head of the model
     assert app.code[0].value.count(" ") == n - 1  # one label per token

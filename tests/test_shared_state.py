@@ -75,7 +75,12 @@ def test_one_session_training_and_settings_never_reach_another(short_slices):
     assert errors(a) == []
     assert a.session_state[state.MODEL_CHOICE] == "Live run 1 (step 8)"
     a.switch_page("../pages/home.py").run()
-    assert shown(a)["options"] == [state.SHIPPED_MODEL, "Live run (step 8)", "Live run 1 (step 8)"]
+    assert shown(a)["options"] == [
+        state.SHIPPED_MODEL,
+        state.INDUCTION_MODEL,
+        "Live run (step 8)",
+        "Live run 1 (step 8)",
+    ]
 
     cache.continuation.clear()  # B's text is generated again by the shared model, not replayed
     b.run()

@@ -14,10 +14,15 @@ ATTN_LAYER = "attention.layer"
 ATTN_HEAD = "attention.head"
 ATTN_FOCUS = "attention.focus"  # position of the token whose attention the focus view shows
 ATTN_TABLE = "attention.table"  # the head-score table; its row selection picks a head
-ATTN_PROMPT = "attention.prompt"  # the generate box's prompt
+ATTN_ABLATE = "attention.ablate"  # heads switched off, as layer * n_head + head
+ATTN_ABLATE_MODE = "attention.ablate_mode"  # "zero" or "mean"
 # A line short enough to fit twice in a 64-character context: the second copy is where an
 # induction head looks back at what followed the same characters the first time.
 ATTN_DEFAULT_TEXT = "All that glisters is not gold.\nAll that glisters is not gold."
+# Letters in a random order, none twice, written twice: nothing but copying predicts the second
+# copy, so on the induction model its heads draw the copying stripe plainly.
+INDUCTION_EXAMPLE = "qWzKxvJbmYfPgdTlcNhrUsEo" * 2
+INDUCTION_HEAD = (1, 0)  # the shipped induction model's strongest induction head
 # What a link to this page carries (lab/links.py); layer, head and focus are clamped to the
 # model by attention_defaults and clamp_attention_focus, as any other value is.
 LINK: tuple[links.Param, ...] = (
@@ -36,6 +41,28 @@ def attention_defaults(n_layer: int, n_head: int) -> None:
         S[ATTN_LAYER] = 0
     if not 0 <= S.setdefault(ATTN_HEAD, 0) < n_head:
         S[ATTN_HEAD] = 0
+    S.setdefault(ATTN_ABLATE_MODE, "zero")
+    S[ATTN_ABLATE] = [i for i in S.get(ATTN_ABLATE, []) if 0 <= i < n_layer * n_head]
+
+
+def ablated_heads(n_head: int) -> tuple[tuple[int, int], ...]:
+    """The heads picked to be switched off, as (layer, head) pairs in order."""
+    return tuple(divmod(i, n_head) for i in sorted(st.session_state.get(ATTN_ABLATE, [])))
+
+
+def ablation_mode() -> str:
+    """How the picked heads are switched off: "zero" or "mean"."""
+    return st.session_state.get(ATTN_ABLATE_MODE, "zero")
+
+
+def show_induction_head() -> None:
+    """The "Show me an induction head" button's callback: the induction model, a repeated
+    random text, and its induction head picked (callbacks run before the sidebar is drawn)."""
+    S = st.session_state
+    S[state.MODEL_CHOICE] = state.INDUCTION_MODEL
+    S[ATTN_TEXT] = INDUCTION_EXAMPLE
+    S[ATTN_LAYER], S[ATTN_HEAD] = INDUCTION_HEAD
+    S[ATTN_FOCUS] = None
 
 
 def clamp_attention_focus(n_tokens: int) -> None:

@@ -68,6 +68,9 @@ def live_box() -> Live:
 def _start() -> None:
     box = live_box()
     box.message = None
+    if busy := state.busy_training("Compare", box):
+        box.message = busy
+        return
     if box.comparison is None:
         chosen, preset, n_seeds = cmp_state.chosen_run()
         encodings = tuple(chosen)
@@ -80,6 +83,9 @@ def _start() -> None:
             seeds=tuple(range(n_seeds)),
         )
         text = cache.default_corpus()
+        if problems := spec.problems(text):  # asked before any tokenizer or model is built
+            box.message = " ".join(problems)
+            return
         val_fraction = spec.train.val_fraction
         tokenizer, data = cache.run_inputs("shakespeare", "char", None, val_fraction, text)
         box.comparison = LiveComparison(spec, text, tokenizer, data)

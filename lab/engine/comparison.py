@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from lab.engine import budget
+from lab.engine.costs import Request, costs, size
 from lab.engine.liverun import LiveRun
 from lab.engine.runspec import RunSpec
 from minigpt.analysis.extrapolation import (
@@ -24,6 +26,7 @@ from minigpt.tokenizers.tokenizer import Tokenizer
 from minigpt.training.data import TokenData
 from minigpt.training.trainer import TrainConfig
 
+HELD = ("weights", "position tables", "optimizer")  # parts of a run's cost kept between steps
 _ONE_TOKEN = SamplingConfig(max_new_tokens=1)  # the run's own sample log, kept to nearly nothing
 
 
@@ -40,6 +43,48 @@ class CompareSpec:
     encodings: tuple[str, ...] = POS_EMBS
     seeds: tuple[int, ...] = (0,)
     eval_tokens: int = 8_192  # held-out tokens each extrapolation reading averages over
+
+    def run_specs(self, corpus_key: str = "shakespeare") -> list[RunSpec]:
+        """One RunSpec per encoding (seeds share a shape), on the character tokenizer."""
+        return [
+            RunSpec(corpus_key, "char", None, self.model.replace(pos_emb=e), self.train)
+            for e in self.encodings
+        ]
+
+    def problems(self, text: str) -> list[str]:
+        """Every reason this comparison cannot run on text, as sentences (empty when fine):
+        each run's own (RunSpec.problems), then all of them held at once against the budget.
+
+        The runs train in turn, so each keeps its weights and optimizer state the whole time
+        while only one batch's activations exist at a moment: held parts add up, the rest is
+        the largest single run's.
+        """
+        out: list[str] = []
+        for spec in self.run_specs():
+            out += [f"{spec.model.pos_emb}: {p}" for p in spec.problems(text)]
+        if out:
+            return out
+        n_vocab, n_runs = len(set(text)), len(self.encodings) * len(self.seeds)
+        held, moment = 0, 0
+        for spec in self.run_specs():
+            parts = costs(Request(spec.model.replace(vocab_size=n_vocab), self.train.batch_size))
+            kept = sum(v for k, v in parts.items() if k in HELD)
+            held += kept * len(self.seeds)
+            moment = max(moment, sum(parts.values()) - kept)
+        limit = budget.budget_bytes()
+        if held + moment <= limit:
+            return []
+        fit = int((limit - moment) // max(1, held // n_runs))
+        fewer = (
+            f"Choose fewer encodings or seeds: about {fit} runs of this size fit"
+            if fit >= 1
+            else "Choose a smaller preset"
+        )
+        return [
+            f"These {n_runs} runs together need about {size(held + moment)} of memory (each "
+            "keeps its model and optimizer while the others train), more than the "
+            f"{size(limit)} one request may use on this shared server. {fewer}."
+        ]
 
 
 class LiveComparison:
@@ -76,6 +121,8 @@ class LiveComparison:
                 # A LiveRun logs samples and head snapshots as it goes; the comparison samples
                 # once at the end instead, so it keeps only the run's first and last log.
                 run.sample_every = run.snapshot_every = run.max_iters
+                # The comparison is one run to the server: its runs share the time cap.
+                run.time_limit = budget.MAX_RUN_SECONDS / (len(spec.encodings) * len(spec.seeds))
                 self.runs[pos_emb, seed] = run
         self.extrapolation: dict[tuple[str, int], dict[str, Extrapolation]] = {}
 

@@ -29,11 +29,14 @@ from lab.engine.runspec import (
 )
 from lab.engine.views import AttentionView, attention_for_ids
 from minigpt import rng
+from minigpt.analysis.ablation import text_passages
+from minigpt.analysis.forming import FormingTrace
 from minigpt.model import GPT
 from minigpt.sampling import SamplingConfig, generate
 from minigpt.tokenizers.tokenizer import CharTokenizer, Tokenizer
 from minigpt.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from minigpt.training.data import TokenData
+from minigpt.training.repeats import RepeatData
 from minigpt.training.trainer import StepMetrics, Trainer, TrainingDiverged
 
 
@@ -77,6 +80,15 @@ class LiveRun:
         if problems := spec.problems(text, None if data is None else len(data)):
             raise RunError(problems)
         self.tokenizer = tokenizer or build_run_tokenizer(spec.tokenizer, text, spec.vocab_size)
+        if spec.grows_induction and not isinstance(data, RepeatData):
+            ids = self.tokenizer.encode(text) if data is None else data.ids  # the same split
+            data = RepeatData(
+                ids,
+                spec.train.val_fraction,
+                spec.repeat_fraction,
+                spec.random_fraction,
+                vocab_size=self.tokenizer.vocab_size,
+            )
         if data is None:
             data = _token_data(text, self.tokenizer, spec.train.val_fraction)
         self.data = data
@@ -102,7 +114,16 @@ class LiveRun:
         # How logged samples are made when advance() is not told (a background thread only
         # passes seconds): the page sets it from the sidebar when the run starts.
         self.sampling: SamplingConfig | None = None
+        # Recorded at every evaluation when the run grows an induction head (lab/training/
+        # induction.py draws it): scores of every head, and loss on the first vs second copy of
+        # validation passages, the same passages each time.
+        self.forming: FormingTrace | None = None
+        if spec.grows_induction:
+            length = min(32, cfg.block_size // 2, len(data.val) - 1)
+            self.forming = FormingTrace(text_passages(data.val, length) if length >= 2 else None)
         self.clock = _Clock()
+        # Seconds this run may train in all (budget.MAX_RUN_SECONDS; a comparison shares it out).
+        self.time_limit: float = budget.MAX_RUN_SECONDS
         self.sample_every = self.snapshot_every = log_every(self.spec.train.max_iters)
 
     # -- progress
@@ -150,8 +171,16 @@ class LiveRun:
                 self.failure = str(e)
                 break
             made.append(m)
+            if self.clock.seconds + time.perf_counter() - start >= self.time_limit:
+                self.failure = (
+                    f"This run reached the {self.time_limit / 60:.0f} minutes of training one "
+                    f"run may take on this shared server, at step {self.steps_done:,} of "
+                    f"{self.max_iters:,}."
+                )
             if self.trainer.eval_due:
                 self.trainer.evaluate()
+                if self.forming is not None:
+                    self.forming.record(m.step, self.model)
             if m.step % self.sample_every == 0 or m.step % self.snapshot_every == 0 or self.done:
                 self._log(sampling)
         spent = time.perf_counter() - start

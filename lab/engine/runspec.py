@@ -16,6 +16,7 @@ from minigpt.config import PRESETS, GPTConfig
 from minigpt.model import count_params
 from minigpt.tokenizers.tokenizer import Tokenizer, WordTokenizer, build_tokenizer
 from minigpt.training.corpus import CorpusError, check_corpus
+from minigpt.training.repeats import LIVE_INDUCTION
 from minigpt.training.trainer import TrainConfig
 
 TOKENIZERS = ("char", "bpe", "word")
@@ -89,6 +90,15 @@ class RunSpec:
     vocab_size: int | None = None  # BPE's size, or the word tokenizer's cap; char ignores it
     model: GPTConfig = LIVE_MODEL
     train: TrainConfig = LIVE_TRAIN
+    # Share of training windows rewritten to hold a span and its repeat (RepeatData), and of
+    # those the share whose span is random tokens; above 0 the run also records a FormingTrace.
+    repeat_fraction: float = 0.0
+    random_fraction: float = 1.0
+
+    @property
+    def grows_induction(self) -> bool:
+        """This run's text makes copying pay off, so its heads' forming is recorded."""
+        return self.repeat_fraction > 0
 
     def input_problems(self, text: str) -> list[str]:
         """What must hold before a tokenizer is built: a usable text and tokenizer settings."""
@@ -174,7 +184,13 @@ class RunSpec:
         return []
 
     def _vocab_estimate(self, text: str) -> int:
-        return len(set(text)) if self.tokenizer == "char" else int(self.vocab_size or 1)
+        """The tokenizer's size, or a bound on it: a word table never outgrows the text's
+        distinct words (plus <pad> and <unk>), whatever cap was asked for."""
+        if self.tokenizer == "char":
+            return len(set(text))
+        if self.tokenizer == "word":
+            return min(int(self.vocab_size or 1), len(set(WordTokenizer.split(text))) + 2)
+        return int(self.vocab_size or 1)
 
     def _token_estimate(self, text: str, n_tokens: int | None) -> int:
         if n_tokens is not None:
@@ -235,6 +251,8 @@ class RunSpec:
             "vocab_size": self.vocab_size,
             "model": self.model.to_dict(),
             "train": self.train.to_dict(),
+            "repeat_fraction": self.repeat_fraction,
+            "random_fraction": self.random_fraction,
         }
 
     @classmethod
@@ -245,6 +263,8 @@ class RunSpec:
             d["vocab_size"],
             GPTConfig.from_dict(d["model"]),
             TrainConfig.from_dict(d["train"]),
+            float(d.get("repeat_fraction", 0.0)),  # older saved runs have no repeats
+            float(d.get("random_fraction", 1.0)),
         )
 
 
@@ -274,3 +294,14 @@ def make_spec(
 def build_run_tokenizer(kind: str, text: str, vocab_size: int | None) -> Tokenizer:
     """The tokenizer a run trains with; BPE learns its merges on the first BPE_TRAIN_CHARS."""
     return build_tokenizer(kind, text[:BPE_TRAIN_CHARS] if kind == "bpe" else text, vocab_size)
+
+
+def induction_spec(corpus_key: str = "shakespeare") -> RunSpec:
+    """The "Grow an induction head" preset: LIVE_INDUCTION's model, settings and repeats."""
+    return RunSpec(
+        corpus_key=corpus_key,
+        model=LIVE_INDUCTION.model,
+        train=LIVE_INDUCTION.train,
+        repeat_fraction=LIVE_INDUCTION.repeat_fraction,
+        random_fraction=LIVE_INDUCTION.random_fraction,
+    )

@@ -13,7 +13,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from minigpt.analysis.heads import first_token_score, induction_score, offset_score
+from minigpt.analysis.heads import (
+    duplicate_score,
+    first_token_score,
+    induction_score,
+    offset_score,
+)
 from minigpt.analysis.probes import attention_maps
 from minigpt.positional import (
     alibi_bias,
@@ -141,10 +146,15 @@ class AttentionView:
     previous_token: np.ndarray  # (n_layer, n_head) mean attention from t to t-1 (nan if T < 2)
     first_token: np.ndarray  # (n_layer, n_head) mean attention from t > 0 to position 0
     induction: np.ndarray  # (n_layer, n_head) on repeated random tokens: the same for any text
+    # (n_layer, n_head) mean attention to earlier copies of the query's token, over the tokens
+    # of the text that have one (nan if none has); None where it was not measured
+    duplicate_token: np.ndarray | None = None
 
     def rows(self) -> list[dict[str, float | int | None]]:
         """One row per head, layer-major, for a table a person can sort."""
-        return head_rows(self.previous_token, self.first_token, self.induction)
+        return head_rows(
+            self.previous_token, self.first_token, self.induction, self.duplicate_token
+        )
 
 
 def crop_to_context(ids: list[int], block_size: int) -> tuple[list[int], int]:
@@ -172,15 +182,18 @@ def attention_for_ids(
         previous_token=(offset_score(maps, 1) if many else nan).numpy(),
         first_token=(first_token_score(maps) if many else nan).numpy(),
         induction=induction_scores(model) if induction is None else induction,
+        duplicate_token=duplicate_score(maps, torch.tensor([ids])).numpy(),
     )
 
 
-def induction_scores(model: nn.Module, seed: int = 0) -> np.ndarray:
+def induction_scores(model: nn.Module, seed: int = 0, batch: int = 12) -> np.ndarray:
     """Induction score of every head (n_layer, n_head), on repeated random tokens (not your text).
 
+    batch: rows of repeated segments; the Attention page bounds it by what the server's budget
+    lets one capture hold (budget.tokens_that_fit).
     Example: induction_scores(model).shape == (model.config.n_layer, model.config.n_head).
     """
-    return induction_score(model, seed=seed).numpy()
+    return induction_score(model, seed=seed, batch=batch).numpy()
 
 
 def token_focus(maps: np.ndarray, t: int) -> np.ndarray:
@@ -193,7 +206,10 @@ def token_focus(maps: np.ndarray, t: int) -> np.ndarray:
 
 
 def head_rows(
-    previous_token: np.ndarray, first_token: np.ndarray, induction: np.ndarray
+    previous_token: np.ndarray,
+    first_token: np.ndarray,
+    induction: np.ndarray,
+    duplicate_token: np.ndarray | None = None,
 ) -> list[dict[str, float | int | None]]:
     """One row per head (layer-major), scores as floats or None where undefined."""
 
@@ -207,6 +223,11 @@ def head_rows(
             "head": head,
             "previous_token": value(previous_token[layer, head]),
             "first_token": value(first_token[layer, head]),
+            **(
+                {}
+                if duplicate_token is None
+                else {"duplicate_token": value(duplicate_token[layer, head])}
+            ),
             "induction": value(induction[layer, head]),
         }
         for layer in range(n_layer)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from lab import cache, charts
 from lab.charts import next_token as nt_charts
+from lab.engine import budget
 from lab.engine.models import LabModel, encode_text
 from lab.next_token import state as nt
 from lab.next_token import views
@@ -43,6 +44,10 @@ def read_ids(
             )
         else:
             st.info(f"The {what} needs at least {minimum} tokens the model can read.")
+        return None, text
+    # The page runs the model over these (and a few taken tokens): asked of the budget first.
+    if refused := budget.generation_refusal(lab_model.model.config, len(ids) + 1):
+        st.error(refused)
         return None, text
     return ids, text
 

@@ -3,6 +3,7 @@ and its metrics, or upload a checkpoint to continue training or to explore it.""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 
 import streamlit as st
@@ -27,10 +28,13 @@ def _use() -> None:
         return
     try:
         name = f"{box.name} (step {run.steps_done:,})"
-        state.add_session_model(
+        dropped = state.add_session_model(
             name, LabModel(name, run.frozen_model(), run.tokenizer, run.metrics_rows())
         )
-        box.notice = f"**{name}** is now the model every page shows (pick another in the sidebar)."
+        box.notice = (
+            f"**{name}** is now the model every page shows (pick another in the sidebar)."
+            + markdown_literal(state.dropped_sentence(dropped))
+        )
     finally:
         lock.release()
 
@@ -95,10 +99,15 @@ def after_run(setup: Setup) -> None:
     if upload is None:
         return
     data = upload.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
+    if refused := state.refused_upload(digest):  # refused before: not read again on each rerun
+        st.error(refused)
+        return
     try:
         ckpt = load_checkpoint(data, **budget.checkpoint_args())
     except CheckpointError as e:  # its words may quote the file: shown as typed, never Markdown
-        st.error(f"Can't use this file: {markdown_literal(str(e))}")
+        state.remember_refused_upload(digest, f"Can't use this file: {markdown_literal(str(e))}")
+        st.error(state.refused_upload(digest))
         return
     steps = int(ckpt.trainer_state["steps_done"]) if ckpt.trainer_state else 0
     planned = ckpt.train_config.max_iters if ckpt.train_config else LIVE_TRAIN.max_iters
@@ -161,7 +170,10 @@ def _explore(data: bytes, filename: str) -> None:
         return
     model = ckpt.model.eval().requires_grad_(False)
     name = f"Uploaded: {filename}"
-    state.add_session_model(
+    dropped = state.add_session_model(
         name, LabModel(name, model, ckpt.tokenizer, metrics.saved_rows(ckpt.metrics))
     )
-    box.notice = f"**{markdown_literal(name)}** is now the model every page shows (pick another in the sidebar)."
+    box.notice = (
+        f"**{markdown_literal(name)}** is now the model every page shows (pick another in the "
+        "sidebar)." + markdown_literal(state.dropped_sentence(dropped))
+    )

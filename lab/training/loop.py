@@ -21,6 +21,7 @@ from lab.engine.models import LabModel
 from lab.engine.runs import RunRecord
 from lab.engine.runspec import RunError, RunSpec
 from lab.engine.session import SessionTrainer
+from lab.training import induction
 from lab.training import state as train_state
 from lab.training.setup import Setup, duration
 
@@ -78,6 +79,9 @@ def is_training() -> bool:
 def _start(setup: Setup) -> None:
     box = session()
     box.message = None
+    if busy := state.busy_training("Training", box):
+        box.message = f"Can't start: {busy}."
+        return
     if box.run is None:
         if setup.problems or setup.spec is None:
             box.message = "Can't start: " + "; ".join(setup.problems)
@@ -218,6 +222,7 @@ def _draw(box: Session) -> None:
         ":green[**━ learning rate**]"
     )
     _heads_line(run)
+    induction.forming_section(run)
     st.markdown("**Samples** from the same prompt and seed, so only the weights change:")
     with st.container(height=260):
         log = "\n\n".join(f"── step {step:,} ──\n{text}" for step, text in reversed(run.samples))

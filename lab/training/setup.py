@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from lab import cache
+from lab.engine import budget
 from lab.engine.estimate import run_seconds
 from lab.engine.liverun import log_every
 from lab.engine.runspec import (
@@ -20,11 +21,12 @@ from lab.engine.runspec import (
     RunSpec,
     make_spec,
 )
+from lab.training import induction
 from lab.training import state as train_state
 from minigpt.cli.train import torchrun_command
 from minigpt.config import POS_EMBS, PRESETS
 from minigpt.model import param_breakdown
-from minigpt.training.corpus import CorpusError
+from minigpt.training.corpus import CorpusError, check_text_size
 
 MAX_UPLOAD_BYTES = 5_000_000
 LAB_PRESETS = {name: cfg for name, cfg in PRESETS.items() if name.startswith("lab-")}
@@ -89,6 +91,7 @@ def setup_form() -> Setup:
             "words kept, the rest become <unk>. Characters need none: every "
             "character of the corpus is a token.",
         )
+    induction.preset_box()
     st.markdown("**Model**")
     cols = [*st.columns(4), *st.columns(3)]  # two rows: seven fields in one are cut off
     cols[0].selectbox(
@@ -161,7 +164,12 @@ def _corpus(source: str) -> tuple[str | None, str, list[str]]:
     if source == train_state.TRAIN_SOURCES[0]:
         return cache.default_corpus(), "shakespeare", []
     if source == train_state.TRAIN_SOURCES[1]:
-        text = train_state.pasted_text()
+        try:
+            text = check_text_size(
+                train_state.pasted_text(), budget.MAX_PASTE_CHARS, "the pasted text"
+            )
+        except CorpusError as e:
+            return None, "paste", [f"Corpus: {e}"]
     else:
         upload = train_state.uploaded_corpus()
         if upload is None:
@@ -184,9 +192,12 @@ def _check(source: str) -> Setup:
     vocab = settings["vocab_size"] if settings["tokenizer"] != "char" else None
     spec, shape = make_spec(settings["model"], settings["train"], settings["tokenizer"], vocab, key)
     problems += shape
+    spec = induction.with_repeats(spec)
     if spec is None or text is None or problems:
         return Setup(spec, problems, text, key)
-    if problems := spec.input_problems(text):
+    # Asked on the text's own bounds (distinct characters, the vocabulary asked for, bytes as
+    # tokens) before a tokenizer or token ids exist: nothing is built until the budget says yes.
+    if problems := spec.problems(text):
         return Setup(spec, problems, text, key)
     try:
         tok, data = cache.run_inputs(key, spec.tokenizer, vocab, spec.train.val_fraction, text)

@@ -18,6 +18,7 @@ TRAIN_UPLOAD = "training.upload"
 TRAIN_TOKENIZER = "training.tokenizer"  # "char" | "bpe" | "word"
 TRAIN_VOCAB = "training.vocab_size"  # for BPE and word tokenizers
 TRAIN_PRESET = "training.preset"  # picking one fills in the model's shape below
+TRAIN_INDUCTION = "training.induction"  # "Grow an induction head": repeated spans in training
 TRAIN_LAYERS = "training.n_layer"
 TRAIN_HEADS = "training.n_head"
 TRAIN_WIDTH = "training.n_embd"
@@ -125,6 +126,32 @@ def apply_training_preset(presets: dict[str, Any]) -> None:
         (TRAIN_POS, cfg.pos_emb),
     ):
         st.session_state[key] = value
+
+
+def apply_induction_preset(model: dict[str, Any], train: dict[str, Any]) -> None:
+    """The "Grow an induction head" box's callback: when ticked, fill in the recipe's shape and
+    settings (each field stays editable); the run then trains on repeated spans."""
+    S = st.session_state
+    if not S.get(TRAIN_INDUCTION):
+        return
+    for key, value in (
+        (TRAIN_LAYERS, model["n_layer"]),
+        (TRAIN_HEADS, model["n_head"]),
+        (TRAIN_WIDTH, model["n_embd"]),
+        (TRAIN_CONTEXT, model["block_size"]),
+        (TRAIN_DROPOUT, model["dropout"]),
+        (TRAIN_POS, model["pos_emb"]),
+        (TRAIN_LR, train["learning_rate"]),
+        (TRAIN_WARMUP, train["warmup_iters"]),
+        (TRAIN_BATCH, train["batch_size"]),
+        (TRAIN_STEPS, train["max_iters"]),
+    ):
+        S[key] = value
+
+
+def grows_induction() -> bool:
+    """Whether the run should train on repeated spans and record its heads forming."""
+    return bool(st.session_state.get(TRAIN_INDUCTION, False))
 
 
 def training_settings() -> dict[str, Any]:

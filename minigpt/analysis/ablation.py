@@ -4,7 +4,9 @@ A head's output is the (B, T, hs) slice of what enters its layer's output projec
 heads side by side in the width C. A forward pre-hook on `c_proj` rewrites that slice while a
 `with ablate(...)` block runs: zero (the head says nothing) or its mean output over a reference
 text (the head says what it says on average, so only its token-specific information is lost).
-The hooks always come off again, so a model shared between sessions is never left ablated.
+The hooks always come off again, so a model shared between sessions is never left ablated, and
+while they are on they act only on the passes of the thread that set them: Streamlit sessions
+share one read-only model, and one student's ablation must not reach another's forward pass.
 
 The losses that tell a copying head from the rest are measured on a text written twice: the first
 copy can only be predicted from what the model knows, the second also by copying the first.
@@ -15,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from threading import get_ident
 
 import torch
 import torch.nn.functional as F
@@ -47,12 +50,13 @@ def head_means(model: nn.Module, idx: torch.Tensor) -> torch.Tensor:
     Row l is the average input to layer l's c_proj; its slice for head h is that head's mean.
     """
     sums = []
-    handles = [
-        block.attn.c_proj.register_forward_pre_hook(
-            lambda _mod, args: sums.append(args[0].mean(dim=(0, 1)))  # (C,)
-        )
-        for block in model.h
-    ]
+    me = get_ident()
+
+    def record(_mod, args) -> None:
+        if get_ident() == me:  # another session's pass through the shared model is not ours
+            sums.append(args[0].mean(dim=(0, 1)))  # (C,)
+
+    handles = [block.attn.c_proj.register_forward_pre_hook(record) for block in model.h]
     was_training = model.training
     model.eval()
     try:
@@ -73,8 +77,9 @@ def ablate(
 ) -> Iterator[None]:
     """Inside the block, each (layer, head) in heads outputs zeros or its mean.
 
-    mode "mean" needs means from head_means(model, some_text). The model is back as it was
-    when the block ends, whatever happened inside.
+    mode "mean" needs means from head_means(model, some_text). Only forward passes made by the
+    calling thread are ablated; the model is back as it was when the block ends, whatever
+    happened inside.
     Example:
         with ablate(model, [(1, 2)]):
             loss_without = model(x, y)[1]
@@ -88,9 +93,12 @@ def ablate(
     by_layer: dict[int, list[int]] = {}
     for layer, head in heads:
         by_layer.setdefault(layer, []).append(head)
+    me = get_ident()
 
     def hook_for(layer: int, layer_heads: list[int]):
         def rewrite(_mod, args):
+            if get_ident() != me:  # another thread's pass: the heads stay on for it
+                return None
             y = args[0].clone()  # (B, T, C): heads side by side in C
             for head in layer_heads:
                 cols = _head_slice(model, head)

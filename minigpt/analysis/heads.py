@@ -214,6 +214,6 @@ def head_scores(model: nn.Module, batch: int = 12, seed: int = 0) -> HeadScores:
     return scores_on(maps, seq.ids, seq.second_copy)
 
 
-def induction_score(model: nn.Module, seed: int = 0) -> torch.Tensor:
-    """Each head's induction score on repeated random segments: (n_layer, n_head)."""
-    return head_scores(model, seed=seed).induction
+def induction_score(model: nn.Module, seed: int = 0, batch: int = 12) -> torch.Tensor:
+    """Each head's induction score on `batch` rows of repeated random segments: (n_layer, n_head)."""
+    return head_scores(model, batch=batch, seed=seed).induction

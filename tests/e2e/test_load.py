@@ -3,7 +3,9 @@
 Eight browser sessions open one `streamlit run lab/app.py` at once and visit every page, each
 with its own sidebar seed; three press Start on the training page with the trainer cap at 2, so
 the third waits in a queue (a message, not a frozen page) until the first closes its tab mid-run
-and its slot comes back (its session is released, which stops its training thread). Every session ends with its own state and no exception, and once the
+and its slot comes back (its session is released, which stops its training thread). Before that a ninth, hostile session sends issue 15's form attack and
+an upload bomb while the eight go on: both are refused in words, nobody else waits long or sees
+an error, and the server grows by less than one request's budget. Every session ends with its own state and no exception, and once the
 tabs close the server's threads and memory return close to where they were before the class.
 
 The server gets server.disconnectedSessionTTL=5 (the default keeps a closed tab's session for
@@ -22,8 +24,11 @@ from playwright.sync_api import Browser, Page, expect
 
 from benchmarks.memory import Sampler
 from lab.catalog import CATALOG
+from lab.engine import budget
+from lab.training.state import TRAIN_CKPT, TRAIN_CONTEXT, TRAIN_HEADS, TRAIN_LAYERS, TRAIN_START
 from tests.e2e.conftest import start_server, stop_server
 from tests.e2e.helpers import SHOTS, assert_no_exception, wait_for_app
+from tests.test_hostile_input import _alibi_64
 
 pytestmark = pytest.mark.load
 
@@ -41,6 +46,9 @@ VIEWPORT = {"width": 1400, "height": 1600}
 TIMEOUT = 180_000  # ms: eight sessions share two loaded cores
 IDLE_WORKER = 10.0  # seconds before anyio retires an idle worker thread
 LEASE = 15.0  # lab.slots.TrainerSlots' default: a slot not renewed for this long is free
+# How much longer than without it the eight may wait for their pages while the hostile session
+# attacks (eight pages drawn at once on two shared cores take tens of seconds even without it).
+EXTRA_WAIT = 10.0
 
 
 def status(pid: int) -> tuple[int, float]:
@@ -74,6 +82,68 @@ def clean(page: Page, name: str) -> None:
 
 def seed_box(page: Page):
     return page.locator(".st-key-seed input")
+
+
+def css_key(key: str) -> str:
+    """The class Streamlit gives a keyed widget. Example: css_key("training.n_layer")."""
+    return ".st-key-" + re.sub(r"[^a-zA-Z0-9_-]", "-", key)
+
+
+def round_trip(others: list[Page], name: str) -> float:
+    """Every session opens Home and comes back to Training, all at once; the seconds until
+    the last of them is drawn again (the slowest session's wait)."""
+    slowest = 0.0
+    for link in ("Home", LINKS[-1]):
+        t0 = time.monotonic()
+        for page in others:
+            page.get_by_test_id("stSidebarNav").get_by_role("link", name=link).click()
+        for i, page in enumerate(others):
+            wait_for_app(page, timeout=TIMEOUT)
+            clean(page, f"{i}_{link}_{name}")
+        slowest = max(slowest, time.monotonic() - t0)
+    return slowest
+
+
+def hostile_session(
+    browser: Browser, url: str, pid: int, others: list[Page], figures: dict[str, str]
+) -> None:
+    """A ninth tab attacks while the eight move on: issue 15's form (Layers 64, Heads 64,
+    Context 1024) and an upload bomb (ALiBi, 2 layers x 64 heads at context 1024). Both end in
+    a sentence; the eight make the same round trip as just before, without an error and
+    without waiting more than a few seconds longer; the server grows by less than one
+    request's budget."""
+    attack_file = SHOTS / "load_alibi_bomb.safetensors"
+    attack_file.write_bytes(_alibi_64(1024))
+    before = round_trip(others, "before_attack")
+    context = browser.new_context(viewport=VIEWPORT)
+    hostile = context.new_page()
+    hostile.goto(f"{url}/training")
+    wait_for_app(hostile, timeout=TIMEOUT)
+    rss_before = status(pid)[1]
+    with Sampler(lambda: {"rss": status(pid)[1]}, 0.1) as attack:
+        for key, value in ((TRAIN_LAYERS, 64), (TRAIN_HEADS, 64), (TRAIN_CONTEXT, 1024)):
+            box = hostile.locator(f"{css_key(key)} input")
+            box.fill(str(value))
+            box.press("Enter")
+            wait_for_app(hostile, timeout=TIMEOUT)
+        main = hostile.get_by_test_id("stMain")
+        expect(main).to_contain_text("one request may use on this shared server", timeout=TIMEOUT)
+        expect(hostile.locator(f"{css_key(TRAIN_START)} button")).to_be_disabled()
+        hostile.locator(f"{css_key(TRAIN_CKPT)} input[type='file']").set_input_files(attack_file)
+        during = round_trip(others, "during_attack")
+        expect(main).to_contain_text("model needs about", timeout=TIMEOUT)
+        clean(hostile, "hostile")
+    context.close()
+    growth = attack.peak["rss"] - rss_before
+    budget_mb = budget.budget_bytes() / 1e6
+    figures["hostile session: server growth during the attack"] = (
+        f"{growth:.0f} MB (budget {budget_mb:.0f} MB per request)"
+    )
+    figures["hostile session: the eight's round trip, slowest, before / during"] = (
+        f"{before:.1f} s / {during:.1f} s"
+    )
+    assert growth < budget_mb, f"the attack grew the server by {growth:.0f} MB"
+    assert during < before + EXTRA_WAIT, (before, during)
 
 
 def test_a_classroom_of_eight_on_one_server(browser: Browser) -> None:
@@ -128,6 +198,7 @@ def test_a_classroom_of_eight_on_one_server(browser: Browser) -> None:
                     wait_for_app(page, timeout=TIMEOUT)
                     clean(page, f"{i}_{link}")
             figures[f"{N_SESSIONS} sessions, every page at once"] = f"{time.monotonic() - t0:.1f} s"
+            hostile_session(browser, url, proc.pid, pages, figures)
 
             # Everyone is on the training page now; three press Start.
             a, b, c = pages[:TRAINERS]
