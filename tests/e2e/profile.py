@@ -79,8 +79,7 @@ class Profile:
             stack, _, n = line.rpartition(" ")
             if not n.isdigit():
                 continue
-            label = next((name for name, marks in WHERE if any(m in stack for m in marks)), "other")
-            counts[label] += int(n)
+            counts[where(stack)] += int(n)
         total = sum(counts.values())
         if not total:
             return None
