@@ -34,8 +34,21 @@ WHERE = (
 )
 
 
-def where(stack: str) -> str:
-    """The bucket of one collapsed py-spy stack ("f (file:line);g (file:line)")."""
+# Waits py-spy's idle filter misses (a sleeping watcher, a pool worker waiting for work), by
+# the innermost frame: not work, so left out of the shares.
+IDLE = (
+    "PollingPathWatcher._schedule.<locals>.task",
+    "Condition.wait",
+    "_worker (concurrent",
+    "EpollSelector.select",  # the event loop waiting for I/O
+)
+
+
+def where(stack: str) -> str | None:
+    """The bucket of one collapsed py-spy stack ("f (file:line);g (file:line)"), None if idle."""
+    leaf = stack.rsplit(";", 1)[-1]
+    if not leaf.strip() or any(mark in leaf for mark in IDLE):
+        return None
     if any(mark in stack for mark in TRAINING):
         return "training (trainer threads)"
     for frame in reversed(stack.split(";")):
@@ -79,7 +92,8 @@ class Profile:
             stack, _, n = line.rpartition(" ")
             if not n.isdigit():
                 continue
-            counts[where(stack)] += int(n)
+            if (bucket := where(stack)) is not None:
+                counts[bucket] += int(n)
         total = sum(counts.values())
         if not total:
             return None
