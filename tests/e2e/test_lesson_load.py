@@ -40,7 +40,7 @@ from lab.training import state as train
 from tests.e2e import lesson
 from tests.e2e.conftest import start_server, stop_server
 from tests.e2e.helpers import SHOTS, problem, wait_for_app
-from tests.e2e.profile import Profile
+from tests.e2e.server_profile import Profile
 
 pytestmark = pytest.mark.load
 
