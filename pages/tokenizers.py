@@ -157,9 +157,9 @@ with controls:
         )
         st.markdown(f"**Merge {step:,} of {n:,}**")
         st.code(label, language=None)
-        count, new_id = st.columns(2)
-        count.metric("Pair seen", f"{merge.count:,}×", help="Occurrences in the training text.")
-        new_id.metric("New token id", merge.new_id)
+        # One above the other: side by side, a count like "7,652×" is cut off at 1024 px.
+        st.metric("Pair seen", f"{merge.count:,}×", help="Occurrences in the training text.")
+        st.metric("New token id", merge.new_id)
         if merge.ties:
             later = tokens_view.tied_later(merges, step - 1)
             tied = ", ".join(
