@@ -168,9 +168,14 @@ def refused_upload(digest: str) -> str | None:
     return st.session_state.get(_REFUSED_UPLOADS, {}).get(digest)
 
 
+MAX_REFUSED_UPLOADS = 16  # refusals remembered per session; the oldest is forgotten first
+
+
 def remember_refused_upload(digest: str, sentence: str) -> None:
     refused = st.session_state.setdefault(_REFUSED_UPLOADS, {})
     refused[digest] = sentence
+    for old in list(refused)[: max(0, len(refused) - MAX_REFUSED_UPLOADS)]:
+        del refused[old]
 
 
 # Runs kept for the compare page (the training page adds, the compare page reads).
