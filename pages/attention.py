@@ -71,7 +71,7 @@ st.header("Which heads do what")
 def score_column(label: str, help: str) -> st.column_config.Column:
     """A head score in [0, 1], drawn as a bar."""
     return st.column_config.ProgressColumn(
-        label, min_value=0.0, max_value=1.0, format="%.2f", help=help, width=130
+        label, min_value=0.0, max_value=1.0, format="%.2f", help=help, width=100
     )
 
 
@@ -84,8 +84,9 @@ st.dataframe(
     hide_index=True,
     height=min(35 * (len(rows) + 1) + 3, 600),  # every head of a small model, no scrolling
     column_config={
-        "layer": st.column_config.NumberColumn("layer", width=60),
-        "head": st.column_config.NumberColumn("head", width=60),
+        # Narrow enough for all six columns at 1024 px (a projector): the help says the rest.
+        "layer": st.column_config.NumberColumn("layer", width=50),
+        "head": st.column_config.NumberColumn("head", width=50),
         **{
             name: score_column(label, panels.score_help(name))
             for name, label in panels.SCORE_NAMES.items()

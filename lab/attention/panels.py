@@ -14,9 +14,9 @@ from minigpt.analysis.ablation import ABLATIONS
 from minigpt.analysis.heads import EXPLANATIONS
 
 SCORE_NAMES = {
-    "previous_token": "previous-token",
-    "first_token": "first-token",
-    "duplicate_token": "duplicate-token",
+    "previous_token": "previous",
+    "first_token": "first",
+    "duplicate_token": "duplicate",
     "induction": "induction",
 }
 # Where each score is measured: the first three on the student's text, induction on a fixed test.
@@ -48,7 +48,7 @@ def explanations() -> None:
     """The four scores in one sentence each."""
     st.markdown(
         "\n".join(
-            f"- **{SCORE_NAMES[name]}**: {EXPLANATIONS[name]} ({MEASURED_ON[name]}.)"
+            f"- **{name.replace('_', '-')}**: {EXPLANATIONS[name]} ({MEASURED_ON[name]}.)"
             for name in SCORE_NAMES
         )
     )
