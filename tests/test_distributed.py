@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -164,7 +165,11 @@ def _blow_up_on_one_process(rank: int, port: int, out: str) -> None:
 
 
 @pytest.mark.slow
-def test_a_blow_up_on_one_process_stops_every_process(tmp_path):
+def test_a_blow_up_on_one_process_stops_every_process(tmp_path, monkeypatch):
+    # Earlier AppTests in this process leave an app script registered as __main__, and spawned
+    # processes would run it again on start-up (outside Streamlit, where it fails). They need
+    # only this module, which they import by name to find the function they run.
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
