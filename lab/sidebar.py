@@ -126,11 +126,17 @@ def generate_box(key: str, default_prompt: str = "ROMEO:\n") -> None:
     if not ids:
         st.info("Type a prompt the model can read to see how it continues.")
         return
+    show_continuation(lab_model, ids, lab_model.name)
+
+
+def show_continuation(lab_model: LabModel, ids: list[int], caption: str) -> None:
+    """ids and the model's continuation with the sidebar's settings, once the budget allows it."""
     sampling = state.sampling()
     cfg = lab_model.model.config
     if refused := budget.generation_refusal(cfg, len(ids) + sampling.max_new_tokens):
         st.error(refused)
         return
-    text = cache.continuation(lab_model, lab_model.tokenizer.decode(ids), sampling)
-    st.caption(f"{lab_model.name} · temperature {sampling.temperature:g} · seed {sampling.seed}")
-    st.code(lab_model.tokenizer.decode(ids) + text, language=None, wrap_lines=True)
+    prompt = lab_model.tokenizer.decode(ids)
+    text = cache.continuation(lab_model, prompt, sampling)
+    st.caption(f"{caption} · temperature {sampling.temperature:g} · seed {sampling.seed}")
+    st.code(prompt + text, language=None, wrap_lines=True)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lab import cache, state
+from lab import cache, sidebar
 from lab.attention import state as attn_state
 from lab.attention.measure import AblationView
-from lab.engine import budget
 from lab.engine.models import LabModel
 from minigpt.analysis.ablation import ABLATIONS
 from minigpt.analysis.heads import EXPLANATIONS
@@ -134,15 +133,4 @@ def continue_text(lab_model: LabModel, ids: list[int]) -> None:
     if not ids:
         st.info("Type some text above; the model continues it.")
         return
-    sampling = state.sampling()
-    cfg = lab_model.model.config
-    if refused := budget.generation_refusal(cfg, len(ids) + sampling.max_new_tokens):
-        st.error(refused)
-        return
-    prompt = lab_model.tokenizer.decode(ids)
-    text = cache.continuation(lab_model, prompt, sampling)
-    st.caption(
-        f"{lab_model.name} continues your text above · temperature {sampling.temperature:g} · "
-        f"seed {sampling.seed}"
-    )
-    st.code(prompt + text, language=None, wrap_lines=True)
+    sidebar.show_continuation(lab_model, ids, f"{lab_model.name} continues your text above")
