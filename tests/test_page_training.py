@@ -403,3 +403,14 @@ def test_every_page_says_how_far_the_run_is_and_can_use_it_as_it_trains():
     trainer(at).trainer.join(timeout=60)
     at.run()
     assert any(c.value.startswith("training: stopped at step") for c in at.sidebar.caption)
+
+
+def test_the_parameter_shares_add_up_to_the_whole_model():
+    """Where the parameters are: each part's share of the parameter count, together 100%."""
+    import re
+
+    at = tiny_page()
+    (where,) = [c.value for c in at.caption if c.value.startswith("Where the parameters are")]
+    shares = [int(s) for s in re.findall(r"\((\d+)%\)", where)]
+    assert shares and all(0 <= s <= 100 for s in shares)
+    assert abs(sum(shares) - 100) <= len(shares)  # each share is rounded

@@ -237,10 +237,10 @@ def preview(setup: Setup, time_it: bool = True, sample_tokens: int = SAMPLE_TOKE
             f"{costs.step * 1000:,.0f} ms",
             help="Measured on a throwaway copy of the model, on this server.",
         )
-        total = run_seconds(costs, spec.train, log_every(spec.train.max_iters), sample_tokens)
+        seconds = run_seconds(costs, spec.train, log_every(spec.train.max_iters), sample_tokens)
         cols[3].metric(
             "Whole run, estimated",
-            duration(total),
+            duration(seconds),
             help="An estimate: the steps, plus an evaluation of "
             f"{spec.train.eval_iters} batches every {spec.train.eval_interval:,} steps, plus "
             "the samples and head snapshots logged every few steps, each timed once on this "
