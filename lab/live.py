@@ -5,8 +5,8 @@ A page hands its work (a LiveRun, a LiveComparison, a fine-tune) to `start`, fro
 on_click callback; a thread trains it, whatever page is open, until it is done or stopped. The
 page draws what the work has so far in a fragment that polls every POLL_SECONDS while it
 trains (`poll_every`), and stops polling once training ends (`redraw_when_ended`). The trainer
-lives in the session's state, and a session-scoped resource (lab/cache.py) stops it when the
-session ends: the tab went away, so the thread stops and its trainer slot goes back.
+lives in the session's state, and a session-scoped resource (lab/cache/trainers.py) stops it
+when the session ends: the tab went away, so the thread stops and its trainer slot goes back.
 """
 
 from __future__ import annotations

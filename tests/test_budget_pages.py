@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from lab import cache, state
 from lab.compare import entries as compare_entries
 from lab.compare import state as cmp_state
-from lab.engine import budget
+from lab.engine import budget, views
 from lab.engine.models import LabModel
 from lab.next_token import state as nt_state
 from lab.tokenizers import state as tok_state
@@ -247,10 +247,8 @@ def test_the_induction_score_runs_only_as_many_rows_as_the_budget_allows(monkeyp
     cfg = GPTConfig(n_layer=2, n_head=4, n_embd=32, block_size=1024, vocab_size=tok.vocab_size)
     lab_model = LabModel("long context", GPT(cfg).eval(), tok)
     seen = []
-    real = cache.views.induction_scores
-    monkeypatch.setattr(
-        cache.views, "induction_scores", lambda m, **k: seen.append(k) or real(m, **k)
-    )
+    real = views.induction_scores
+    monkeypatch.setattr(views, "induction_scores", lambda m, **k: seen.append(k) or real(m, **k))
     cache.induction_scores.clear()
     monkeypatch.setenv("MINIGPT_MEMORY_BUDGET_MB", "8")  # 4 rows of 128 fit, not 12
     cache.induction_scores(lab_model)

@@ -15,7 +15,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from lab import charts, state
-from lab.cache import COMPARE_RESULTS
+from lab.cache.compare import COMPARE_RESULTS
 from lab.compare import entries as compare_entries
 from lab.compare import results as compare_results
 from lab.compare import series as compare_series

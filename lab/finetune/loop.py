@@ -2,8 +2,9 @@
 that polls it once a second while it trains.
 
 The run trains on this session's BackgroundTrainer (lab/engine/background.py, made per session
-by lab/cache.py and stopped when the session ends), under the server's trainer slots. The page
-only reads what the run records, under the trainer's lock, so it never sees a half-done step.
+by lab/cache/trainers.py and stopped when the session ends), under the server's trainer slots.
+The page only reads what the run records, under the trainer's lock, so it never sees a half-done
+step.
 """
 
 from __future__ import annotations
