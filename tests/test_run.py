@@ -11,7 +11,8 @@ import torch
 
 from lab.engine.estimate import measure_costs
 from lab.engine.liverun import LiveRun
-from lab.engine.runspec import LIVE_MODEL, LIVE_TRAIN, MAX_CONTEXT, RunError, RunSpec, make_spec
+from lab.engine.run_limits import MAX_CONTEXT
+from lab.engine.runspec import LIVE_MODEL, LIVE_TRAIN, RunError, RunSpec, make_spec
 from minigpt.config import PRESETS, GPTConfig
 from minigpt.model import GPT
 from minigpt.sampling import SamplingConfig

@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from lab.cache.keys import BY_KEY
-from lab.charts import next_token as nt_charts
+from lab.charts import next_token_linked as nt_linked
 from lab.engine.models import LabModel
 from lab.next_token import views as nt_views
 
@@ -46,7 +46,7 @@ def next_token_lens(
 def next_token_surprise_spec(lab_model: LabModel, ids: tuple[int, ...]) -> dict:
     """The surprise strip and its alternatives, as a Vega-Lite spec."""
     view = next_token_surprise(lab_model, ids)
-    return nt_charts.surprise_chart(
+    return nt_linked.surprise_chart(
         view.labels, view.nats, view.top_labels, view.top_probs
     ).to_dict(validate=False)
 
@@ -57,7 +57,7 @@ def next_token_lens_spec(
 ) -> tuple[dict, int]:
     """The lens grid and its linked column views as a Vega-Lite spec, and the columns shown."""
     v = next_token_lens(lab_model, ids, n_positions)
-    chart = nt_charts.lens_chart(
+    chart = nt_linked.lens_chart(
         v.labels, v.positions, v.top_labels, v.top_probs, v.final_labels, v.final_rank
     )
     return chart.to_dict(validate=False), len(v.labels)

@@ -2,7 +2,7 @@
 
 `FinetuneSpec` is what a student picked (frozen: it keys caches); `problems` says in words why
 it cannot run on a given base model, naming each setting as the page shows it. The limits keep
-one shared CPU server usable for a class, like the training page's (lab/engine/runspec.py).
+one shared CPU server usable for a class, like the training page's (lab/engine/run_limits.py).
 `readable_problem` says why a base model cannot be fine-tuned here at all.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from lab.engine import budget
-from lab.engine.runspec import MAX_PARAMS
+from lab.engine.run_limits import MAX_PARAMS
 from minigpt.config import GPTConfig
 from minigpt.finetune.data import ANSWER, END
 from minigpt.finetune.lora import LoRAConfig, add_lora, trainable_params

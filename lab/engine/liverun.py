@@ -12,16 +12,17 @@ import copy
 import dataclasses
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from lab.engine import budget, metrics
+from lab.engine.pace import Pace
+from lab.engine.resume import read_saved_run
 from lab.engine.runspec import (
     DEFAULT_PROBE,
     DEFAULT_PROMPT,
-    LIVE_TRAIN,
     SAMPLE_TOKENS,
     RunError,
     RunSpec,
@@ -34,7 +35,7 @@ from minigpt.analysis.forming import FormingTrace
 from minigpt.model import GPT
 from minigpt.sampling import SamplingConfig, generate
 from minigpt.tokenizers.tokenizer import CharTokenizer, Tokenizer
-from minigpt.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from minigpt.training.checkpoint import CheckpointError, save_checkpoint
 from minigpt.training.data import TokenData
 from minigpt.training.repeats import RepeatData
 from minigpt.training.trainer import StepMetrics, Trainer, TrainingDiverged
@@ -46,15 +47,6 @@ class HeadSnapshot:
 
     step: int
     view: AttentionView  # maps (n_layer, n_head, T, T) as float16; per-head scores
-
-
-@dataclass
-class _Clock:
-    """Wall time spent in advance() and the steps it made: for the ETA."""
-
-    seconds: float = 0.0
-    steps: int = 0
-    recent: list[tuple[float, int]] = field(default_factory=list)  # (seconds, steps) per slice
 
 
 class LiveRun:
@@ -90,7 +82,7 @@ class LiveRun:
                 vocab_size=self.tokenizer.vocab_size,
             )
         if data is None:
-            data = _token_data(text, self.tokenizer, spec.train.val_fraction)
+            data = TokenData.from_text(text, self.tokenizer, spec.train.val_fraction)
         self.data = data
         cfg = spec.model.replace(vocab_size=self.tokenizer.vocab_size)
         self.spec = dataclasses.replace(spec, model=cfg)
@@ -121,7 +113,7 @@ class LiveRun:
         if spec.grows_induction:
             length = min(32, cfg.block_size // 2, len(data.val) - 1)
             self.forming = FormingTrace(text_passages(data.val, length) if length >= 2 else None)
-        self.clock = _Clock()
+        self.clock = Pace()  # wall time in advance() and the steps it made: for the ETA
         # Seconds this run may train in all (budget.MAX_RUN_SECONDS; a comparison shares it out).
         self.time_limit: float = budget.MAX_RUN_SECONDS
         self.sample_every = self.snapshot_every = log_every(self.spec.train.max_iters)
@@ -183,10 +175,7 @@ class LiveRun:
                     self.forming.record(m.step, self.model)
             if m.step % self.sample_every == 0 or m.step % self.snapshot_every == 0 or self.done:
                 self._log(sampling)
-        spent = time.perf_counter() - start
-        self.clock.seconds += spent
-        self.clock.steps += len(made)
-        self.clock.recent = [*self.clock.recent[-19:], (spent, len(made))]
+        self.clock.record(time.perf_counter() - start, len(made))
         return made
 
     def _log(self, sampling: SamplingConfig | None, force: bool = False) -> None:
@@ -199,19 +188,11 @@ class LiveRun:
 
     def eta_seconds(self) -> float | None:
         """Seconds left at the recent pace (evaluations and logging included), None if unknown."""
-        seconds = sum(s for s, _ in self.clock.recent)
-        steps = sum(n for _, n in self.clock.recent)
-        if self.done:
-            return 0.0
-        return None if not steps else (self.max_iters - self.steps_done) * seconds / steps
+        return 0.0 if self.done else self.clock.seconds_left(self.max_iters - self.steps_done)
 
     def tokens_per_second(self) -> float | None:
         """Training tokens per wall-clock second over the recent slices, evaluations included."""
-        seconds = sum(s for s, _ in self.clock.recent)
-        steps = sum(n for _, n in self.clock.recent)
-        if not seconds:
-            return None
-        return steps * self.spec.train.batch_size * self.spec.model.block_size / seconds
+        return self.clock.per_second(self.spec.train.batch_size * self.spec.model.block_size)
 
     # -- looking at the model
 
@@ -282,41 +263,13 @@ class LiveRun:
         """Continue a saved run on `text` (normally the corpus it was trained on).
 
         max_iters can lengthen a finished run. Raises CheckpointError for a file that is not a
-        usable checkpoint and RunError when it cannot train on this text.
+        usable checkpoint and RunError when it cannot train on this text (lab/engine/resume.py).
         """
-        # CheckpointError for pickles, truncation, wrong shapes, and what the budget refuses.
-        ckpt = load_checkpoint(data, **budget.checkpoint_args())
-        train = ckpt.train_config or LIVE_TRAIN
-        state = ckpt.trainer_state
-        done = int(state["steps_done"]) if state else 0
-        if max_iters is not None:
-            if max_iters <= done:
-                raise RunError([f"Steps (max_iters) must be more than the {done:,} already done"])
-            train = train.replace(max_iters=max_iters)
-        saved = ckpt.extra.get("spec")
-        try:
-            spec = RunSpec.from_dict(saved) if saved else None
-        except (KeyError, TypeError, ValueError):
-            spec = None
-        tok = ckpt.tokenizer
-        spec = RunSpec(
-            corpus_key or (spec.corpus_key if spec else "unknown"),
-            tok.kind,
-            None if tok.kind == "char" else (spec.vocab_size if spec else tok.vocab_size),
-            ckpt.config,
-            train,
+        saved = read_saved_run(
+            data, text, corpus_key=corpus_key, max_iters=max_iters, token_data=token_data
         )
-        if token_data is None:
-            try:
-                token_data = _token_data(text, tok, train.val_fraction)
-            except ValueError as e:
-                raise RunError(
-                    [
-                        f"The checkpoint's tokenizer cannot read this corpus: {e}. Continue on "
-                        "the text it was trained on"
-                    ]
-                ) from None
-        run = cls(spec, text, tokenizer=tok, data=token_data, model=ckpt.model)
+        ckpt, state = saved.checkpoint, saved.checkpoint.trainer_state
+        run = cls(saved.spec, text, tokenizer=ckpt.tokenizer, data=saved.data, model=ckpt.model)
         if state is not None:
             try:
                 run.trainer.load_state_dict(state)
@@ -335,10 +288,6 @@ def log_every(max_iters: int) -> int:
     Example: log_every(1500) == 75
     """
     return max(1, round(max_iters / 20))
-
-
-def _token_data(text: str, tokenizer: Tokenizer, val_fraction: float) -> TokenData:
-    return TokenData.from_text(text, tokenizer, val_fraction)
 
 
 def _readable(tokenizer: Tokenizer, text: str) -> list[int]:

@@ -1,8 +1,9 @@
 """A training run as a person asks for it, checked before anything is built.
 
 `RunSpec` is what was asked for (frozen: it keys caches); `RunSpec.problems(text)` says in
-words why it cannot run, naming each setting as the training page shows it. The limits below
-keep one shared CPU server usable for a whole class. lab/engine/liverun.py trains what this allows.
+words why it cannot run, naming each setting as the training page shows it. The limits that
+keep one shared CPU server usable for a whole class are in lab/engine/run_limits.py;
+lab/engine/liverun.py trains what they allow.
 """
 
 from __future__ import annotations
@@ -12,14 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from lab.engine import budget
+from lab.engine import run_limits as limits
 from minigpt.config import PRESETS, GPTConfig
-from minigpt.model import count_params
-from minigpt.tokenizers.tokenizer import Tokenizer, WordTokenizer, build_tokenizer
+from minigpt.tokenizers.tokenizer import Tokenizer, build_tokenizer
 from minigpt.training.corpus import CorpusError, check_corpus
 from minigpt.training.repeats import LIVE_INDUCTION
 from minigpt.training.trainer import TrainConfig
 
-TOKENIZERS = ("char", "bpe", "word")
 # The default run, chosen by measurement on Shakespeare's plays with one torch thread
 # (`python -m minigpt.train --preset lab-live --batch_size 32 --max_iters 1500
 # --learning_rate 1e-2 --warmup_iters 100 --eval_interval 100`): validation loss 1.892 at step
@@ -37,40 +37,11 @@ LIVE_TRAIN = TrainConfig(
     eval_iters=20,
 )
 
-# Limits of what one shared CPU server trains for a student: past these a run would take hours
-# or crowd out every other session, so they are refused with a reason instead.
-MIN_CHARS = 200
-MAX_CONTEXT = budget.MAX_CONTEXT
-MAX_PARAMS = 20_000_000
-MAX_BATCH_TOKENS = 32_768  # batch_size * block_size: activations grow with it
-MAX_STEPS = 100_000
-MAX_LR = 10.0  # 10 already diverges; anything above is a typo
-BPE_VOCAB = (256, 4096)
-WORD_VOCAB = (3, 50_000)
 BPE_TRAIN_CHARS = 300_000  # BPE learns its merges on the corpus's start: seconds, not minutes
 SAMPLE_TOKENS = 160  # the live log's samples stay short, so logging costs little training time
 DEFAULT_PROMPT = "ROMEO:\n"
 # Repeated, so the second copy shows induction heads looking back at the first.
 DEFAULT_PROBE = "All that glisters is not gold.\nAll that glisters is not gold."
-
-_LABELS = {  # field -> what the page calls it, so messages name what a person sees
-    "max_iters": "Steps",
-    "learning_rate": "Learning rate",
-    "batch_size": "Batch size",
-    "warmup_iters": "Warmup steps",
-    "grad_clip": "Gradient clipping",
-    "n_layer": "Layers",
-    "n_head": "Heads",
-    "n_embd": "Width",
-    "block_size": "Context length",
-    "dropout": "Dropout",
-}
-
-
-def _labelled(message: str) -> str:
-    """Example: _labelled("max_iters must be at least 1") == "Steps (max_iters) must be at least 1"."""
-    name = message.split(" ", 1)[0]
-    return f"{_LABELS[name]} ({name}){message[len(name) :]}" if name in _LABELS else message
 
 
 class RunError(ValueError):
@@ -103,10 +74,10 @@ class RunSpec:
     def input_problems(self, text: str) -> list[str]:
         """What must hold before a tokenizer is built: a usable text and tokenizer settings."""
         try:
-            check_corpus(text, MIN_CHARS)
+            check_corpus(text, limits.MIN_CHARS)
         except CorpusError as e:
             return [f"Corpus: {e}"]
-        return self._tokenizer_problems()
+        return limits.tokenizer_problems(self.tokenizer, self.vocab_size)
 
     def problems(
         self, text: str, n_tokens: int | None = None, n_vocab: int | None = None
@@ -119,36 +90,15 @@ class RunSpec:
         """
         if out := self.input_problems(text):
             return out
-        out += [_labelled(p) for p in self.train.problems()]
-        cfg, train = self.model, self.train
-        if self.train.learning_rate > MAX_LR:
-            out.append(
-                f"Learning rate (learning_rate) {train.learning_rate:g} is far beyond anything "
-                f"that trains; at most {MAX_LR:g} (and that already blows up)"
-            )
-        if train.max_iters > MAX_STEPS:
-            out.append(f"Steps (max_iters) must be at most {MAX_STEPS:,} (got {train.max_iters:,})")
-        if cfg.block_size > MAX_CONTEXT:
-            out.append(
-                f"Context length (block_size) must be at most {MAX_CONTEXT} tokens on this "
-                f"server (got {cfg.block_size:,}): attention's cost grows with its square"
-            )
-        elif train.batch_size * cfg.block_size > MAX_BATCH_TOKENS:
-            out.append(
-                f"Batch size × context length is {train.batch_size * cfg.block_size:,} tokens per "
-                f"step; at most {MAX_BATCH_TOKENS:,} fit this shared server's memory"
-            )
-        if not out:
-            n_params = count_params(cfg.replace(vocab_size=n_vocab or self._vocab_estimate(text)))
-            if n_params > MAX_PARAMS:
-                out.append(
-                    f"The model has {n_params:,} parameters; a CPU trains at most about "
-                    f"{MAX_PARAMS:,} in a lesson. Use fewer layers, a smaller width or vocabulary"
-                )
-            out += self._split_problems(self._token_estimate(text, n_tokens))
-        if not out:
-            out += self.budget_problems(n_vocab or self._vocab_estimate(text))
-        return out
+        out += [limits.labelled(p) for p in self.train.problems()]
+        out += limits.size_problems(self.model, self.train)
+        if out:
+            return out
+        n_vocab = n_vocab or limits.vocab_estimate(self.tokenizer, self.vocab_size, text)
+        out += limits.params_problems(self.model.replace(vocab_size=n_vocab))
+        n_tokens = limits.token_estimate(self.tokenizer, text, n_tokens)
+        out += limits.split_problems(self.model.block_size, self.train.val_fraction, n_tokens)
+        return out or self.budget_problems(n_vocab)
 
     def request(self, n_vocab: int) -> budget.Request:
         """What this run asks of the server: training at its batch size, with the training
@@ -167,52 +117,6 @@ class RunSpec:
             memory = memory.rstrip(".") + "; or use the BPE tokenizer, whose vocabulary you choose."
         time = budget.time_refusal(req, self.train.max_iters)
         return [p for p in (memory, time) if p]
-
-    def _tokenizer_problems(self) -> list[str]:
-        if self.tokenizer not in TOKENIZERS:
-            return [f"Tokenizer must be one of {', '.join(TOKENIZERS)} (got {self.tokenizer!r})"]
-        bounds = {"bpe": BPE_VOCAB, "word": WORD_VOCAB}.get(self.tokenizer)
-        if bounds is None:
-            return []
-        lo, hi = bounds
-        if self.vocab_size is None or not lo <= self.vocab_size <= hi:
-            why = " (one token for each of the 256 byte values)" if self.tokenizer == "bpe" else ""
-            return [
-                f"Vocabulary size for the {self.tokenizer} tokenizer must be between {lo:,} and "
-                f"{hi:,}{why} (got {self.vocab_size})"
-            ]
-        return []
-
-    def _vocab_estimate(self, text: str) -> int:
-        """The tokenizer's size, or a bound on it: a word table never outgrows the text's
-        distinct words (plus <pad> and <unk>), whatever cap was asked for."""
-        if self.tokenizer == "char":
-            return len(set(text))
-        if self.tokenizer == "word":
-            return min(int(self.vocab_size or 1), len(set(WordTokenizer.split(text))) + 2)
-        return int(self.vocab_size or 1)
-
-    def _token_estimate(self, text: str, n_tokens: int | None) -> int:
-        if n_tokens is not None:
-            return n_tokens
-        if self.tokenizer == "word":
-            return len(WordTokenizer.split(text))
-        if self.tokenizer == "bpe":
-            return len(text.encode("utf-8"))  # an upper bound: every token is at least a byte
-        return len(text)
-
-    def _split_problems(self, n_tokens: int) -> list[str]:
-        frac, need = self.train.val_fraction, self.model.block_size + 1
-        n_train = int(n_tokens * (1 - frac))
-        shortest = min(n_train, n_tokens - n_train)
-        if shortest >= need:
-            return []
-        return [
-            f"Context length (block_size) {self.model.block_size:,} is too long for this corpus: "
-            f"it has {n_tokens:,} tokens, so the smaller of its training ({n_train:,}) and "
-            f"validation ({n_tokens - n_train:,}) parts cannot fill one example of "
-            f"{need:,} tokens. Use a shorter context or a longer text"
-        ]
 
     def step_cost_key(self) -> RunSpec:
         """This spec with the settings that cannot change a step's cost put back to defaults.
@@ -286,8 +190,8 @@ def make_spec(
     try:
         cfg = GPTConfig(**{**LIVE_MODEL.to_dict(), **model})
     except ValueError as e:
-        shape = [_labelled(p) for p in str(e).split("; ")]
-        return None, shape + [_labelled(p) for p in train_cfg.problems()]
+        shape = [limits.labelled(p) for p in str(e).split("; ")]
+        return None, shape + [limits.labelled(p) for p in train_cfg.problems()]
     return RunSpec(corpus_key, tokenizer, vocab_size, cfg, train_cfg), []
 
 

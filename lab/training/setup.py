@@ -13,11 +13,11 @@ from lab import cache
 from lab.engine import budget
 from lab.engine.estimate import run_seconds
 from lab.engine.liverun import log_every
+from lab.engine.run_limits import TOKENIZERS
 from lab.engine.runspec import (
     LIVE_MODEL,
     LIVE_TRAIN,
     SAMPLE_TOKENS,
-    TOKENIZERS,
     RunSpec,
     make_spec,
 )

@@ -9,7 +9,8 @@ import streamlit as st
 
 from lab import state
 from lab.engine import links
-from lab.engine.runspec import LIVE_MODEL, LIVE_TRAIN, TOKENIZERS
+from lab.engine.run_limits import TOKENIZERS
+from lab.engine.runspec import LIVE_MODEL, LIVE_TRAIN
 from minigpt.config import POS_EMBS, PRESETS
 
 TRAIN_SOURCE = "training.source"  # which corpus: one of TRAIN_SOURCES

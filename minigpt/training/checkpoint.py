@@ -26,6 +26,7 @@ from minigpt.model import GPT
 from minigpt.tokenizers.tokenizer import tokenizer_from_dict
 from minigpt.training import checkpoint_check as check
 from minigpt.training.checkpoint_check import CheckpointError, CheckpointLimits
+from minigpt.training.checkpoint_tensors import check_finite, check_tensors
 from minigpt.training.trainer import TrainConfig, Trainer
 
 __all__ = [
@@ -39,7 +40,6 @@ __all__ = [
 FORMAT = "minigpt-lab"
 VERSION = 1
 MAX_BLOCK_SIZE = CheckpointLimits.max_block_size  # position tables are built from block_size
-# Tensor names a checkpoint may hold, by prefix; anything else is refused unread.
 
 
 @dataclass
@@ -217,10 +217,10 @@ def load_checkpoint(
 ) -> Checkpoint:
     """Read a checkpoint from a path or from bytes (an upload); never unpickles anything.
 
-    Everything is checked as data first (checkpoint_check.py): the header, the configs and
-    their types, sizes within `limits`, the tokenizer's tables, every tensor's name, type and
-    shape. Then `admit(config)` may refuse the model (the lab's memory budget: return a
-    sentence); only then are weights read, checked finite, and a model built.
+    Everything is checked as data first (checkpoint_check.py, checkpoint_tensors.py): the
+    header, the configs and their types, sizes within `limits`, the tokenizer's tables, every
+    tensor's name, type and shape. Then `admit(config)` may refuse the model (the lab's memory
+    budget: return a sentence); only then are weights read, checked finite, and a model built.
     """
     limits = limits or CheckpointLimits()
     if isinstance(source, (str, Path)):
@@ -246,7 +246,7 @@ def load_checkpoint(
     metrics = check.check_metrics(_json(meta, "metrics", limits, {"history": [], "evals": []}))
     extra = _json(meta, "extra", limits, {})
     tied = _json(meta, "tied", limits, {})
-    check.check_tensors(entries, config, tied)
+    check_tensors(entries, config, tied)
     if admit is not None and (refusal := admit(config)):
         raise CheckpointError(refusal)
     try:
@@ -261,7 +261,7 @@ def load_checkpoint(
         tensors = safetensors.torch.load(data)
     except Exception as e:  # safetensors raises its own SafetensorError for every defect
         raise CheckpointError(f"the file is corrupt or truncated: {e}") from None
-    check.check_finite(tensors)
+    check_finite(tensors)
     trainer_state = _trainer_state(meta, tensors, limits) if "optimizer" in meta else None
     model = _model_from(config, tensors, tied)
     return Checkpoint(model, tokenizer, config, train_config, trainer_state, metrics, extra)
