@@ -2,7 +2,7 @@
 nothing is built before the budget says yes, and the per-session caps hold.
 
 The core (every checkpoint bomb, the form attacks under an address-space limit) is
-tests/test_hostile_input.py; here the same attacks arrive the way a student sends them.
+tests/test_hostile_core.py; here the same attacks arrive the way a student sends them.
 """
 
 from __future__ import annotations
@@ -28,14 +28,8 @@ from minigpt.tokenizers.tokenizer import CharTokenizer
 from minigpt.training.corpus import shakespeare_text
 from tests.apptest import APP, TIMEOUT, TINY_TRAINING, errors, page_path
 from tests.conftest import tiny_checkpoint
-from tests.test_hostile_input import (
-    CORE_NAMES,
-    _alibi_64,
-    core_checkpoints,
-    fresh,
-    setting,
-    upload,
-)
+from tests.hostile import fresh, setting, upload
+from tests.hostile_checkpoints import CORE_NAMES, alibi_64, core_checkpoints
 from tests.test_run import SPEC, TEXT, tiny_run
 
 
@@ -102,7 +96,7 @@ def test_an_upload_bomb_is_refused_once_and_answered_from_memory_after(monkeypat
     real = keep.load_checkpoint
     monkeypatch.setattr(keep, "load_checkpoint", lambda *a, **k: reads.append(1) or real(*a, **k))
     at = fresh(page_path("training"), **TINY_TRAINING)
-    upload(train_state.TRAIN_CKPT, "bomb.safetensors", _alibi_64(1024))(at)
+    upload(train_state.TRAIN_CKPT, "bomb.safetensors", alibi_64(1024))(at)
     assert errors(at) == [] and "model needs about" in said(at)
     assert len(reads) == 1
     at.run()

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from lab.training import state as train_state
 from minigpt.training.repeats import LIVE_INDUCTION, RepeatData
 from tests.apptest import TIMEOUT, TINY_TRAINING, errors, page_path
-from tests.test_page_training import box, to_the_end
+from tests.training_page import box, to_the_end
 
 
 @pytest.fixture(autouse=True)

@@ -1,74 +1,33 @@
 """The Live training page under AppTest: it runs alone and through the router, refuses bad
 settings in words, trains a tiny run that grows from one run() to the next, stops, resumes,
 resets, diverges cleanly, keeps its runs, hands its model to the other pages, queues behind
-the trainer cap, and takes checkpoints back. Plus the slot limiter and the chart builders."""
+the trainer cap, and takes checkpoints back. tests/test_page_training_live.py follows a run
+from the other pages while it trains."""
 
 import json
-import time
 
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lab import cache, charts, state
-from lab.engine.slots import TrainerSlots
-from lab.training import loop as training_loop
+from lab import cache, state
 from lab.training import state as train_state
-from tests.apptest import TIMEOUT, TINY_TRAINING, errors, page_path, run_router
+from tests.apptest import TIMEOUT, errors, page_path, run_router
 from tests.conftest import pickle_checkpoint, tiny_checkpoint
 from tests.test_run import TEXT
+from tests.training_page import (
+    box,
+    messages,
+    metric,
+    running,
+    tiny_page,
+    to_the_end,
+    trainer,
+    wait_for,
+)
 
-TINY_SETTINGS = TINY_TRAINING
-
-
-@pytest.fixture(autouse=True)
-def _short_slices(short_slices):
-    """Every test here trains in short slices (see conftest)."""
-
-
-def tiny_page(**settings) -> AppTest:
-    at = AppTest.from_file(page_path("training"), default_timeout=TIMEOUT)
-    for key, value in {**TINY_SETTINGS, **settings}.items():
-        at.session_state[key] = value
-    return at.run()
-
-
-def to_the_end(at: AppTest) -> AppTest:
-    """The run trains on its own thread: wait for the thread to end, then draw the page (AppTest
-    never ticks run_every, so a run() stands for the fragment's poll)."""
-    trainer(at).trainer.join(timeout=120)
-    assert not trainer(at).running, "the run did not stop"
-    return at.run()
-
-
-def box(at: AppTest) -> training_loop.Session:
-    return train_state.training_box_in(at.session_state)
-
-
-def trainer(at: AppTest):
-    """This AppTest session's background trainer (lab/engine/session.py)."""
-    return state.trainer_in(at.session_state)
-
-
-def running(at: AppTest) -> bool:
-    return trainer(at).trains(box(at).run)
-
-
-def wait_for(condition, timeout: float = 60.0) -> None:
-    """Wait until the training thread has got somewhere (a condition, not a duration)."""
-    end = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < end, "the training thread got nowhere"
-        time.sleep(0.02)
-
-
-def messages(at: AppTest) -> str:
-    return " ".join(e.value for e in [*at.info, *at.warning, *at.error, *at.success])
-
-
-def metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
-
+# Every test here trains in short slices (see conftest's short_slices).
+pytestmark = pytest.mark.usefixtures("short_slices")
 
 # ---------------------------------------------------------------- opening
 
@@ -289,128 +248,3 @@ def test_an_uploaded_checkpoint_can_be_continued_or_explored():
     assert errors(at) == [] and box(at).run.steps_done == 10 and box(at).run.max_iters == 14
     to_the_end(at.button(key=train_state.TRAIN_START).click().run())
     assert box(at).run.steps_done == 14 and "finished" in messages(at)
-
-
-# ---------------------------------------------------------------- the slot limiter
-
-
-def test_slots_cap_owners_and_free_themselves_when_a_tab_goes_quiet():
-    now = [0.0]
-    slots = TrainerSlots(2, lease=10.0, clock=lambda: now[0])
-    assert slots.acquire("a") and slots.acquire("b") and not slots.acquire("c")
-    assert slots.others("c") == 2 and slots.acquire("a")  # renewing is not taking a second slot
-    now[0] = 8.0
-    assert slots.acquire("a")  # a renews; b has gone quiet (its tab closed)
-    now[0] = 12.0
-    assert slots.acquire("c") and not slots.holds("b")
-    slots.release("a")
-    slots.release("nobody")
-    assert slots.others("c") == 0
-    with pytest.raises(ValueError):
-        TrainerSlots(0)
-
-
-# ---------------------------------------------------------------- chart builders
-
-
-def test_training_panels_thin_long_curves_and_draw_perplexity():
-    rows = [
-        {"step": s, "train_loss": 4.0 - s / 1000, "lr": 1e-3, "val_loss": None}
-        for s in range(1, 2001)
-    ]
-    rows[999]["val_loss"], rows[999]["eval_train_loss"] = 2.0, 1.9
-    rows[1999]["val_loss"], rows[1999]["eval_train_loss"] = 1.0, 0.9
-    (loss_spec, loss), (_, ppl), (_, lr) = charts.training_panels(rows, 2000)
-    batch = [d for d in loss if d["series"] == "training batch"]
-    assert len(batch) <= 300 and batch[0]["step"] < 5
-    assert [d["value"] for d in loss if d["series"] == "validation"] == [2.0, 1.0]
-    assert [round(d["value"], 3) for d in ppl if d["series"] == "validation"] == [7.389, 2.718]
-    assert len(lr) <= 300 and {d["series"] for d in lr} == {"learning rate"}
-    assert loss_spec["encoding"]["x"]["scale"]["domain"] == [0, 2000]
-    # the specs do not depend on the data, so the browser updates the charts in place
-    assert charts.training_panels(rows[:10], 2000)[0][0] == loss_spec
-
-
-def test_perplexity_panel_says_it_waits_for_the_second_evaluation():
-    rows = [{"step": s, "train_loss": 4.0, "lr": 1e-3} for s in range(1, 11)]
-    for evaluated in (0, 1):  # a line needs two points: before that, a sentence, not a frame
-        if evaluated:
-            rows[4]["val_loss"] = 2.0
-        spec, data = charts.training_panels(rows, 100)[1]
-        assert spec["mark"]["type"] == "text" and len(data) == 1
-        text = " ".join(spec["encoding"]["text"]["value"])
-        assert text == "Perplexity appears after the second evaluation"
-    rows[9]["val_loss"] = 1.5
-    spec, data = charts.training_panels(rows, 100)[1]
-    assert spec["mark"]["type"] == "line" and len(data) == 2
-
-
-def test_head_scores_chart_draws_every_head_twice():
-    import numpy as np
-
-    prev, induction = np.zeros((3, 2, 2)), np.ones((3, 2, 2))
-    fig = charts.head_scores_over_training([0, 5, 10], prev, induction)
-    assert len(fig.data) == 8 and sum(t.showlegend for t in fig.data) == 4
-
-
-# ---------------------------------------------------------------- while it trains
-
-
-def heads_title(at: AppTest) -> str:
-    titles = [
-        json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "")
-        for c in at.get("plotly_chart")
-    ]
-    return next(t for t in titles if t.startswith("Every head of layer"))
-
-
-def test_the_heads_fill_in_while_the_run_trains_and_their_slider_stays_usable():
-    at = tiny_page()  # 400 steps: a snapshot every 20
-    at.button(key=train_state.TRAIN_START).click().run()
-    wait_for(lambda: len(box(at).run.snapshots) >= 3)
-    at.run()  # stands for the heads fragment's poll
-    assert running(at) and errors(at) == []
-    newest = box(at).run.snapshots[at.select_slider(key=train_state.TRAIN_REPLAY).value].step
-    assert newest >= 40 and heads_title(at).startswith(f"Every head of layer 0 at step {newest:,}")
-    at.select_slider(key=train_state.TRAIN_REPLAY).set_value(0).run()  # mid-run
-    assert heads_title(at).startswith("Every head of layer 0 at step 0,")
-    seen = len(box(at).run.snapshots)
-    wait_for(lambda: len(box(at).run.snapshots) > seen)
-    at.run()
-    assert at.select_slider(key=train_state.TRAIN_REPLAY).value == 0  # it stays where put
-    assert running(at)
-    at.button(key=train_state.TRAIN_STOP).click().run()
-
-
-def test_every_page_says_how_far_the_run_is_and_can_use_it_as_it_trains():
-    at = run_router()
-    for key, value in TINY_SETTINGS.items():
-        at.session_state[key] = value
-    at.switch_page("../pages/training.py").run()
-    at.button(key=train_state.TRAIN_START).click().run()
-    wait_for(lambda: box(at).run.steps_done > 0)
-    at.switch_page("../pages/attention.py").run()
-    assert errors(at) == []
-    assert any(c.value.startswith("training: step ") for c in at.sidebar.caption)
-    choice = at.sidebar.selectbox(key=state.MODEL_CHOICE)
-    live = next(o for o in choice.options if o.startswith("Live run (step "))
-    choice.select(live).run()
-    assert errors(at) == [] and at.get("plotly_chart")  # the attention page draws the live run
-    live_model = trainer(at).live_model()
-    assert live_model.key.startswith("live-") and not live_model.model.training
-    assert live_model.model is not box(at).run.model  # a frozen copy, never the one training
-    trainer(at).stop(box(at).run)
-    trainer(at).trainer.join(timeout=60)
-    at.run()
-    assert any(c.value.startswith("training: stopped at step") for c in at.sidebar.caption)
-
-
-def test_the_parameter_shares_add_up_to_the_whole_model():
-    """Where the parameters are: each part's share of the parameter count, together 100%."""
-    import re
-
-    at = tiny_page()
-    (where,) = [c.value for c in at.caption if c.value.startswith("Where the parameters are")]
-    shares = [int(s) for s in re.findall(r"\((\d+)%\)", where)]
-    assert shares and all(0 <= s <= 100 for s in shares)
-    assert abs(sum(shares) - 100) <= len(shares)  # each share is rounded

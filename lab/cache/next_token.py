@@ -39,7 +39,7 @@ def next_token_lens(
 # Vega-Lite specs of the two linked views. Building an altair chart and turning it into a spec
 # takes ~0.25 s, longer than everything else on the page; their data changes only with the
 # text, so a slider move must not pay for it again. Schema validation is skipped here (it is
-# a third of the cost); tests/test_page_next_token.py validates both charts once.
+# a third of the cost); tests/test_next_token_charts.py validates both charts once.
 
 
 @st.cache_data(max_entries=64, show_spinner=False, hash_funcs=BY_KEY)

@@ -3,8 +3,9 @@
 Thirty sessions play the same lesson on one `streamlit run lab/app.py`: open Home and pick a
 seed, step through ten BPE merges on Tokenizers, type a sentence on Attention and click through
 its heads, move the sampling sliders on Next token. Three of them are real browsers (Debian's
-chromium through pytest-playwright) that first press Start on the Training page, with the
-trainer cap at 2, so two runs train and the third queues while the class clicks.
+chromium through pytest-playwright, tests/e2e/lesson_browser.py) that first press Start on the
+Training page, with the trainer cap at 2, so two runs train and the third queues while the class
+clicks.
 
 The other 27 speak Streamlit's agent API over HTTP (`--server.enableAgentApi=true`; see
 tests/e2e/lesson.py): one POST per interaction, which returns when the run it caused has
@@ -25,22 +26,29 @@ for every kind while the runs train, peak RSS within the server budget, RSS back
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from benchmarks.memory import LIMIT_MB, Sampler, group_rss_mb
-from lab.attention import state as attn
-from lab.tokenizers import state as tok
 from lab.training import state as train
 from tests.e2e import lesson
 from tests.e2e.conftest import start_server, stop_server
-from tests.e2e.helpers import SHOTS, problem, wait_for_app
+from tests.e2e.helpers import SHOTS, wait_for_app
+from tests.e2e.lesson_browser import (
+    QUEUED,
+    TIMEOUT,
+    TRAINING,
+    Trainers,
+    browser_lesson,
+    css,
+    nav,
+    timed,
+)
 from tests.e2e.server_profile import Profile
+from tests.e2e.server_stats import RunQueueWait, cpu_seconds
 
 pytestmark = pytest.mark.load
 
@@ -53,173 +61,7 @@ TTL = 5  # seconds a closed tab's session is kept (for a reconnect)
 AGENT_TTL = 20  # seconds an idle agent session is kept: past any student's pause (THINK x 1.5)
 P95_TARGET = 2.0
 SETTLE_MB = 100  # "back near start": RSS within this of where it was before the class
-TIMEOUT = 180_000  # ms
 VIEWPORT = {"width": 1400, "height": 1600}
-QUEUED = re.compile(r"queued behind|yours starts when one finishes")
-# A run seen finished was training before: it counts as started when first seen either way.
-TRAINING = re.compile(r"training: step|Training .+: step|Training Live run|training: finished")
-
-
-def css(key: str) -> str:
-    return f".st-key-{key.replace('.', '-')}"
-
-
-def timed(record: lesson.Record, kind: str, page: Page, action, check) -> None:
-    """One browser interaction: act, then wait for what it should show; timed into record."""
-    start = time.monotonic()
-    error = None
-    try:
-        action()
-        check()
-        error = problem(page)
-    except Exception as e:  # a timeout or a missing element is a failed interaction
-        error = f"{type(e).__name__}: {str(e)[:300]}"
-    end = time.monotonic()
-    record.add(lesson.Timing(f"browser: {kind}", end - start, error, end))
-
-
-def trainer_state(page: Page) -> str | None:
-    """'queued', 'training' or None, from what the tab shows (the sidebar's status line, or
-    the Training page's own message when the tab is there)."""
-    shown = (
-        page.get_by_test_id("stSidebar").inner_text() + page.get_by_test_id("stMain").inner_text()
-    )
-    if QUEUED.search(shown):
-        return "queued"
-    if TRAINING.search(shown):
-        return "training"
-    return None
-
-
-class Trainers:
-    """When each trainer pressed Start, was first seen queued, and first seen training.
-
-    Read from the tabs between interactions, so a time is late by at most one interaction.
-    """
-
-    def __init__(self, pages: list[Page]) -> None:
-        self.pages = pages
-        self.pressed: dict[int, float] = {}
-        self.queued: dict[int, float] = {}
-        self.started: dict[int, float] = {}
-
-    def look(self) -> None:
-        for i, page in enumerate(self.pages):
-            if i in self.pressed and i not in self.started:
-                state = trainer_state(page)
-                if state == "queued":
-                    self.queued.setdefault(i, time.monotonic())
-                elif state == "training":
-                    self.started[i] = time.monotonic()
-
-    def lines(self) -> str:
-        """Per trainer: Start to its first step seen, and whether it queued for a slot."""
-        parts = []
-        for i in sorted(self.pressed):
-            if i not in self.started:
-                parts.append(f"#{i + 1} never started")
-                continue
-            waited = self.started[i] - self.pressed[i]
-            queued = " (queued for a slot)" if i in self.queued else ""
-            parts.append(f"#{i + 1} {waited:.1f} s{queued}")
-        return ", ".join(parts)
-
-
-def nav(page: Page, title: str) -> tuple:
-    link = page.get_by_test_id("stSidebarNav").get_by_role("link", name=title)
-    heading = page.get_by_role("heading", name=title, level=1)
-    return (lambda: link.click()), (lambda: expect(heading).to_be_visible(timeout=TIMEOUT))
-
-
-def browser_lesson(page: Page, record: lesson.Record, trainers: Trainers, student: int) -> None:
-    """The same lesson as lesson.play, with a mouse and keyboard (the run is already going)."""
-    timed(record, "page switch", page, *nav(page, "Tokenizers"))
-    main = page.get_by_test_id("stMain")
-    expect(main).to_contain_text("Merge ", timeout=TIMEOUT)
-    start = int(re.search(r"Merge ([\d,]+) of", main.inner_text())[1].replace(",", ""))
-    for k in range(1, lesson.MERGES + 1):
-        timed(
-            record,
-            "BPE Next merge",
-            page,
-            lambda: page.locator(f"{css(tok.TOK_NEXT)} button").click(),
-            lambda k=k: expect(main).to_contain_text(f"Merge {start + k} of", timeout=TIMEOUT),
-        )
-        trainers.look()
-    timed(record, "page switch", page, *nav(page, "Attention"))
-    text = lesson.sentence(student)
-    box = page.locator(f"{css(attn.ATTN_TEXT)} textarea")
-    first = " ".join("␣" if c == " " else c for c in text[:8])
-    timed(
-        record,
-        "type attention text",
-        page,
-        lambda: (box.fill(text), box.press("Control+Enter")),
-        lambda: expect(page.get_by_test_id("stCode").first).to_contain_text(first, timeout=TIMEOUT),
-    )
-    trainers.look()
-    for head in (1, 2, 3):
-        timed(
-            record,
-            "attention head/layer",
-            page,
-            lambda head=head: page.locator(css(attn.ATTN_HEAD)).get_by_text(f"head {head}").click(),
-            lambda head=head: expect(page.get_by_test_id("stPlotlyChart").first).to_contain_text(
-                f"head {head}", timeout=TIMEOUT
-            ),
-        )
-        trainers.look()
-    timed(record, "page switch", page, *nav(page, "Next token"))
-    thumb = page.locator(".st-key-temperature").get_by_role("slider")
-    for _ in range(3):
-        before = float(re.search(r"temperature ([\d.]+),", main.inner_text())[1])
-        after = round(before + 0.05, 2)
-        timed(
-            record,
-            "sampling slider",
-            page,
-            lambda: (thumb.focus(), thumb.press("ArrowRight")),
-            lambda after=after: expect(main).to_contain_text(
-                f"temperature {after:g},", timeout=TIMEOUT
-            ),
-        )
-        trainers.look()
-
-
-def cpu_seconds(pgid: int) -> float:
-    """CPU time (user + system) used so far by every process in a process group, from
-    /proc/<pid>/stat: the server's work, whatever else the machine is running."""
-    total = 0
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            stat = (proc / "stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
-            if int(fields[2]) == pgid:  # state, ppid, pgrp, ..., utime (11), stime (12)
-                total += int(fields[11]) + int(fields[12])
-        except (OSError, ValueError, IndexError):
-            continue  # the process ended while we looked
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-class RunQueueWait:
-    """Seconds the server's threads were ready to run but waited for a CPU (the kernel's
-    /proc/<pid>/task/<tid>/schedstat, second field), summed over threads as they come and go;
-    read often (every call adds what each live thread waited since the last call)."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid, self.seen, self.total = pid, {}, 0.0
-
-    def __call__(self) -> dict[str, float]:
-        for task in Path(f"/proc/{self.pid}/task").iterdir():
-            try:
-                waited = int((task / "schedstat").read_text().split()[1]) / 1e9
-            except (OSError, ValueError, IndexError):
-                continue  # the thread ended while we looked
-            self.total += waited - self.seen.get(task.name, 0.0)
-            self.seen[task.name] = waited
-        return {"runqueue": self.total}
 
 
 def settle(url: str, pgid: int, start_mb: float, longest: float = 90.0) -> tuple[float, float]:

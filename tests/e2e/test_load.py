@@ -28,7 +28,7 @@ from lab.engine import budget
 from lab.training.state import TRAIN_CKPT, TRAIN_CONTEXT, TRAIN_HEADS, TRAIN_LAYERS, TRAIN_START
 from tests.e2e.conftest import start_server, stop_server
 from tests.e2e.helpers import SHOTS, assert_no_exception, wait_for_app
-from tests.test_hostile_input import _alibi_64
+from tests.hostile_checkpoints import alibi_64
 
 pytestmark = pytest.mark.load
 
@@ -113,7 +113,7 @@ def hostile_session(
     without waiting more than a few seconds longer; the server grows by less than one
     request's budget."""
     attack_file = SHOTS / "load_alibi_bomb.safetensors"
-    attack_file.write_bytes(_alibi_64(1024))
+    attack_file.write_bytes(alibi_64(1024))
     before = round_trip(others, "before_attack")
     context = browser.new_context(viewport=VIEWPORT)
     hostile = context.new_page()

@@ -1,0 +1,43 @@
+"""What a server process did, read from /proc while a load test runs: the CPU seconds of its
+process group, and the time its threads were ready to run but waited for a CPU."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system) used so far by every process in a process group, from
+    /proc/<pid>/stat: the server's work, whatever else the machine is running."""
+    total = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+            if int(fields[2]) == pgid:  # state, ppid, pgrp, ..., utime (11), stime (12)
+                total += int(fields[11]) + int(fields[12])
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended while we looked
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+class RunQueueWait:
+    """Seconds the server's threads were ready to run but waited for a CPU (the kernel's
+    /proc/<pid>/task/<tid>/schedstat, second field), summed over threads as they come and go;
+    read often (every call adds what each live thread waited since the last call)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.seen, self.total = pid, {}, 0.0
+
+    def __call__(self) -> dict[str, float]:
+        for task in Path(f"/proc/{self.pid}/task").iterdir():
+            try:
+                waited = int((task / "schedstat").read_text().split()[1]) / 1e9
+            except (OSError, ValueError, IndexError):
+                continue  # the thread ended while we looked
+            self.total += waited - self.seen.get(task.name, 0.0)
+            self.seen[task.name] = waited
+        return {"runqueue": self.total}
