@@ -133,6 +133,8 @@ def browser_lesson(page: Page, record: lesson.Record, trainers: Trainers, studen
         trainers.look()
     timed(record, "page switch", page, *nav(page, "Next token"))
     thumb = page.locator(".st-key-temperature").get_by_role("slider")
+    # The heading is drawn before the settings line: wait for it, as for "Merge " above.
+    expect(main).to_contain_text("Sidebar settings: temperature ", timeout=TIMEOUT)
     for _ in range(3):
         before = float(re.search(r"temperature ([\d.]+),", main.inner_text())[1])
         after = round(before + 0.05, 2)
