@@ -48,7 +48,7 @@ def test_cloud_requirements_are_the_root_ones_with_the_cpu_build_of_torch():
 def _imported_modules() -> set[str]:
     found = set()
     for folder in ("lab", "pages", "minigpt"):
-        for path in (ROOT / folder).glob("*.py"):
+        for path in (ROOT / folder).rglob("*.py"):  # sub-packages too (lab/cache/, ...)
             for node in ast.walk(ast.parse(path.read_text())):
                 if isinstance(node, ast.Import):
                     found |= {a.name.split(".")[0] for a in node.names}
