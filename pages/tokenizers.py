@@ -201,7 +201,10 @@ query = st.text_input(
     placeholder="a piece of text such as ␣the, or an id",
 )
 st.dataframe(
-    tokens_view.vocab_table(merges, step, tok.token_str, query),
+    # Bytes have no merge count: a dash, never "None" (the column stays numeric for sorting).
+    tokens_view.vocab_table(merges, step, tok.token_str, query).style.format(
+        {"count": "{:,}"}, na_rep="—"
+    ),
     hide_index=True,
     height=280,
     column_config={

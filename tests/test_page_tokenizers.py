@@ -2,6 +2,7 @@
 input with a message. Its pure builders are tests/test_tokens_view.py; split characters,
 unknown characters and special tokens tests/test_page_tokenizers_pieces.py."""
 
+import pyarrow as pa
 import pytest
 
 from lab.tokenizers import state as tok_state
@@ -108,3 +109,15 @@ def test_ties_are_shown():
     step = next(i for i, m in enumerate(merges) if m.ties) + 1
     at.slider(key=tok_state.TOK_STEP).set_value(step).run()
     assert errors(at) == [] and f"a tie: {merges[step - 1].ties:,} other pair" in shown(at)
+
+
+def test_the_vocabulary_table_shows_a_dash_not_none_for_bytes():
+    at = run_page("tokenizers")
+    (table,) = [df for df in at.dataframe if "made from" in df.value.columns]
+    shown_cells = pa.ipc.open_stream(table.proto.arrow_data.styler.display_values).read_all()
+    shown_cells = shown_cells.to_pandas()
+    bytes_rows = shown_cells[shown_cells["made from"] == "byte"]
+    assert len(bytes_rows) == 256 and set(bytes_rows["count"]) == {"—"}
+    assert table.value["count"].dtype == "Int64"  # still numbers underneath: sorting stays numeric
+    merged = shown_cells[shown_cells["made from"] != "byte"]["count"]
+    assert merged.str.fullmatch(r"[\d,]+").all()
