@@ -135,3 +135,12 @@ def test_ratio_spread_pairs_rounds_and_gives_quartiles():
     # Round i's ratio is ref[i] / ours[i]: a slow round slows both halves and cancels out.
     assert ratio_spread([1.0, 2.0, 1.0], [2.0, 4.0, 1.0]) == (1.5, 2.0, 2.0)
     assert ratio_spread([2.0], [1.0]) == (0.5, 0.5, 0.5)
+
+
+def test_training_ab_race_prints_a_ratio_per_clock(capsys):
+    from benchmarks.training_ab import race
+
+    race({"ours": lambda: sum(range(1000)), "reference": lambda: sum(range(2000))}, 4, 1)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0].strip() for line in lines] == ["CPU", "wall"]
+    assert all("ratio" in line and "quartiles" in line for line in lines)
