@@ -89,11 +89,17 @@ def format_table(rows: list[Row]) -> str:
 
 
 def alternate(
-    fns: dict[str, Callable[[], object]], blocks: int, per_block: int = 1
+    fns: dict[str, Callable[[], object]],
+    blocks: int,
+    per_block: int = 1,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, list[float]]:
     """Seconds per call of each function, timed in turns: A's block, B's block, A's, ...
 
     Each block calls one function per_block times; the result lists one figure per block.
+    `clock=time.thread_time` counts only this thread's CPU seconds: on a shared machine the
+    time other jobs hold the core then counts against neither side (valid only when all the
+    work runs on this thread, as torch's does at one thread).
     Example: alternate({"a": f, "b": g}, blocks=5)["a"] has 5 entries.
     """
     times: dict[str, list[float]] = {name: [] for name in fns}
@@ -102,11 +108,24 @@ def alternate(
         if i % 2:  # swap the order each round, so neither side always runs right after the other
             order.reverse()
         for name, fn in order:
-            start = time.perf_counter()
+            start = clock()
             for _ in range(per_block):
                 fn()
-            times[name].append((time.perf_counter() - start) / per_block)
+            times[name].append((clock() - start) / per_block)
     return times
+
+
+def ratio_spread(ours: list[float], ref: list[float]) -> tuple[float, float, float]:
+    """Each round's ref / ours time (above 1: ours faster): lower quartile, median, upper quartile.
+
+    The rounds pair up blocks timed back to back, so a slow minute moves both halves of a ratio.
+    Example: ratio_spread([1.0, 2.0, 1.0], [2.0, 4.0, 1.0]) == (1.5, 2.0, 2.0)
+    """
+    ratios = [r / o for o, r in zip(ours, ref, strict=True)]
+    if len(ratios) < 2:
+        return ratios[0], ratios[0], ratios[0]
+    q1, q2, q3 = statistics.quantiles(ratios, n=4, method="inclusive")
+    return q1, q2, q3
 
 
 def median(xs: list[float]) -> float:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import torch
 
 from benchmarks.reference_gpt import RefConfig, RefGPT, RefTrain, RefTrainer
-from benchmarks.table import Row, alternate, median
+from benchmarks.table import Row, alternate, median, ratio_spread
 from minigpt.config import GPTConfig
 from minigpt.model import GPT
 from minigpt.tokenizers.tokenizer import CharTokenizer
@@ -66,14 +66,23 @@ def throughput(text: str, threads: int, quick: bool, log: Callable[[str], None])
     steps["reference"] = ref.step
     alternate(steps, blocks=1, per_block=1 if quick else 3)  # warm up: allocator, dispatch
     blocks, per_block = BLOCKS.get((quick, threads), (4, 3))
-    times = alternate(steps, blocks=blocks, per_block=per_block)
+    # At one thread torch runs the whole step (backward too) on this thread, so its CPU time is
+    # the step's cost without the minutes other jobs hold the core (wall time at load 8 was
+    # 4x the CPU time, and its per-block ratios spread twice as wide).
+    clock = time.thread_time if threads == 1 else time.perf_counter
+    times = alternate(steps, blocks=blocks, per_block=per_block, clock=clock)
+    q1, mid, q3 = ratio_spread(times["ours"], times["reference"])
     tokens = tcfg.batch_size * shape["block_size"]
     speed = {name: tokens / median(t) for name, t in times.items()}
     log(
         f"training {threads} thread(s): "
         + ", ".join(f"{k} {s:,.0f} tok/s" for k, s in speed.items())
     )
-    note = f"{blocks} alternated blocks of {per_block} step{'s' * (per_block > 1)}, medians"
+    note = (
+        f"{blocks} alternated blocks of {per_block} step{'s' * (per_block > 1)}, medians of "
+        f"{'CPU' if threads == 1 else 'wall'} time; per-block ratio median "
+        f"{mid:.2f}x, quartiles {q1:.2f}-{q3:.2f}x"
+    )
     rows = [
         Row(
             f"Training step, {threads} thread{'s' * (threads > 1)} (our default)",

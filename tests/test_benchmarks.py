@@ -7,7 +7,7 @@ from benchmarks.bpe import as_reference, lengths
 from benchmarks.memory import group_rss_mb, url_paths
 from benchmarks.pages import page_names
 from benchmarks.reference_gpt import RefConfig, RefGPT, RefTrain, RefTrainer, get_lr
-from benchmarks.table import Row, alternate, fmt, format_table
+from benchmarks.table import Row, alternate, fmt, format_table, ratio_spread
 from benchmarks.training import crossing
 from minigpt.config import GPTConfig
 from minigpt.model import GPT
@@ -129,3 +129,18 @@ def test_results_file_keeps_its_notes(tmp_path):
     text = path.read_text()
     assert "- date: now" in text and "| b |" in text and "| a |" not in text
     assert text.endswith("## Notes\nwhy it is so\n") and "--quick" in text
+
+
+def test_ratio_spread_pairs_rounds_and_gives_quartiles():
+    # Round i's ratio is ref[i] / ours[i]: a slow round slows both halves and cancels out.
+    assert ratio_spread([1.0, 2.0, 1.0], [2.0, 4.0, 1.0]) == (1.5, 2.0, 2.0)
+    assert ratio_spread([2.0], [1.0]) == (0.5, 0.5, 0.5)
+
+
+def test_training_ab_race_prints_a_ratio_per_clock(capsys):
+    from benchmarks.training_ab import race
+
+    race({"ours": lambda: sum(range(1000)), "reference": lambda: sum(range(2000))}, 4, 1)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0].strip() for line in lines] == ["CPU", "wall"]
+    assert all("ratio" in line and "quartiles" in line for line in lines)

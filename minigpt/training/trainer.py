@@ -132,7 +132,8 @@ class Trainer:
             group["lr"] = lr
         n = cfg.batch_size * cfg.gradient_accumulation_steps
         x, y = self.data.get_batch("train", n, self.block_size, self.generator)  # (n, T) each
-        self.model.train()
+        if not self.model.training:  # train() walks all ~60 modules: 0.3-0.4 ms a step, for nothing
+            self.model.train()
         first = self.dist.rank * self.micro_steps  # this process's first micro-batch
         loss_sum = torch.zeros((), device=self.device)
         for i in range(first, first + self.micro_steps):
