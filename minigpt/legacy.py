@@ -20,7 +20,17 @@ def stack_query_key_value(state: dict[str, torch.Tensor], prefix: str) -> None:
     for kind in ("weight", "bias"):
         names = [f"{prefix}{layer}.{kind}" for layer in _LEGACY_QKV]
         if all(name in state for name in names):
-            state[f"{prefix}c_attn.{kind}"] = torch.cat([state.pop(name) for name in names])
+            state[f"{prefix}c_attn.{kind}"] = _stack([state.pop(name) for name in names])
+
+
+def _stack(parts: list[torch.Tensor]) -> torch.Tensor:
+    """torch.cat along rows; for meta tensors (shapes only) the shape is worked out here, since
+    torch's meta cat runs a Python reference whose first call imports its compiler (~80 MB)."""
+    rest = {tuple(p.shape[1:]) for p in parts}
+    if all(p.is_meta for p in parts) and len(rest) == 1 and parts[0].dim() > 0:
+        rows = sum(p.shape[0] for p in parts)
+        return torch.empty((rows, *rest.pop()), dtype=parts[0].dtype, device="meta")
+    return torch.cat(parts)
 
 
 def legacy_names(name: str) -> list[str]:

@@ -5,7 +5,6 @@ Shapes use B (batch), T (time, tokens), C (n_embd), nh (heads), hs (head size = 
 
 from __future__ import annotations
 
-import functools
 import math
 
 import torch
@@ -243,36 +242,3 @@ class GPT(nn.Module):
         model = cls(config)
         model.load_state_dict(convert_hf_gpt2(state_dict, config))
         return model
-
-
-def param_breakdown(config: GPTConfig) -> dict[str, int]:
-    """Parameters by role (embeddings, attention, mlp, norms), counted on the meta device.
-
-    The meta device gives shapes without memory, so even gpt2-xl is counted without a byte of
-    weights; building the modules still takes tens of milliseconds, so counts are remembered
-    per config (the training page asks on every rerun).
-    Example: sum(param_breakdown(GPTConfig.preset("gpt2-small")).values()) == 124_439_808.
-    """
-    return dict(_breakdown(config))
-
-
-@functools.lru_cache(maxsize=256)
-def _breakdown(config: GPTConfig) -> tuple[tuple[str, int], ...]:
-    with torch.device("meta"):
-        model = GPT(config)
-    parts = {"embeddings": 0, "attention": 0, "mlp": 0, "layernorm": 0}
-    for name, p in model.named_parameters():  # shared (tied) parameters are listed once
-        if name.startswith(("wte", "wpe")):
-            parts["embeddings"] += p.numel()
-        elif ".attn." in name:
-            parts["attention"] += p.numel()
-        elif ".mlp." in name:
-            parts["mlp"] += p.numel()
-        else:
-            parts["layernorm"] += p.numel()
-    return tuple(parts.items())
-
-
-def count_params(config: GPTConfig) -> int:
-    """Total parameters of a config without building it. Example: count_params(cfg) > 0."""
-    return sum(param_breakdown(config).values())

@@ -17,7 +17,8 @@ from lab.engine.budget import refusal
 from lab.engine.costs import Request, param_count, total_bytes
 from lab.engine.runspec import LIVE_MODEL, LIVE_TRAIN, RunSpec, make_spec
 from minigpt.config import PRESETS, GPTConfig
-from minigpt.model import GPT, count_params
+from minigpt.model import GPT
+from minigpt.shapes import count_params
 
 SHAPES = [
     *PRESETS.values(),

@@ -18,7 +18,7 @@ from lab.engine.comparison import CompareSpec, LiveComparison
 from lab.engine.models import LabModel
 from minigpt.analysis.extrapolation import Extrapolation
 from minigpt.config import GPTConfig
-from minigpt.model import count_params
+from minigpt.shapes import count_params
 from minigpt.training.trainer import TrainConfig
 
 CURVE_EVERY = 10  # steps per point of a live training curve (a single batch's loss is noisy)

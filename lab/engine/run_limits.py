@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from lab.engine import budget
 from minigpt.config import GPTConfig
-from minigpt.model import count_params
+from minigpt.shapes import count_params
 from minigpt.tokenizers.tokenizer import WordTokenizer
 from minigpt.training.trainer import TrainConfig
 

@@ -25,7 +25,7 @@ from lab.training import induction
 from lab.training import state as train_state
 from minigpt.cli.train import torchrun_command
 from minigpt.config import POS_EMBS, PRESETS
-from minigpt.model import param_breakdown
+from minigpt.shapes import param_breakdown
 from minigpt.training.corpus import CorpusError, check_text_size
 
 MAX_UPLOAD_BYTES = 5_000_000

@@ -13,7 +13,7 @@ import torch
 
 from minigpt.config import GPTConfig
 from minigpt.legacy import upgrade_state_dict
-from minigpt.model import GPT
+from minigpt.shapes import meta_model
 from minigpt.training.checkpoint_check import CheckpointError
 
 # Tensor names a checkpoint may hold, by prefix, and their stored types; anything else is
@@ -25,8 +25,7 @@ _DTYPES = {"model.": {"F32"}, "optim.": {"F32"}, "trainer.": {"U8"}}
 def _expected(config: GPTConfig) -> tuple[dict[str, tuple[int, ...]], dict[str, str]]:
     """{name: shape} of the weights a model of config stores, and {alias: name} for the ties it
     really has, read off a model on the meta device (shapes without memory)."""
-    with torch.device("meta"):
-        model = GPT(config)
+    model = meta_model(config)
     shapes = {k: tuple(t.shape) for k, t in model.state_dict().items()}
     first: dict[int, str] = {}  # id(parameter) -> the first name it has
     ties = {}
