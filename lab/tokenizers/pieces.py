@@ -16,7 +16,7 @@ from typing import NamedTuple
 import tiktoken
 
 from minigpt.tokenizers.bpe import render_token
-from minigpt.tokenizers.production import MODELS, definition, load_ranks
+from minigpt.tokenizers.production import MODELS, definition, rank_count
 from minigpt.tokenizers.tokenizer import CharTokenizer
 
 TEXT, SPECIAL, UNKNOWN = "text", "special", "unknown"  # the kinds of Piece
@@ -129,4 +129,4 @@ def production_vocab(name: str) -> tuple[int, int]:
 
     Example: production_vocab("cl100k_base") -> (100256, 5)
     """
-    return len(load_ranks(name)), len(definition(name)[1])
+    return rank_count(name), len(definition(name)[1])

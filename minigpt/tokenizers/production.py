@@ -33,8 +33,8 @@ def _check(name: str) -> None:
 def definition(name: str = "cl100k_base") -> tuple[str, dict[str, int]]:
     """(pre-split pattern, special tokens) of an encoding, as tiktoken itself defines it.
 
-    tiktoken's definitions fetch their rank files from the network; we hand them the local
-    ranks instead, so only the pattern and the special tokens are taken from them.
+    tiktoken's definitions fetch their rank files from the network; we hand them an empty
+    table instead, since only the pattern and the special tokens are taken from them.
     Example: definition("o200k_base")[1]["<|endoftext|>"] -> 199999
     """
     _check(name)
@@ -42,7 +42,7 @@ def definition(name: str = "cl100k_base") -> tuple[str, dict[str, int]]:
 
     with _DEFINING:
         fetch = openai_public.load_tiktoken_bpe
-        openai_public.load_tiktoken_bpe = lambda *args, **kwargs: load_ranks(name)
+        openai_public.load_tiktoken_bpe = lambda *args, **kwargs: {}
         try:
             spec = openai_public.ENCODING_CONSTRUCTORS[name]()
         finally:
@@ -59,9 +59,11 @@ def rank_file(name: str = "cl100k_base") -> Path:
     return Path(spec.origin).parent / "data" / f"{name}.tiktoken.gz"
 
 
-@functools.cache
 def load_ranks(name: str = "cl100k_base") -> dict[bytes, int]:
     """Read a gzipped .tiktoken file: one `base64(token) rank` per line.
+
+    Not cached: the tables are large (26 MB of Python objects for o200k_base) and each user
+    below keeps what it needs.
 
     Example: load_ranks()[b"hello"] -> 15339
     """
@@ -81,12 +83,23 @@ def tiktoken_encoding(name: str = "cl100k_base") -> tiktoken.Encoding:
     Example: tiktoken_encoding().encode("hello world") -> [15339, 1917]
     """
     pattern, special_tokens = definition(name)
-    return tiktoken.Encoding(
+    encoding = tiktoken.Encoding(
         name,
         pat_str=pattern,
         mergeable_ranks=load_ranks(name),
         special_tokens=special_tokens,
     )
+    # tiktoken keeps the Python table only to pickle itself; its Rust core encodes and decodes
+    # from its own copy. Nothing here pickles an encoding, so the Python copy is let go (a
+    # shared server holds both encodings: ~40 MB).
+    encoding._mergeable_ranks = {}
+    return encoding
+
+
+@functools.cache
+def rank_count(name: str = "cl100k_base") -> int:
+    """How many ordinary (mergeable) tokens an encoding has. Example: rank_count() -> 100256"""
+    return len(load_ranks(name))
 
 
 @functools.cache
