@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from lab import state
 from lab.attention import state as attn_state
-from lab.attention.measure import ablation_view, copy_length, repeating_unit
+from lab.attention.measure import ablation_view, copy_length, random_copy, repeating_unit
 from minigpt import GPT, GPTConfig
 from minigpt.training.checkpoint import load_checkpoint
 from tests.apptest import ROOT, TIMEOUT, errors, page_path, run_router
@@ -128,3 +128,20 @@ def test_too_little_text_is_refused_in_words():
     model = GPT(GPTConfig(n_layer=1, n_head=2, n_embd=8, block_size=16, vocab_size=5))
     with pytest.raises(ValueError, match="at least two tokens"):
         ablation_view(model, [1], [(0, 0)])
+
+
+def test_the_random_losses_shared_between_texts_are_the_ones_measured_per_text():
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(n_layer=2, n_head=2, n_embd=8, block_size=16, vocab_size=7)).eval()
+    asked = []
+
+    def shared(length, heads):
+        asked.append((length, heads))
+        return random_copy(model, length, list(heads))
+
+    for mode in ("zero", "mean"):
+        alone = ablation_view(model, [0, 1, 2, 3, 4, 5], [(1, 0)], mode)
+        with_shared = ablation_view(model, [0, 1, 2, 3, 4, 5], [(1, 0)], mode, shared_random=shared)
+        assert with_shared == alone
+    # zeroed heads and the intact model are shared by length; a mean is this text's own
+    assert asked == [(6, ()), (6, ((1, 0),)), (6, ())]

@@ -14,12 +14,14 @@ The ablation acts only on this thread's passes, so the shared model is never cha
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from minigpt.analysis.ablation import (
+    CopyLosses,
     ablate,
     copy_losses,
     head_means,
@@ -29,6 +31,8 @@ from minigpt.analysis.ablation import (
 )
 
 Head = tuple[int, int]  # (layer, head)
+# (copy length, heads zeroed) -> losses on the random passages: a cache shared by every text.
+SharedRandom = Callable[[int, tuple[Head, ...]], CopyLosses]
 
 
 @dataclass(frozen=True)
@@ -94,12 +98,30 @@ def copy_length(ids: list[int], block_size: int) -> int:
     return min(repeating_unit(ids), block_size // 2)
 
 
+def random_copy(model: nn.Module, length: int, heads: list[Head], seed: int = 0) -> CopyLosses:
+    """Losses on 8 random passages of `length` tokens written twice, with `heads` zeroed.
+
+    They depend on the copy length and not on the text, so the page shares them between texts
+    (a class typing different sentences of one length pays for them once).
+    """
+    randoms = random_passages(model.config.vocab_size, length, seed=seed)  # (8, length)
+    with ablate(model, heads, "zero"):
+        return copy_losses(model, randoms)
+
+
 def ablation_view(
-    model: nn.Module, ids: list[int], heads: list[Head], mode: str = "zero", seed: int = 0
+    model: nn.Module,
+    ids: list[int],
+    heads: list[Head],
+    mode: str = "zero",
+    seed: int = 0,
+    shared_random: SharedRandom | None = None,
 ) -> AblationView:
     """The panel's losses on ids (at least 2 tokens, at most the context), intact and ablated.
 
-    Mean ablation uses each head's mean output over the text's copy written twice.
+    Mean ablation uses each head's mean output over the text's copy written twice (so its
+    random losses belong to this text); the intact and zeroed random losses come from
+    `shared_random` when given, else are measured here (the same numbers either way).
     """
     if len(ids) < 2:
         raise ValueError("a loss needs at least two tokens: type a little more text")
@@ -108,20 +130,29 @@ def ablation_view(
     L = max(2, copy_length(ids, model.config.block_size))  # a copy of one token has no loss
     text = torch.tensor([ids])  # (1, T)
     passage = text[:, :L]  # (1, L)
-    randoms = random_passages(model.config.vocab_size, L, seed=seed)  # (8, L)
     means = head_means(model, twice(passage)) if mode == "mean" else None
 
-    def measure() -> Losses:
-        mine, rand = copy_losses(model, passage), copy_losses(model, randoms)
+    def randoms(off: list[Head]) -> CopyLosses:
+        if off and mode == "mean":
+            with ablate(model, off, mode, means):
+                return copy_losses(model, random_passages(model.config.vocab_size, L, seed=seed))
+        if shared_random is not None and seed == 0:
+            return shared_random(L, tuple(off))
+        return random_copy(model, L, off, seed)
+
+    def measure(off: list[Head]) -> Losses:
+        with ablate(model, off, mode, means):
+            mine = copy_losses(model, passage)
+            text_loss = float(token_losses(model, text).mean())
+        rand = randoms(off)
         return Losses(
-            text=float(token_losses(model, text).mean()),
+            text=text_loss,
             text_first=mine.first_copy,
             text_second=mine.second_copy,
             random_first=rand.first_copy,
             random_second=rand.second_copy,
         )
 
-    intact = measure()
-    with ablate(model, heads, mode, means):
-        ablated = measure() if heads else intact
+    intact = measure([])
+    ablated = measure(list(heads)) if heads else intact
     return AblationView(tuple(heads), mode, L, repeating_unit(ids) < len(ids), intact, ablated)

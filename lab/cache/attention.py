@@ -10,6 +10,7 @@ from lab.attention import measure as attn_measure
 from lab.cache.keys import BY_KEY
 from lab.engine import budget, views
 from lab.engine.models import LabModel
+from minigpt.analysis.ablation import CopyLosses
 
 
 @st.cache_data(
@@ -42,4 +43,17 @@ def ablation_view(
     lab_model: LabModel, ids: tuple[int, ...], heads: tuple[tuple[int, int], ...], mode: str
 ) -> attn_measure.AblationView:
     """Losses with the heads intact and switched off (cached per model, text, heads, mode)."""
-    return attn_measure.ablation_view(lab_model.model, list(ids), list(heads), mode)
+
+    def shared(length: int, off: tuple[tuple[int, int], ...]) -> CopyLosses:
+        return random_copy(lab_model, length, off)
+
+    return attn_measure.ablation_view(
+        lab_model.model, list(ids), list(heads), mode, shared_random=shared
+    )
+
+
+@st.cache_data(max_entries=256, show_spinner=False, hash_funcs=BY_KEY)
+def random_copy(lab_model: LabModel, length: int, heads: tuple[tuple[int, int], ...]) -> CopyLosses:
+    """Losses on random passages written twice, heads intact or zeroed: the same for every text
+    whose copy is this long (cached per model, length and heads; most of the panel's work)."""
+    return attn_measure.random_copy(lab_model.model, length, list(heads))
