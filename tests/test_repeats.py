@@ -87,7 +87,7 @@ def test_the_command_line_repeats_every_window_first_then_its_share(tmp_path, mo
 
     def spy(self, split, *args, **kw):
         if split == "train":
-            seen.append(self.repeat_fraction)
+            seen.append((self.repeat_fraction, self.random_fraction))
         return real(self, split, *args, **kw)
 
     monkeypatch.setattr(RepeatData, "get_batch", spy)
@@ -102,7 +102,8 @@ def test_the_command_line_repeats_every_window_first_then_its_share(tmp_path, mo
         ]
     )
     assert code == 0
-    assert seen[:5] == [1.0, 1.0, 1.0, 0.25, 0.25]  # then the final evaluation's batches
+    # every window a random span for 3 steps, then the shares asked for
+    assert seen[:5] == [(1.0, 1.0)] * 3 + [(0.25, 0.5)] * 2
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert metrics["repeats"] == {
         "repeat_fraction": 0.25,

@@ -67,8 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--repeat_all_until",
         type=int,
         default=0,
-        help="until this step every training window holds a repeated span (the induction head "
-        "forms first), then --repeat_fraction of them",
+        help="until this step every training window holds a repeated span of random tokens "
+        "(only copying predicts it, so the induction head forms first), then --repeat_fraction "
+        "of them, --repeat_random of those random",
     )
     p.add_argument("--log_interval", type=int, default=10, help="print every N steps")
     p.add_argument(
@@ -182,8 +183,9 @@ def _train(parser: argparse.ArgumentParser, args: argparse.Namespace, ctx: DistC
     try:
         while trainer.steps_done < tcfg.max_iters:
             if isinstance(data, RepeatData):  # a curriculum: copying first, then mostly text
-                all_windows = trainer.steps_done < args.repeat_all_until
-                data.repeat_fraction = 1.0 if all_windows else args.repeat_fraction
+                first = trainer.steps_done < args.repeat_all_until
+                data.repeat_fraction = 1.0 if first else args.repeat_fraction
+                data.random_fraction = 1.0 if first else args.repeat_random
             m = trainer.step()
             e = trainer.evaluate() if trainer.eval_due else None
             if not ctx.is_main:
