@@ -81,4 +81,9 @@ def test_the_live_preset_grows_an_induction_head(page: Page, app_url: str) -> No
     expect(formed).to_be_visible(timeout=420_000)
     formed.scroll_into_view_if_needed()
     assert_no_exception(page, "induction_formed_live")
+    # the main loss chart marks the same step (a dashed rule), named in its legend line
+    expect(page.get_by_text("an induction head formed")).to_be_visible()
+    loss = page.get_by_test_id("stVegaLiteChart").first  # Loss, Perplexity, Learning rate
+    loss.scroll_into_view_if_needed()
+    loss.screenshot(path=str(SHOTS / "induction_formed_loss_chart.png"))
     page.locator(".st-key-training-stop button").click()
