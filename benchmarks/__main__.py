@@ -21,7 +21,17 @@ import torch
 from benchmarks.table import Row, format_table
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / ".." / "shared" / "data" / "tinyshakespeare.txt"
+
+
+def _shared_data(name: str) -> Path:
+    """A file of the shared data folder, beside the repo or beside its worktrees' folder (wt/)."""
+    for base in (ROOT.parent, ROOT.parent.parent):
+        if (base / "shared" / "data").is_dir():
+            return base / "shared" / "data" / name
+    return ROOT.parent / "shared" / "data" / name
+
+
+DATA = _shared_data("tinyshakespeare.txt")
 SECTIONS = (
     "training",
     "quality",

@@ -11,11 +11,24 @@ from lab import state
 from lab.attention import state as attn_state
 from lab.attention.measure import ablation_view, copy_length, random_copy, repeating_unit
 from minigpt import GPT, GPTConfig
+from minigpt.analysis.forming import FORMED
+from minigpt.analysis.heads import head_scores
 from minigpt.training.checkpoint import load_checkpoint
 from tests.apptest import ROOT, TIMEOUT, errors, page_path, run_router
 
 INDUCTION = ROOT / "assets" / "induction" / "checkpoint.safetensors"
-HEADS = [1 * 4 + 0, 1 * 4 + 3]  # layer 1 heads 0 and 3, as multiselect options
+
+
+def copying_heads() -> list[tuple[int, int]]:
+    """The shipped induction model's heads with an induction score of 0.5 or more."""
+    scores = head_scores(load_checkpoint(INDUCTION).model.eval())
+    return [(r.layer, r.head) for r in scores.rows() if r.induction >= FORMED]
+
+
+def heads_as_options() -> list[int]:
+    """copying_heads() as the multiselect's options (layer * n_head + head)."""
+    n_head = load_checkpoint(INDUCTION).model.config.n_head
+    return [layer * n_head + head for layer, head in copying_heads()]
 
 
 def on_induction_model(**preset) -> AppTest:
@@ -67,7 +80,7 @@ def test_switching_off_the_induction_heads_costs_the_second_copy_not_the_first()
     at = on_induction_model()
     assert not errors(at)
     intact = table(at)
-    at.multiselect(key=attn_state.ATTN_ABLATE).set_value(HEADS).run()
+    at.multiselect(key=attn_state.ATTN_ABLATE).set_value(heads_as_options()).run()
     assert not errors(at)
     off = table(at)
     second = "your text written twice: second copy"
@@ -80,7 +93,9 @@ def test_switching_off_the_induction_heads_costs_the_second_copy_not_the_first()
 
 
 def test_mean_ablation_also_costs_the_second_copy():
-    at = on_induction_model(**{attn_state.ATTN_ABLATE_MODE: "mean", attn_state.ATTN_ABLATE: HEADS})
+    at = on_induction_model(
+        **{attn_state.ATTN_ABLATE_MODE: "mean", attn_state.ATTN_ABLATE: heads_as_options()}
+    )
     assert not errors(at)
     assert table(at)["your text written twice: second copy"]["change"] > 1.0
 
@@ -116,7 +131,7 @@ def test_the_shipped_model_needs_its_induction_heads_on_any_repeated_random_text
     g = torch.Generator().manual_seed(5)
     L = 20
     ids = torch.randperm(model.config.vocab_size, generator=g)[:L].tolist() * 2
-    view = ablation_view(model, ids, [(1, 0), (1, 3)])
+    view = ablation_view(model, ids, copying_heads())
     assert view.ablated.text_second - view.intact.text_second > 1.0
     assert view.ablated.random_second - view.intact.random_second > 1.0
     # the first copy: within 0.3 nats on 8 random passages; one passage of 20 is noisier

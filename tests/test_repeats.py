@@ -79,3 +79,34 @@ def test_the_command_line_trains_with_repeats_and_records_them(tmp_path):
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert metrics["repeats"] == {"repeat_fraction": 0.5, "repeat_random": 0.5}
     assert metrics["model"]["pos_emb"] == "rope"
+
+
+def test_the_command_line_repeats_every_window_first_then_its_share(tmp_path, monkeypatch):
+    seen = []  # the repeat share each training batch was drawn with
+    real = RepeatData.get_batch
+
+    def spy(self, split, *args, **kw):
+        if split == "train":
+            seen.append((self.repeat_fraction, self.random_fraction))
+        return real(self, split, *args, **kw)
+
+    monkeypatch.setattr(RepeatData, "get_batch", spy)
+    text = tmp_path / "t.txt"
+    text.write_text("To be, or not to be, that is the question. " * 60)
+    code = main(
+        [
+            *("--data", str(text), "--preset", "lab-induction", "--n_embd", "16"),
+            *("--block_size", "16", "--max_iters", "5", "--eval_iters", "1", "--batch_size", "2"),
+            *("--eval_interval", "100", "--repeat_all_until", "3", "--repeat_fraction", "0.25"),
+            *("--weights_only", "--out", str(tmp_path / "out")),
+        ]
+    )
+    assert code == 0
+    # every window a random span for 3 steps, then the shares asked for
+    assert seen[:5] == [(1.0, 1.0)] * 3 + [(0.25, 0.5)] * 2
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["repeats"] == {
+        "repeat_fraction": 0.25,
+        "repeat_random": 0.5,
+        "repeat_all_until": 3,
+    }

@@ -39,7 +39,9 @@ def show_me_button() -> None:
         key="attention.show_induction",
         on_click=attn_state.show_induction_head,
         help="Switches the sidebar to the shipped induction model and types random letters "
-        "written twice; layer 1, head 0 then draws the copying stripe.",
+        "written twice; layer {}, head {} then draws the copying stripe.".format(
+            *attn_state.INDUCTION_HEAD
+        ),
     )
 
 

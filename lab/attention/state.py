@@ -22,7 +22,7 @@ ATTN_DEFAULT_TEXT = "All that glisters is not gold.\nAll that glisters is not go
 # Letters in a random order, none twice, written twice: nothing but copying predicts the second
 # copy, so on the induction model its heads draw the copying stripe plainly.
 INDUCTION_EXAMPLE = "qWzKxvJbmYfPgdTlcNhrUsEo" * 2
-INDUCTION_HEAD = (1, 0)  # the shipped induction model's strongest induction head
+INDUCTION_HEAD = (2, 2)  # the shipped induction model's strongest induction head
 # What a link to this page carries (lab/links.py); layer, head and focus are clamped to the
 # model by attention_defaults and clamp_attention_focus, as any other value is.
 LINK: tuple[links.Param, ...] = (

@@ -34,7 +34,7 @@ def shipped_model() -> LabModel:
 
 @st.cache_resource(show_spinner="Loading the shipped induction model…")
 def induction_model() -> LabModel:
-    """The two-layer model in assets/induction/ that copies from its context (see the README)."""
+    """The three-layer model in assets/induction/ that copies from its context (see the README)."""
     ckpt = load_checkpoint(INDUCTION_DIR / "checkpoint.safetensors")
     saved = json.loads((INDUCTION_DIR / "metrics.json").read_text())
     ckpt.model.requires_grad_(False)  # shared by every session, like the shipped model

@@ -77,10 +77,55 @@ def _waiting(title: str, text: list[str]) -> tuple[dict[str, Any], list[dict[str
     return spec, [{"step": 0, "value": 0.0, "series": "validation"}]
 
 
+EVALUATED = ["train (evaluated)", "validation"]
+FORMED_SERIES = "induction head formed"  # the loss panel's marker row, not a curve
+FORMED_COLOR = "#d62728"  # the dashed red line the forming section's charts draw too
+
+
+def _loss_panel(max_steps: int | None) -> dict[str, Any]:
+    """The loss panel: its curves, and a dashed rule with a label at the step of the row whose
+    series is FORMED_SERIES (if any). The marker travels in the data, not the spec, so the spec
+    stays the same before and after a head forms and the browser keeps updating it in place."""
+    curves = _panel("Loss", "nats per token", ["training batch", *EVALUATED], max_steps)
+    is_mark = f"datum.series === '{FORMED_SERIES}'"
+    return {
+        "title": curves.pop("title"),
+        "encoding": {"x": curves["encoding"].pop("x")},  # shared by the layers
+        "layer": [
+            {"transform": [{"filter": f"!({is_mark})"}], **curves},
+            {
+                "transform": [{"filter": is_mark}],
+                "mark": {"type": "rule", "color": FORMED_COLOR, "strokeDash": [6, 4]},
+            },
+            {
+                "transform": [
+                    {"filter": is_mark},
+                    {
+                        "calculate": "'induction ≥ 0.5 at step ' + format(datum.step, ',')",
+                        "as": "label",
+                    },
+                ],
+                "mark": {
+                    "type": "text",
+                    "align": "left",
+                    "baseline": "top",
+                    "dx": 4,
+                    "color": FORMED_COLOR,
+                },
+                "encoding": {"y": {"value": 2}, "text": {"field": "label"}},
+            },
+        ],
+    }
+
+
 def training_panels(
-    rows: Sequence[dict[str, Any]], max_steps: int | None = None
+    rows: Sequence[dict[str, Any]], max_steps: int | None = None, formed: int | None = None
 ) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
     """Loss, perplexity and learning rate over steps: three (Vega-Lite spec, data rows) pairs.
+
+    `formed`, the step at which some head's induction score first reached 0.5 (a run on
+    repeated spans, FormingTrace.first_step_above), is marked on the loss panel: one row of
+    series FORMED_SERIES at that step, drawn as a dashed rule with its label.
 
     Vega-Lite rather than plotly because the live page redraws these twice a second: a spec
     that stays the same while only its data grows is updated in place by the browser, where a
@@ -104,14 +149,15 @@ def training_panels(
     lrs = [r["lr"] for r in rows if r.get("lr") is not None]
     for x, y in zip(*_thin(lr_steps, lrs), strict=True):
         lr.append({"step": x, "value": y, "series": "learning rate"})
-    evaluated = ["train (evaluated)", "validation"]
+    if formed is not None:
+        loss.append({"step": formed, "value": None, "series": FORMED_SERIES})
     perplexity = (
-        (_panel("Perplexity", "exp(evaluated loss)", evaluated, max_steps), ppl)
+        (_panel("Perplexity", "exp(evaluated loss)", EVALUATED, max_steps), ppl)
         if len({r["step"] for r in evals}) >= 2
         else _waiting("Perplexity", PERPLEXITY_WAIT)
     )
     return [
-        (_panel("Loss", "nats per token", ["training batch", *evaluated], max_steps), loss),
+        (_loss_panel(max_steps), loss),
         perplexity,
         (_panel("Learning rate", "learning rate", ["learning rate"], max_steps), lr),
     ]

@@ -40,6 +40,12 @@ def with_repeats(spec: RunSpec | None) -> RunSpec | None:
     )
 
 
+def formed_step(run: LiveRun) -> int | None:
+    """The step at which some head's induction score first reached FORMED (None: not yet, or a
+    run without repeats); the loss chart and the forming section mark it."""
+    return None if run.forming is None else run.forming.first_step_above(FORMED)
+
+
 def forming_section(run: LiveRun) -> None:
     """The phase change so far (nothing until the first evaluation of a repeat run)."""
     trace = run.forming
@@ -49,13 +55,14 @@ def forming_section(run: LiveRun) -> None:
     if not trace.points:
         st.caption(f"Appears after the first evaluation (step {run.spec.train.eval_interval:,}).")
         return
-    formed = trace.first_step_above(FORMED)
+    formed = formed_step(run)
     steps = trace.steps
     best = trace.points[-1].best_induction
     st.caption(
         f"Best induction score at step {steps[-1]:,}: {best:.2f}. "
         + (
-            f"A head first scored {FORMED} or more at step {formed:,} (dashed line)."
+            f"A head first scored {FORMED} or more at step {formed:,} (the dashed line here "
+            "and on the loss chart above)."
             if formed is not None
             else f"No head has reached {FORMED} yet."
         )

@@ -206,9 +206,10 @@ def _draw(box: Session) -> None:
         help="Mean loss on held-out text, in nats per token; its perplexity is exp(loss).",
     )
     st.progress(min(1.0, done / total))
+    formed = induction.formed_step(run)
     for column, (name, (spec, data)) in zip(
         st.columns(3),
-        zip(("loss", "ppl", "lr"), charts.training_panels(rows, total), strict=True),
+        zip(("loss", "ppl", "lr"), charts.training_panels(rows, total, formed), strict=True),
         strict=True,
     ):
         table = pa.table(
@@ -220,6 +221,7 @@ def _draw(box: Session) -> None:
         ":red[**━ validation**] (averaged over many batches every "
         f"{run.spec.train.eval_interval:,} steps; validation text is never trained on) · "
         ":green[**━ learning rate**]"
+        + (" · :red[**┆ an induction head formed**]" if formed is not None else "")
     )
     _heads_line(run)
     induction.forming_section(run)

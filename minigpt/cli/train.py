@@ -63,6 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.5,
         help="share of those repeated spans made of random tokens rather than text",
     )
+    p.add_argument(
+        "--repeat_all_until",
+        type=int,
+        default=0,
+        help="until this step every training window holds a repeated span of random tokens "
+        "(only copying predicts it, so the induction head forms first), then --repeat_fraction "
+        "of them, --repeat_random of those random",
+    )
     p.add_argument("--log_interval", type=int, default=10, help="print every N steps")
     p.add_argument(
         "--weights_only",
@@ -100,7 +108,14 @@ def _log_line(m, e=None) -> dict[str, Any]:
     return line
 
 
-def _save(out: Path, model: GPT, tokenizer, trainer: Trainer, weights_only: bool = False) -> None:
+def _save(
+    out: Path,
+    model: GPT,
+    tokenizer,
+    trainer: Trainer,
+    weights_only: bool = False,
+    repeats: dict[str, Any] | None = None,
+) -> None:
     save_checkpoint(
         out / "checkpoint.safetensors", model, tokenizer, None if weights_only else trainer
     )
@@ -112,11 +127,8 @@ def _save(out: Path, model: GPT, tokenizer, trainer: Trainer, weights_only: bool
         "history": state["history"],
         "evals": state["evals"],
     }
-    if isinstance(trainer.data, RepeatData):  # how the training text was made to repeat
-        metrics["repeats"] = {
-            "repeat_fraction": trainer.data.repeat_fraction,
-            "repeat_random": trainer.data.random_fraction,
-        }
+    if repeats:  # how the training text was made to repeat
+        metrics["repeats"] = repeats
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
 
 
@@ -125,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.log_interval < 1 or args.threads < 1:
         parser.error("--log_interval and --threads must be at least 1")
+    if args.repeat_all_until < 0:
+        parser.error("--repeat_all_until must be at least 0")
     torch.set_num_threads(args.threads)
     try:
         ctx = init_distributed(args.device)  # one process, or this one's place under torchrun
@@ -149,10 +163,14 @@ def _train(parser: argparse.ArgumentParser, args: argparse.Namespace, ctx: DistC
         tokenizer = build_tokenizer(args.tokenizer, text, vocab_size=args.vocab_size)
         overrides = _picked(args, MODEL_FLAGS)
         cfg = GPTConfig.preset(args.preset, **overrides, vocab_size=tokenizer.vocab_size)
-        if args.repeat_fraction > 0:
+        repeats: dict[str, Any] = {}
+        if args.repeat_fraction > 0 or args.repeat_all_until > 0:
             data = RepeatData.from_text(
                 text, tokenizer, tcfg.val_fraction, args.repeat_fraction, args.repeat_random
             )
+            repeats = {"repeat_fraction": args.repeat_fraction, "repeat_random": args.repeat_random}
+            if args.repeat_all_until > 0:
+                repeats["repeat_all_until"] = args.repeat_all_until
         else:
             data = TokenData.from_text(text, tokenizer, tcfg.val_fraction)
         torch.manual_seed(tcfg.seed)
@@ -164,6 +182,10 @@ def _train(parser: argparse.ArgumentParser, args: argparse.Namespace, ctx: DistC
         parser.error(str(e))
     try:
         while trainer.steps_done < tcfg.max_iters:
+            if isinstance(data, RepeatData):  # a curriculum: copying first, then mostly text
+                first = trainer.steps_done < args.repeat_all_until
+                data.repeat_fraction = 1.0 if first else args.repeat_fraction
+                data.random_fraction = 1.0 if first else args.repeat_random
             m = trainer.step()
             e = trainer.evaluate() if trainer.eval_due else None
             if not ctx.is_main:
@@ -171,12 +193,12 @@ def _train(parser: argparse.ArgumentParser, args: argparse.Namespace, ctx: DistC
             if e is not None or m.step % args.log_interval == 0:
                 print(json.dumps(_log_line(m, e)), flush=True)
             if e is not None:
-                _save(args.out, model, tokenizer, trainer, args.weights_only)
+                _save(args.out, model, tokenizer, trainer, args.weights_only, repeats)
     except TrainingDiverged as err:  # every process raises it at the same step
         if not ctx.is_main:
             return 1
         # The last sane weights, for a look.
-        _save(args.out, model, tokenizer, trainer, args.weights_only)
+        _save(args.out, model, tokenizer, trainer, args.weights_only, repeats)
         print(json.dumps({"step": err.step, "error": str(err)}), flush=True)
         print(err, file=sys.stderr)
         return 1

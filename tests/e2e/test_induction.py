@@ -49,8 +49,8 @@ def test_switching_off_the_induction_heads_raises_the_second_copy_loss(
     intact = nats(second)
     assert_no_exception(page, "induction_intact")
 
-    switch_off(page, "layer 1, head 0")
-    switch_off(page, "layer 1, head 3")
+    switch_off(page, "layer 2, head 0")  # the shipped model's two induction heads
+    switch_off(page, "layer 2, head 2")
     expect(second.get_by_test_id("stMetricDelta")).to_have_text(re.compile(r"^\+\d+\.\d\d vs"))
     assert nats(second) > intact + 1.0
     second.scroll_into_view_if_needed()
@@ -62,7 +62,7 @@ def test_small_screen(page: Page, app_url: str) -> None:
     show_induction(page, app_url)
     page.get_by_test_id("stPlotlyChart").first.scroll_into_view_if_needed()
     assert_no_exception(page, "induction_1280x720_map")
-    switch_off(page, "layer 1, head 0")
+    switch_off(page, "layer 2, head 0")
     metric(page, "Its second copy").scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "induction_1280x720_heads_off.png"))
 
@@ -81,4 +81,9 @@ def test_the_live_preset_grows_an_induction_head(page: Page, app_url: str) -> No
     expect(formed).to_be_visible(timeout=420_000)
     formed.scroll_into_view_if_needed()
     assert_no_exception(page, "induction_formed_live")
+    # the main loss chart marks the same step (a dashed rule), named in its legend line
+    expect(page.get_by_text("an induction head formed")).to_be_visible()
+    loss = page.get_by_test_id("stVegaLiteChart").first  # Loss, Perplexity, Learning rate
+    loss.scroll_into_view_if_needed()
+    loss.screenshot(path=str(SHOTS / "induction_formed_loss_chart.png"))
     page.locator(".st-key-training-stop button").click()
