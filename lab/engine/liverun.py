@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,6 +56,11 @@ class _Clock:
     seconds: float = 0.0
     steps: int = 0
     recent: list[tuple[float, int]] = field(default_factory=list)  # (seconds, steps) per slice
+
+
+LOG_SHARE = 0.05  # the most of a run's training time its logged samples and snapshots may take
+LOG_FREE_SECONDS = 1.0  # ... unless they take less than this in all
+MIN_LOG_TOKENS = 32  # a logged sample's length when the context leaves less room than this
 
 
 class LiveRun:
@@ -189,11 +195,24 @@ class LiveRun:
         self.clock.recent = [*self.clock.recent[-19:], (spent, len(made))]
         return made
 
+    def log_tokens(self, sampling: SamplingConfig | None = None) -> int:
+        """New tokens in each logged sample with these settings (see `log_tokens`)."""
+        asked = (sampling or SamplingConfig()).max_new_tokens
+        return log_tokens(asked, self.spec.model.block_size, len(self.prompt_ids))
+
+    def set_log_every(self, every: int) -> None:
+        """Log a sample and a head snapshot every `every` steps (estimate.log_schedule picks it
+        from measured costs, so a small model does not spend its run logging)."""
+        self.sample_every = self.snapshot_every = max(1, every)
+
     def _log(self, sampling: SamplingConfig | None, force: bool = False) -> None:
         step = self.steps_done
         if force or step % self.sample_every == 0 or self.done:
             self.samples = [s for s in self.samples if s[0] != step]
-            self.samples.append((step, self.sample(sampling=sampling)))
+            short = dataclasses.replace(
+                sampling or SamplingConfig(), max_new_tokens=self.log_tokens(sampling)
+            )
+            self.samples.append((step, self.sample(sampling=short)))
         if force or step % self.snapshot_every == 0 or self.done:
             self.snapshot_heads()
 
@@ -329,12 +348,38 @@ class LiveRun:
         return run
 
 
-def log_every(max_iters: int) -> int:
-    """Steps between two logged samples (and head snapshots): about 20 in a run.
+def log_every(max_iters: int, step_seconds: float = 0.0, log_seconds: float = 0.0) -> int:
+    """Steps between two logged samples (and head snapshots): about 20 in a run, but, when the
+    costs of a step and of one log (a sample and a snapshot) are known, only as many as fit in
+    LOG_SHARE of the training time or LOG_FREE_SECONDS, whichever is more.
 
-    Example: log_every(1500) == 75
+    A 150-step run of lab-live logged every 8 steps, and its samples took 23% of the run; a
+    tiny model's run still logs about 20 times, its logs taking a second in all.
+    Example: log_every(1500) == 75; log_every(150, step_seconds=0.1, log_seconds=0.2) == 30
     """
-    return max(1, round(max_iters / 20))
+    every = max(1, round(max_iters / 20))
+    if step_seconds > 0 and log_seconds > 0:
+        budget = max(LOG_SHARE * max_iters * step_seconds, LOG_FREE_SECONDS)
+        every = max(every, math.ceil(max_iters * log_seconds / budget - 1e-9))
+    return every
+
+
+def log_tokens(asked: int, block_size: int, prompt_tokens: int) -> int:
+    """New tokens in a logged sample: as many as asked, at most SAMPLE_TOKENS, and only as many
+    as fit in the model's context after the prompt (at least MIN_LOG_TOKENS).
+
+    Inside the context each new token costs one position's work (its keys and values are
+    cached); past it every token reruns the whole window. On lab-live (context 64) a
+    160-token sample cost 4 training steps, a 57-token one just over one.
+    Example: log_tokens(200, 64, 7) == 57; log_tokens(20, 64, 7) == 20
+    """
+    room = max(MIN_LOG_TOKENS, block_size - prompt_tokens)
+    return max(1, min(asked, SAMPLE_TOKENS, room))
+
+
+def logged_sample_tokens(tokenizer: Tokenizer, block_size: int, asked: int) -> int:
+    """LiveRun.log_tokens before the run exists: the default prompt, this tokenizer and context."""
+    return log_tokens(asked, block_size, len(_readable(tokenizer, DEFAULT_PROMPT)))
 
 
 def _token_data(text: str, tokenizer: Tokenizer, val_fraction: float) -> TokenData:
