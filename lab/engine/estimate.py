@@ -108,7 +108,7 @@ def measure_costs(run: LiveRun, steps: int = STEPS_TIMED) -> RunCosts:
 
 
 def measure_costs_as_trainer(run: LiveRun, steps: int = STEPS_TIMED) -> RunCosts:
-    """measure_costs on a thread at the training thread's priority (nice 10), so a busy
+    """measure_costs on a thread at the training thread's priority (background.NICE), so a busy
     server slows the estimate as much as it will slow the run.
 
     A thread cannot raise its priority back without privileges, so the measuring thread is a
