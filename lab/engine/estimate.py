@@ -3,7 +3,8 @@
 Timing three bare training steps and multiplying by the step count said 1:32 for a run that took
 2:55: a live run also evaluates (eval_iters batches of each split every eval_interval steps),
 writes samples and snapshots its heads every few steps. `measure_costs` times one of each on a
-throwaway copy of the run, and `run_seconds` adds them up in the run's own schedule.
+throwaway copy of the run, and `run_seconds` adds them up in the run's own schedule. The same
+costs set that schedule (`log_schedule`): the run logs as often as the estimate counted.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 from lab.engine.background import lower_priority
 from lab.engine.liverun import LiveRun
-from lab.engine.runspec import SAMPLE_TOKENS
+from lab.engine.logs import log_every
 from minigpt.sampling import SamplingConfig
 from minigpt.training.trainer import TrainConfig, Trainer, TrainingDiverged
 
@@ -32,6 +33,18 @@ class RunCosts:
     eval_batch: float  # one evaluation batch of each split (an evaluation is eval_iters of them)
     sample_token: float  # one token of a logged sample
     snapshot: float  # one snapshot of the heads on the probe text
+
+    def log(self, sample_tokens: int) -> float:
+        """One log: a sample of sample_tokens new tokens and a snapshot of the heads."""
+        return self.sample_token * sample_tokens + self.snapshot
+
+
+def log_schedule(costs: RunCosts, max_iters: int, sample_tokens: int) -> int:
+    """Steps between two logs for a run of max_iters steps at these costs (liverun.log_every).
+
+    Example: log_schedule(RunCosts(0.1, 1.0, 0.001, 0.1), 150, 100) == 40
+    """
+    return log_every(max_iters, costs.step, costs.log(sample_tokens))
 
 
 def evaluations(train: TrainConfig, done: int = 0) -> int:
@@ -54,18 +67,14 @@ def logs(max_iters: int, every: int, done: int = 0) -> int:
 
 
 def run_seconds(
-    costs: RunCosts,
-    train: TrainConfig,
-    every: int,
-    sample_tokens: int = SAMPLE_TOKENS,
-    done: int = 0,
+    costs: RunCosts, train: TrainConfig, every: int, sample_tokens: int, done: int = 0
 ) -> float:
-    """Seconds the rest of a run takes: its steps, evaluations, samples and snapshots."""
-    sample = costs.sample_token * min(sample_tokens, SAMPLE_TOKENS)
+    """Seconds the rest of a run takes: its steps, evaluations, samples and snapshots, logging
+    every `every` steps samples of sample_tokens new tokens (LiveRun.log_tokens)."""
     return (
         (train.max_iters - done) * costs.step
         + evaluations(train, done) * train.eval_iters * costs.eval_batch
-        + logs(train.max_iters, every, done) * (sample + costs.snapshot)
+        + logs(train.max_iters, every, done) * costs.log(sample_tokens)
     )
 
 
@@ -89,9 +98,10 @@ def measure_costs(run: LiveRun, steps: int = STEPS_TIMED) -> RunCosts:
     eval_batch = (time.perf_counter() - start) / iters
     shadow = copy.copy(run)  # the same tokenizer and probe, the copied model, no logs kept
     shadow.model, shadow.snapshots = model, []
+    tokens = run.log_tokens()  # as long as the run's logged samples (they fit in the context)
     start = time.perf_counter()
-    shadow.sample(sampling=SamplingConfig(max_new_tokens=SAMPLE_TOKENS))
-    sample_token = (time.perf_counter() - start) / SAMPLE_TOKENS
+    shadow.sample(sampling=SamplingConfig(max_new_tokens=tokens))
+    sample_token = (time.perf_counter() - start) / tokens
     start = time.perf_counter()
     shadow.snapshot_heads()
     snapshot = time.perf_counter() - start
@@ -99,7 +109,7 @@ def measure_costs(run: LiveRun, steps: int = STEPS_TIMED) -> RunCosts:
 
 
 def measure_costs_as_trainer(run: LiveRun, steps: int = STEPS_TIMED) -> RunCosts:
-    """measure_costs on a thread at the training thread's priority (nice 10), so a busy
+    """measure_costs on a thread at the training thread's priority (background.NICE), so a busy
     server slows the estimate as much as it will slow the run.
 
     A thread cannot raise its priority back without privileges, so the measuring thread is a

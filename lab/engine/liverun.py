@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from lab.engine import budget, metrics
+from lab.engine.logs import log_every, log_tokens, readable
 from lab.engine.pace import Pace
 from lab.engine.resume import read_saved_run
 from lab.engine.runspec import (
@@ -34,7 +35,7 @@ from minigpt.analysis.ablation import text_passages
 from minigpt.analysis.forming import FormingTrace
 from minigpt.model import GPT
 from minigpt.sampling import SamplingConfig, generate
-from minigpt.tokenizers.tokenizer import CharTokenizer, Tokenizer
+from minigpt.tokenizers.tokenizer import Tokenizer
 from minigpt.training.checkpoint import CheckpointError, save_checkpoint
 from minigpt.training.data import TokenData
 from minigpt.training.repeats import RepeatData
@@ -96,10 +97,8 @@ class LiveRun:
             self.trainer = Trainer(model, data, self.spec.train)
         except ValueError as e:
             raise RunError([str(e)]) from None
-        self.prompt_ids = _readable(self.tokenizer, prompt) or _readable(self.tokenizer, text[:8])
-        self.probe_ids = (_readable(self.tokenizer, probe_text) or self.prompt_ids)[
-            : cfg.block_size
-        ]
+        self.prompt_ids = readable(self.tokenizer, prompt) or readable(self.tokenizer, text[:8])
+        self.probe_ids = (readable(self.tokenizer, probe_text) or self.prompt_ids)[: cfg.block_size]
         self.samples: list[tuple[int, str]] = []  # (step, text), oldest first
         self.snapshots: list[HeadSnapshot] = []
         self.failure: str | None = None  # why training stopped early (it diverged)
@@ -178,11 +177,24 @@ class LiveRun:
         self.clock.record(time.perf_counter() - start, len(made))
         return made
 
+    def log_tokens(self, sampling: SamplingConfig | None = None) -> int:
+        """New tokens in each logged sample with these settings (see `log_tokens`)."""
+        asked = (sampling or SamplingConfig()).max_new_tokens
+        return log_tokens(asked, self.spec.model.block_size, len(self.prompt_ids))
+
+    def set_log_every(self, every: int) -> None:
+        """Log a sample and a head snapshot every `every` steps (estimate.log_schedule picks it
+        from measured costs, so a small model does not spend its run logging)."""
+        self.sample_every = self.snapshot_every = max(1, every)
+
     def _log(self, sampling: SamplingConfig | None, force: bool = False) -> None:
         step = self.steps_done
         if force or step % self.sample_every == 0 or self.done:
             self.samples = [s for s in self.samples if s[0] != step]
-            self.samples.append((step, self.sample(sampling=sampling)))
+            short = dataclasses.replace(
+                sampling or SamplingConfig(), max_new_tokens=self.log_tokens(sampling)
+            )
+            self.samples.append((step, self.sample(sampling=short)))
         if force or step % self.snapshot_every == 0 or self.done:
             self.snapshot_heads()
 
@@ -204,7 +216,7 @@ class LiveRun:
         the weights changed.
         """
         sampling = sampling or SamplingConfig()
-        ids = self.prompt_ids if prompt is None else _readable(self.tokenizer, prompt)
+        ids = self.prompt_ids if prompt is None else readable(self.tokenizer, prompt)
         ids = ids or self.prompt_ids
         g = torch.Generator().manual_seed(sampling.seed)
         out = generate(
@@ -222,7 +234,7 @@ class LiveRun:
         """Attention maps and head scores on the probe text now; kept in `snapshots`."""
         ids = self.probe_ids
         if probe_text is not None:
-            ids = (_readable(self.tokenizer, probe_text) or ids)[: self.spec.model.block_size]
+            ids = (readable(self.tokenizer, probe_text) or ids)[: self.spec.model.block_size]
         view = attention_for_ids(self.model, ids)
         view = dataclasses.replace(view, maps=view.maps.astype(np.float16))
         snap = HeadSnapshot(self.steps_done, view)
@@ -280,18 +292,3 @@ class LiveRun:
         run.samples = [(int(s), str(t)) for s, t in ckpt.extra.get("samples", [])]
         run.failure = None  # a diverged run may be continued, say with a lower learning rate
         return run
-
-
-def log_every(max_iters: int) -> int:
-    """Steps between two logged samples (and head snapshots): about 20 in a run.
-
-    Example: log_every(1500) == 75
-    """
-    return max(1, round(max_iters / 20))
-
-
-def _readable(tokenizer: Tokenizer, text: str) -> list[int]:
-    """Ids of the part of text the tokenizer can read (a char model skips unknown characters)."""
-    if isinstance(tokenizer, CharTokenizer):
-        text = tokenizer.known(text)[0]
-    return tokenizer.encode(text)

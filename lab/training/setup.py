@@ -11,8 +11,8 @@ import streamlit as st
 
 from lab import cache
 from lab.engine import budget
-from lab.engine.estimate import run_seconds
-from lab.engine.liverun import log_every
+from lab.engine.estimate import RunCosts, log_schedule, run_seconds
+from lab.engine.logs import logged_sample_tokens
 from lab.engine.run_limits import TOKENIZERS
 from lab.engine.runspec import (
     LIVE_MODEL,
@@ -206,6 +206,19 @@ def _check(source: str) -> Setup:
     return Setup(spec, spec.problems(text, len(data), tok.vocab_size), text, key, tok, data)
 
 
+def run_costs(setup: Setup) -> RunCosts:
+    """What a step, an evaluation, a logged sample and a snapshot of this run cost here
+    (measured once per run shape and kept: lab/cache.py)."""
+    return cache.run_costs(setup.spec.step_cost_key(), setup.text, setup.tokenizer, setup.data)
+
+
+def logging_plan(setup: Setup, costs: RunCosts, sample_tokens: int) -> tuple[int, int]:
+    """(steps between two logs, new tokens per logged sample) for this run: the schedule the
+    estimate counts and the run follows (loop._start hands it to the run)."""
+    tokens = logged_sample_tokens(setup.tokenizer, setup.spec.model.block_size, sample_tokens)
+    return log_schedule(costs, setup.spec.train.max_iters, tokens), tokens
+
+
 def preview(setup: Setup, time_it: bool = True, sample_tokens: int = SAMPLE_TOKENS) -> None:
     """What the run will be: parameters by role, tokens, a measured time per step and an
     estimate of the whole run (only when time_it: timing steps while this session trains would
@@ -231,13 +244,14 @@ def preview(setup: Setup, time_it: bool = True, sample_tokens: int = SAMPLE_TOKE
         cols[2].metric("Time per step", "—", help="Not measured while this session trains.")
         cols[3].metric("Whole run, estimated", "—", help="The run's own pace is shown below.")
     else:
-        costs = cache.run_costs(spec.step_cost_key(), setup.text, setup.tokenizer, data)
+        costs = run_costs(setup)
         cols[2].metric(
             "Time per step",
             f"{costs.step * 1000:,.0f} ms",
             help="Measured on a throwaway copy of the model, on this server.",
         )
-        seconds = run_seconds(costs, spec.train, log_every(spec.train.max_iters), sample_tokens)
+        every, tokens = logging_plan(setup, costs, sample_tokens)
+        seconds = run_seconds(costs, spec.train, every, tokens)
         cols[3].metric(
             "Whole run, estimated",
             duration(seconds),
