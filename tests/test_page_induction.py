@@ -74,6 +74,7 @@ def test_show_me_picks_the_model_a_repeated_text_and_the_induction_head():
     ) == (attn_state.INDUCTION_HEAD)
     rows = at.dataframe[0].value.to_dict("records")
     assert max(r["induction"] for r in rows) >= 0.5  # the table shows a real induction head
+    assert at.code[-1].value.startswith(attn_state.INDUCTION_EXAMPLE)  # and its continuation
 
 
 def test_switching_off_the_induction_heads_costs_the_second_copy_not_the_first():
@@ -100,9 +101,14 @@ def test_mean_ablation_also_costs_the_second_copy():
     assert table(at)["your text written twice: second copy"]["change"] > 1.0
 
 
-def test_the_model_continues_the_typed_text():
+def test_the_model_continues_the_typed_text_when_asked_and_asks_again_for_a_new_text():
     at = on_induction_model()
+    assert not at.code[-1].value.startswith(attn_state.INDUCTION_EXAMPLE)  # nothing generated yet
+    at.button(key="attention.continue").click().run()
     assert at.code[-1].value.startswith(attn_state.INDUCTION_EXAMPLE)
+    at.text_area(key=attn_state.ATTN_TEXT).input("abc abc abc").run()
+    assert at.button(key="attention.continue")  # a new text: the button again, no stale sample
+    assert not any(c.value.startswith("abc abc abc") for c in at.code[1:])
 
 
 # ---------------------------------------------------------------- the numbers, known answers

@@ -135,4 +135,14 @@ def continue_text(lab_model: LabModel, ids: list[int]) -> None:
     if not ids:
         st.info("Type some text above; the model continues it.")
         return
+    # On request, not on every keystroke: a continuation is a few hundred forward passes, and a
+    # class typing at once on one server would otherwise each pay for one per edit.
+    if not attn_state.continuation_asked():
+        st.button(
+            "Continue my text",
+            key="attention.continue",
+            on_click=attn_state.ask_to_continue,
+            help="The model writes what comes next, with the sidebar's sampling settings.",
+        )
+        return
     sidebar.show_continuation(lab_model, ids, f"{lab_model.name} continues your text above")

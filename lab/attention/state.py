@@ -16,6 +16,7 @@ ATTN_FOCUS = "attention.focus"  # position of the token whose attention the focu
 ATTN_TABLE = "attention.table"  # the head-score table; its row selection picks a head
 ATTN_ABLATE = "attention.ablate"  # heads switched off, as layer * n_head + head
 ATTN_ABLATE_MODE = "attention.ablate_mode"  # "zero" or "mean"
+ATTN_CONTINUED = "attention.continued"  # the text the student asked the model to continue
 # A line short enough to fit twice in a 64-character context: the second copy is where an
 # induction head looks back at what followed the same characters the first time.
 ATTN_DEFAULT_TEXT = "All that glisters is not gold.\nAll that glisters is not gold."
@@ -63,6 +64,7 @@ def show_induction_head() -> None:
     S[ATTN_TEXT] = INDUCTION_EXAMPLE
     S[ATTN_LAYER], S[ATTN_HEAD] = INDUCTION_HEAD
     S[ATTN_FOCUS] = None
+    S[ATTN_CONTINUED] = INDUCTION_EXAMPLE  # the copying shows in the continuation too
 
 
 def clamp_attention_focus(n_tokens: int) -> None:
@@ -87,3 +89,14 @@ def head_table_picker(n_head: int) -> Callable[[], None]:
             st.session_state[ATTN_LAYER], st.session_state[ATTN_HEAD] = divmod(rows[0], n_head)
 
     return pick
+
+
+def ask_to_continue() -> None:
+    """The continue button's callback: continue the text as it is now."""
+    st.session_state[ATTN_CONTINUED] = st.session_state.get(ATTN_TEXT)
+
+
+def continuation_asked() -> bool:
+    """The student asked for a continuation of the text as it stands (a new text asks again)."""
+    S = st.session_state
+    return S.get(ATTN_CONTINUED) is not None and S.get(ATTN_CONTINUED) == S.get(ATTN_TEXT)
