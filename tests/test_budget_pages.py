@@ -232,7 +232,9 @@ def test_attention_over_budget_says_so_before_running(monkeypatch):
     assert errors(at) == []
     assert "Showing attention for this text needs about" in " ".join(e.value for e in at.error)
     assert not at.get("plotly_chart")
-    # Its continue box is asked too, and says so in words.
+    # Its continue button is asked too, and says so in words.
+    at.button(key="attention.continue").click().run()
+    assert errors(at) == []
     assert "Generating this text needs about" in " ".join(e.value for e in at.error)
 
 
