@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from lab.engine.estimate import RunCosts, evaluations, log_schedule, logs, run_seconds
+from lab.engine.estimate import (
+    RunCosts,
+    evaluations,
+    log_schedule,
+    logs,
+    page_seconds,
+    run_seconds,
+)
 from lab.engine.liverun import LiveRun
 from lab.engine.logs import LOG_SHARE, MIN_LOG_TOKENS, log_every, log_tokens
 from lab.engine.runspec import SAMPLE_TOKENS, RunSpec
@@ -55,6 +62,18 @@ def test_run_seconds_adds_every_kind_of_work():
     assert run_seconds(costs, train, every=2, sample_tokens=100) == pytest.approx(
         40 + 2 * 3 * 10 + 21 * (0.1 + 100)
     )
+
+
+def test_the_first_steps_warm_up_and_the_page_are_counted_once():
+    costs = RunCosts(step=0.1, eval_batch=1.0, sample_token=0.0, snapshot=0.0, warmup=0.5)
+    train = TrainConfig(max_iters=10, eval_interval=10, eval_iters=2)
+    # 10 steps, the first one's warm-up, one evaluation of 2 batches, one poll interval of page
+    assert run_seconds(costs, train, 5, 0, page=page_seconds(2.0)) == pytest.approx(
+        10 * 0.1 + 0.5 + 2 * 1.0 + 2.0
+    )
+    # A run that has started has paid its warm-up: 5 steps and the evaluation at 10 are left.
+    assert run_seconds(costs, train, 5, 0, done=5) == pytest.approx(5 * 0.1 + 2 * 1.0)
+    assert page_seconds(2.0) == 2.0 and page_seconds(5.0) == 5.0
 
 
 def test_a_known_run_adds_up_exactly():

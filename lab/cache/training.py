@@ -25,9 +25,20 @@ def run_inputs(corpus_key: str, kind: str, vocab_size: int | None, val_fraction:
     return tokenizer, TokenData.from_text(_text, tokenizer, val_fraction)
 
 
-@st.cache_data(max_entries=64, show_spinner="Timing a few steps, an evaluation and a sample…")
+COSTS_TTL_SECONDS = 60  # kept this long: the load of a shared server changes within minutes
+
+
+@st.cache_data(
+    max_entries=64,
+    ttl=COSTS_TTL_SECONDS,
+    show_spinner="Timing a few steps, an evaluation and a sample…",
+)
 def run_costs(spec: RunSpec, _text: str, _tokenizer, _data) -> RunCosts:
     """What a step, an evaluation batch, a sample token and a head snapshot of this run's shape
-    cost here, timed once on a throwaway model at the training thread's priority (spec is a
-    step_cost_key: the shape alone)."""
+    cost here, timed on a throwaway model at the training thread's priority (spec is a
+    step_cost_key: the shape alone).
+
+    Kept for a minute, not the server's life: timed once, a shape's costs said what the machine
+    was doing when the first student opened the form (estimate / real 0.41-0.92 in the browser).
+    """
     return measure_costs_as_trainer(LiveRun(spec, _text, tokenizer=_tokenizer, data=_data))

@@ -5,6 +5,14 @@ Timing three bare training steps and multiplying by the step count said 1:32 for
 writes samples and snapshots its heads every few steps. `measure_costs` times one of each on a
 throwaway copy of the run, and `run_seconds` adds them up in the run's own schedule. The same
 costs set that schedule (`log_schedule`): the run logs as often as the estimate counted.
+
+In the browser the same arithmetic said 0.41-0.92 of the real time. Three things it left out:
+the run's first step (a fresh model's first step pays a warm-up the median of later ones hid);
+the page around the run (the Start click's rerun before the first step, and the poll that
+notices the end: about one poll interval in all, `page_seconds`); and the load: four steps in a
+fraction of a second caught one moment of a shared machine, kept for the server's life. Steps are
+now timed over at least MIN_TIMED_SECONDS, their mean (a busy moment inside the window counts
+as much as the run will feel it), and the caller keeps the costs only briefly (lab/cache).
 """
 
 from __future__ import annotations
@@ -22,7 +30,8 @@ from lab.engine.logs import log_every
 from minigpt.sampling import SamplingConfig
 from minigpt.training.trainer import TrainConfig, Trainer, TrainingDiverged
 
-STEPS_TIMED = 4  # steps timed after one warm-up step; their median is the step's cost
+STEPS_TIMED = 4  # at least this many steps timed after the first one ...
+MIN_TIMED_SECONDS = 1.5  # ... and for at least this long: their mean is the step's cost
 
 
 @dataclass(frozen=True)
@@ -33,6 +42,7 @@ class RunCosts:
     eval_batch: float  # one evaluation batch of each split (an evaluation is eval_iters of them)
     sample_token: float  # one token of a logged sample
     snapshot: float  # one snapshot of the heads on the probe text
+    warmup: float = 0.0  # what a run's first step costs more than the others, paid once
 
     def log(self, sample_tokens: int) -> float:
         """One log: a sample of sample_tokens new tokens and a snapshot of the heads."""
@@ -67,27 +77,56 @@ def logs(max_iters: int, every: int, done: int = 0) -> int:
 
 
 def run_seconds(
-    costs: RunCosts, train: TrainConfig, every: int, sample_tokens: int, done: int = 0
+    costs: RunCosts,
+    train: TrainConfig,
+    every: int,
+    sample_tokens: int,
+    done: int = 0,
+    page: float = 0.0,
 ) -> float:
-    """Seconds the rest of a run takes: its steps, evaluations, samples and snapshots, logging
-    every `every` steps samples of sample_tokens new tokens (LiveRun.log_tokens)."""
+    """Seconds the rest of a run takes: its steps (the first one's warm-up too, from step 0),
+    evaluations, samples and snapshots, logging every `every` steps samples of sample_tokens new
+    tokens (LiveRun.log_tokens); plus `page` seconds of the page around it (page_seconds).
+
+    Example: run_seconds(RunCosts(0.1, 1.0, 0.0, 0.0, warmup=0.5),
+                         TrainConfig(max_iters=10, eval_interval=10, eval_iters=2), 5, 0,
+                         page=2.0) == 10 * 0.1 + 0.5 + 1 * 2 * 1.0 + 2.0  # 5.5
+    """
     return (
         (train.max_iters - done) * costs.step
+        + (costs.warmup if done == 0 else 0.0)
         + evaluations(train, done) * train.eval_iters * costs.eval_batch
         + logs(train.max_iters, every, done) * costs.log(sample_tokens)
+        + page
     )
 
 
-def measure_costs(run: LiveRun, steps: int = STEPS_TIMED) -> RunCosts:
+def page_seconds(poll: float) -> float:
+    """Wall time a run on a page takes that is not training: the page sees the run end at its
+    next poll (on average half an interval after it), and the Start click's rerun before the
+    first step and the rerun that says "finished" take about as long again on a shared server
+    (measured in the browser: 0.5-1.0 s from the click to the first step, 1.1-2.1 s from the
+    last step to "finished" with a 2 s poll). So: one poll interval.
+
+    Example: page_seconds(2.0) == 2.0
+    """
+    return poll
+
+
+def measure_costs(
+    run: LiveRun, steps: int = STEPS_TIMED, min_seconds: float = MIN_TIMED_SECONDS
+) -> RunCosts:
     """Time a step, an evaluation, a sample and a snapshot on a copy of the run's model.
 
-    The copy has its own optimizer and batch generator, so the real run is not touched.
+    The first step is timed on its own (its excess over the mean of the others is the run's
+    warm-up); then at least `steps` more, for at least `min_seconds`. The copy has its own
+    optimizer and batch generator, so the real run is not touched.
     """
     model = copy.deepcopy(run.model)
     trainer = Trainer(model, run.data, run.trainer.config)
     trainer.steps_done = run.steps_done  # the same place in the schedule
-    times = []
-    for _ in range(steps + 1):
+    times: list[float] = []
+    while len(times) <= steps or sum(times[1:]) < min_seconds:
         start = time.perf_counter()
         with contextlib.suppress(TrainingDiverged):  # still a step's worth of work
             trainer.step()
@@ -105,10 +144,13 @@ def measure_costs(run: LiveRun, steps: int = STEPS_TIMED) -> RunCosts:
     start = time.perf_counter()
     shadow.snapshot_heads()
     snapshot = time.perf_counter() - start
-    return RunCosts(statistics.median(times[1:]), eval_batch, sample_token, snapshot)
+    step = statistics.fmean(times[1:])
+    return RunCosts(step, eval_batch, sample_token, snapshot, warmup=max(0.0, times[0] - step))
 
 
-def measure_costs_as_trainer(run: LiveRun, steps: int = STEPS_TIMED) -> RunCosts:
+def measure_costs_as_trainer(
+    run: LiveRun, steps: int = STEPS_TIMED, min_seconds: float = MIN_TIMED_SECONDS
+) -> RunCosts:
     """measure_costs on a thread at the training thread's priority (background.NICE), so a busy
     server slows the estimate as much as it will slow the run.
 
@@ -120,7 +162,7 @@ def measure_costs_as_trainer(run: LiveRun, steps: int = STEPS_TIMED) -> RunCosts
     def measure() -> None:
         lower_priority()
         try:
-            out.append(measure_costs(run, steps))
+            out.append(measure_costs(run, steps, min_seconds))
         except BaseException as e:  # handed to the caller's thread, raised there
             out.append(e)
 

@@ -23,7 +23,7 @@ from lab.engine.runspec import RunError, RunSpec
 from lab.engine.session import SessionTrainer
 from lab.training import induction
 from lab.training import state as train_state
-from lab.training.setup import Setup, duration, logging_plan, run_costs
+from lab.training.setup import Setup, duration, logging_plan, shown_costs
 
 _CURVE_SCHEMA = pa.schema(
     [("step", pa.float64()), ("value", pa.float64()), ("series", pa.string())]
@@ -93,7 +93,7 @@ def _start(setup: Setup) -> None:
             return
         # As often as the preview's estimate counted: a small model would otherwise spend much
         # of a short run writing samples (the costs were measured for the preview and kept).
-        every, _ = logging_plan(setup, run_costs(setup), state.sampling().max_new_tokens)
+        every, _ = logging_plan(setup, shown_costs(setup), state.sampling().max_new_tokens)
         run.set_log_every(every)
         box.started += 1
         box.run, box.name, box.kept_at = run, f"Live run {box.started}", -1

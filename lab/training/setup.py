@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from lab import cache
+from lab import cache, live
 from lab.engine import budget
-from lab.engine.estimate import RunCosts, log_schedule, run_seconds
+from lab.engine.estimate import RunCosts, log_schedule, page_seconds, run_seconds
 from lab.engine.logs import logged_sample_tokens
 from lab.engine.run_limits import TOKENIZERS
 from lab.engine.runspec import (
@@ -206,10 +206,23 @@ def _check(source: str) -> Setup:
     return Setup(spec, spec.problems(text, len(data), tok.vocab_size), text, key, tok, data)
 
 
+_SHOWN_COSTS = "training.shown_costs"  # (step_cost_key, RunCosts) the preview last showed
+
+
 def run_costs(setup: Setup) -> RunCosts:
     """What a step, an evaluation, a logged sample and a snapshot of this run cost here
-    (measured once per run shape and kept: lab/cache.py)."""
-    return cache.run_costs(setup.spec.step_cost_key(), setup.text, setup.tokenizer, setup.data)
+    (measured per run shape and kept a minute: lab/cache/training.py); noted as shown."""
+    key = setup.spec.step_cost_key()
+    costs = cache.run_costs(key, setup.text, setup.tokenizer, setup.data)
+    st.session_state[_SHOWN_COSTS] = (key, costs)
+    return costs
+
+
+def shown_costs(setup: Setup) -> RunCosts:
+    """The costs the preview showed for this run's shape (the run logs on the schedule the
+    estimate counted, and Start does not wait for a new timing), else run_costs."""
+    key, costs = st.session_state.get(_SHOWN_COSTS, (None, None))
+    return costs if costs is not None and key == setup.spec.step_cost_key() else run_costs(setup)
 
 
 def logging_plan(setup: Setup, costs: RunCosts, sample_tokens: int) -> tuple[int, int]:
@@ -251,14 +264,16 @@ def preview(setup: Setup, time_it: bool = True, sample_tokens: int = SAMPLE_TOKE
             help="Measured on a throwaway copy of the model, on this server.",
         )
         every, tokens = logging_plan(setup, costs, sample_tokens)
-        seconds = run_seconds(costs, spec.train, every, tokens)
+        page = page_seconds(live.POLL_SECONDS)
+        seconds = run_seconds(costs, spec.train, every, tokens, page=page)
         cols[3].metric(
             "Whole run, estimated",
             duration(seconds),
             help="An estimate: the steps, plus an evaluation of "
             f"{spec.train.eval_iters} batches every {spec.train.eval_interval:,} steps, plus "
-            "the samples and head snapshots logged every few steps, each timed once on this "
-            "server. A busy server (other runs, a class clicking) takes longer; once training, "
+            "the samples and head snapshots logged every few steps, each timed on this server "
+            f"in the last minute, plus about {page:.0f} s for the page to start the run and see "
+            "it end. A busy server (other runs, a class clicking) takes longer; once training, "
             "the page shows the run's own pace.",
         )
     st.caption(
