@@ -4,7 +4,7 @@ import streamlit as st
 
 from lab import state
 from lab.engine import budget
-from lab.training import heads, keep, loop, setup
+from lab.training import heads, keep, loop, preview, setup
 
 st.title("Live training")
 st.markdown(
@@ -19,7 +19,7 @@ st.markdown(
     "runs, and the preview counts the parameters and estimates the run's time on this machine."
 )
 run_setup = setup.setup_form()
-setup.preview(
+preview.preview(
     run_setup, time_it=not loop.is_training(), sample_tokens=state.sampling().max_new_tokens
 )
 

@@ -23,7 +23,8 @@ from lab.engine.runspec import RunError, RunSpec
 from lab.engine.session import SessionTrainer
 from lab.training import induction
 from lab.training import state as train_state
-from lab.training.setup import Setup, duration, logging_plan, shown_costs
+from lab.training.preview import duration, logging_plan, shown_costs
+from lab.training.setup import Setup
 
 _CURVE_SCHEMA = pa.schema(
     [("step", pa.float64()), ("value", pa.float64()), ("series", pa.string())]
