@@ -40,3 +40,13 @@ def short_slices(monkeypatch):
 
     monkeypatch.setattr(background, "SLICE_SECONDS", 0.05)
     monkeypatch.setattr(background, "WAIT_SECONDS", 0.01)
+
+
+@pytest.fixture(autouse=True)
+def brief_step_timing(monkeypatch):
+    """The training page times steps for MIN_TIMED_SECONDS before it estimates a run; tests check
+    the estimate's arithmetic, not its accuracy (the browser benchmark measures that), so they
+    time only the few steps STEPS_TIMED asks for."""
+    from lab.engine import estimate
+
+    monkeypatch.setattr(estimate, "MIN_TIMED_SECONDS", 0.0)

@@ -114,14 +114,16 @@ def page_seconds(poll: float) -> float:
 
 
 def measure_costs(
-    run: LiveRun, steps: int = STEPS_TIMED, min_seconds: float = MIN_TIMED_SECONDS
+    run: LiveRun, steps: int = STEPS_TIMED, min_seconds: float | None = None
 ) -> RunCosts:
     """Time a step, an evaluation, a sample and a snapshot on a copy of the run's model.
 
     The first step is timed on its own (its excess over the mean of the others is the run's
-    warm-up); then at least `steps` more, for at least `min_seconds`. The copy has its own
-    optimizer and batch generator, so the real run is not touched.
+    warm-up); then at least `steps` more, for at least `min_seconds` (MIN_TIMED_SECONDS when
+    not given). The copy has its own optimizer and batch generator, so the real run is not
+    touched.
     """
+    min_seconds = MIN_TIMED_SECONDS if min_seconds is None else min_seconds
     model = copy.deepcopy(run.model)
     trainer = Trainer(model, run.data, run.trainer.config)
     trainer.steps_done = run.steps_done  # the same place in the schedule
@@ -149,7 +151,7 @@ def measure_costs(
 
 
 def measure_costs_as_trainer(
-    run: LiveRun, steps: int = STEPS_TIMED, min_seconds: float = MIN_TIMED_SECONDS
+    run: LiveRun, steps: int = STEPS_TIMED, min_seconds: float | None = None
 ) -> RunCosts:
     """measure_costs on a thread at the training thread's priority (background.NICE), so a busy
     server slows the estimate as much as it will slow the run.
