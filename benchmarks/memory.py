@@ -9,7 +9,7 @@ from __future__ import annotations
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from benchmarks.table import Row
@@ -24,17 +24,26 @@ def url_paths() -> list[str]:
     return [page.url for page in CATALOG]
 
 
-def group_rss_mb(pgid: int) -> float:
-    """Resident memory of every process in a process group, in MB (from /proc/<pid>/statm)."""
-    total = 0
+def group_members(pgid: int) -> Iterator[tuple[Path, list[str]]]:
+    """(/proc/<pid>, the stat fields after "pid (comm) ") of every process in a process group;
+    a process that ends while we look is skipped."""
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
             stat = (proc / "stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
-            if int(fields[2]) != pgid:  # state, ppid, pgrp
-                continue
+            fields = stat[stat.rindex(")") + 2 :].split()  # state, ppid, pgrp, ...
+        except (OSError, ValueError):
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid):
+            yield proc, fields
+
+
+def group_rss_mb(pgid: int) -> float:
+    """Resident memory of every process in a process group, in MB (from /proc/<pid>/statm)."""
+    total = 0
+    for proc, _ in group_members(pgid):
+        try:
             total += int((proc / "statm").read_text().split()[1]) * PAGE_SIZE
         except (OSError, ValueError, IndexError):
             continue  # the process ended while we looked

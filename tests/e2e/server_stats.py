@@ -6,21 +6,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from benchmarks.memory import group_members
+
 
 def cpu_seconds(pgid: int) -> float:
     """CPU time (user + system) used so far by every process in a process group, from
     /proc/<pid>/stat: the server's work, whatever else the machine is running."""
-    total = 0
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            stat = (proc / "stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
-            if int(fields[2]) == pgid:  # state, ppid, pgrp, ..., utime (11), stime (12)
-                total += int(fields[11]) + int(fields[12])
-        except (OSError, ValueError, IndexError):
-            continue  # the process ended while we looked
+    # fields: state, ppid, pgrp, ..., utime (11), stime (12)
+    total = sum(int(f[11]) + int(f[12]) for _, f in group_members(pgid) if len(f) > 12)
     return total / os.sysconf("SC_CLK_TCK")
 
 
