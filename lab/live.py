@@ -12,6 +12,7 @@ when the session ends: the tab went away, so the thread stops and its trainer sl
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -24,6 +25,7 @@ from lab.engine.session import SessionTrainer
 
 POLL_SECONDS = 2.0  # how often a page's charts look at a run that trains (each look costs the run)
 STATUS_SECONDS = 2.0  # how often the sidebar's status line does
+LAST_STEP_MARGIN = 0.25  # how long past its due time a page waits for a run's last step
 
 
 _frozen = False
@@ -111,6 +113,21 @@ def poll_every(work: Any = None, seconds: float = POLL_SECONDS) -> float | None:
 def finishing(work: Any) -> bool:
     """Whether work was stopped and is finishing its current slice."""
     return session().finishing(work)
+
+
+def await_last_step(work: Any, before: float = POLL_SECONDS) -> None:
+    """In a polling fragment: when work is due to finish before the next look (`before`
+    seconds away, at its recent pace), wait here for its end, so the page says "finished" just
+    after the last step rather than up to a poll interval later. The wait sleeps, leaving the
+    interpreter to the trainer, and never lasts past the next look would have come."""
+    if not in_fragment_rerun() or not trains(work) or not hasattr(work, "eta_seconds"):
+        return
+    eta = work.eta_seconds()
+    if eta is None or eta >= before:
+        return
+    deadline = time.monotonic() + min(before, eta + LAST_STEP_MARGIN)
+    while trains(work) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def redraw_when_ended() -> None:

@@ -158,6 +158,7 @@ def _live() -> None:
     # One container, so the fragment takes one place on the page however many elements it
     # draws: a fragment rerun that draws more than the full run did would otherwise write
     # over the elements that follow it.
+    live.await_last_step(session().run)
     with st.container():
         _live_body()
     live.redraw_when_ended()
