@@ -41,6 +41,7 @@ SECTIONS = (
     "finetune",
     "pages",
     "memory",
+    "interpreter_lock",
     "browser_training",
 )
 
@@ -185,6 +186,13 @@ def main(argv: list[str] | None = None) -> int:
             from benchmarks import memory
 
             rows += memory.run(log)
+        elif section == "interpreter_lock":
+            if text is None:
+                skip("Training beside a Python-busy thread", no_text)
+                continue
+            from benchmarks import interpreter_lock
+
+            rows += interpreter_lock.run(text, args.quick, log)
         elif section == "browser_training":
             from benchmarks import browser_training
 

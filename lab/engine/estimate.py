@@ -102,11 +102,15 @@ def run_seconds(
 
 
 def page_seconds(poll: float) -> float:
-    """Wall time a run on a page takes that is not training: the page sees the run end at its
-    next poll (on average half an interval after it), and the Start click's rerun before the
-    first step and the rerun that says "finished" take about as long again on a shared server
-    (measured in the browser: 0.5-1.0 s from the click to the first step, 1.1-2.1 s from the
-    last step to "finished" with a 2 s poll). So: one poll interval.
+    """Wall time a run on an open page takes beyond its steps, about one poll interval.
+
+    Measured in the browser on a quiet machine (150 steps): 0.1-0.2 s from the Start click to
+    the training thread, 0.7-1.2 s from the thread's end to "finished" (the page waits for an
+    end due before its next poll, lab/live.py), and the polls themselves: their Python work
+    holds the interpreter lock the training thread needs between torch calls (a thread busy
+    15% of the time slowed training to 0.84-0.87x: `python -m benchmarks --only
+    interpreter_lock`). With one 2 s interval counted, the
+    estimate came to 0.92-0.99 of the real time for 400 steps (benchmarks/RESULTS.md).
 
     Example: page_seconds(2.0) == 2.0
     """
