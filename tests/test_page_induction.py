@@ -130,6 +130,11 @@ def test_the_copy_is_the_repeating_part_or_as_much_as_fits_twice():
     assert copy_length([5, 6, 7, 5, 6, 7, 5], 128) == 3  # a line typed twice and a bit
     assert repeating_unit([1, 1, 1, 1]) == 1
     assert repeating_unit([1, 2, 3, 1, 2, 4]) == 6
+    assert repeating_unit([1, 2, 3, 1, 2]) == 3  # one and a half copies
+    assert repeating_unit([1, 2, 3, 1]) == 4  # one token again is not a copy
+    line = "All that glisters is not gold."  # the page's default: twice, the second without "\n"
+    text = [ord(c) for c in f"{line}\n{line}"]
+    assert repeating_unit(text) == len(line) + 1 and copy_length(text, 128) == len(line) + 1
 
 
 def test_the_shipped_model_needs_its_induction_heads_on_any_repeated_random_text():

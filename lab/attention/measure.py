@@ -78,12 +78,16 @@ class AblationView:
 
 
 def repeating_unit(ids: list[int]) -> int:
-    """The shortest k <= len/2 such that the text is its first k tokens over and over, else len.
+    """The shortest k such that the text is its first k tokens over and over, at least one and
+    a half times, else len. The last copy may stop short: a line typed twice often lacks the
+    first one's newline, and it is still a line written twice.
 
-    Example: repeating_unit([1, 2, 3, 1, 2]) == 3; repeating_unit([1, 2, 3]) == 3.
+    Example: repeating_unit([1, 2, 3, 1, 2]) == 3; repeating_unit([1, 2, 3, 1]) == 4.
     """
     n = len(ids)
-    for k in range(1, n // 2 + 1):
+    for k in range(1, n):
+        if 2 * n < 3 * k:  # less than one and a half copies: not a repetition
+            break
         if ids[k:] == ids[: n - k]:
             return k
     return n
