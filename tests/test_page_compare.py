@@ -138,6 +138,23 @@ def test_the_page_table_has_no_none_cells(alone):
     assert not table.isna().any().any() and not (table.astype(str) == "None").any().any()
 
 
+def test_the_tables_dashes_are_explained_on_the_page(alone):
+    """A dash stands where a learned table cannot read (4x its length): the caption right under
+    the table says what a dash means, and its tooltip says it for each column that has one."""
+    table = alone.table[0].value
+    dashed = [c for c in table.columns if (table[c] == compare_table.DASH).any()]
+    assert "4× (256)" in dashed  # learned's row: 256 tokens, past its 64 positions
+    (note,) = [c for c in alone.caption if c.proto.help and "ms/step" in c.value]
+    assert note.value.endswith(compare_table.UNDEFINED)  # shown, not only on hover
+    tips = dict(tip.split("**: ", 1) for tip in note.proto.help.split("\n\n"))
+    for column in dashed:
+        assert tips[f"**{column}"].endswith(compare_table.UNDEFINED), column
+    assert tips["**4× (256)"] == (
+        "Held-out loss over windows of 256 tokens, 4× the training length. "
+        + compare_table.UNDEFINED
+    )
+
+
 def test_the_perplexity_switch_applies_to_every_view_of_the_page():
     at = run_page("compare")
     at.radio(key=cmp_state.CMP_METRIC).set_value("perplexity").run()

@@ -161,3 +161,33 @@ def test_every_page_takes_its_link_and_writes_it_back(page):
         assert at.session_state[param.key] == param.parse(raw), name
     url = url_of(at)
     assert {name: url.get(name) for name in GOOD_LINKS[page]} == GOOD_LINKS[page]
+
+
+def test_a_link_naming_a_shipped_model_opens_with_it():
+    """model= takes the names the sidebar offers every session (lab/state.py's SIDEBAR_LINK)."""
+    at = opened("home", {"model": state.INDUCTION_MODEL})
+    assert errors(at) == [] and not at.warning
+    assert at.sidebar.selectbox(key=state.MODEL_CHOICE).value == state.INDUCTION_MODEL
+    # The page uses it: the continuation is captioned with its name.
+    assert any(c.value.startswith(f"{state.INDUCTION_MODEL} · ") for c in at.caption)
+    assert url_of(at)["model"] == state.INDUCTION_MODEL  # and the address bar keeps it
+    at = opened("attention", {"model": state.INDUCTION_MODEL, "layer": "2"})
+    assert errors(at) == [] and not at.warning
+    assert at.sidebar.selectbox(key=state.MODEL_CHOICE).value == state.INDUCTION_MODEL
+    layer = at.radio(key=attn_state.ATTN_LAYER)
+    assert layer.value == 2 and len(layer.options) == 3  # its three layers (the shipped has 4)
+
+
+def test_every_home_card_links_to_its_page():
+    """One card per lesson, in the catalog's order, each linking to its own page (home itself
+    is reached from the sidebar), with the lesson beneath it."""
+    at = opened("home", {})
+    assert errors(at) == []
+    cards = at.get("page_link")
+    lessons = CATALOG[1:]
+    # `page` is the URL path of the registered page whose script is the link's file.
+    assert [(c.proto.page, c.proto.label) for c in cards] == [(p.name, p.title) for p in lessons]
+    assert len({c.proto.page_script_hash for c in cards}) == len(lessons)
+    assert all(c.proto.page_script_hash and not c.proto.external for c in cards)
+    captions = [c.value for c in at.caption]
+    assert all(captions.count(p.lesson) == 1 for p in lessons)

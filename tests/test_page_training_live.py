@@ -1,21 +1,24 @@
 """The Live training page while a run trains: the heads' replay fills in and its slider stays
-where it is put, every other page says how far the run is and can use it; and the setup's
-parameter shares add up."""
+where it is put, every page of the lab says how far the run is and offers it as a model; and
+the setup's parameter shares add up."""
 
 import json
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from lab import state
+from lab.catalog import CATALOG
 from lab.training import state as train_state
-from tests.apptest import errors, run_router
+from tests.apptest import errors, page_path
 from tests.training_page import (
-    TINY_SETTINGS,
     box,
     running,
+    stop_training,
     tiny_page,
     trainer,
+    training_in_router,
     wait_for,
 )
 
@@ -51,16 +54,32 @@ def test_the_heads_fill_in_while_the_run_trains_and_their_slider_stays_usable():
     at.button(key=train_state.TRAIN_STOP).click().run()
 
 
+LONG_RUN = 50_000  # steps: the run still trains when the last page has been visited
+
+
+def status_step(at: AppTest) -> int:
+    """The step the sidebar's "training: step N of M" line names (M checked against LONG_RUN)."""
+    lines = [c.value for c in at.sidebar.caption if c.value.startswith("training:")]
+    assert len(lines) == 1, lines
+    found = re.fullmatch(r"training: step ([\d,]+) of ([\d,]+)", lines[0])
+    assert found, lines[0]
+    assert found[2] == f"{LONG_RUN:,}"
+    return int(found[1].replace(",", ""))
+
+
 def test_every_page_says_how_far_the_run_is_and_can_use_it_as_it_trains():
-    at = run_router()
-    for key, value in TINY_SETTINGS.items():
-        at.session_state[key] = value
-    at.switch_page("../pages/training.py").run()
-    at.button(key=train_state.TRAIN_START).click().run()
-    wait_for(lambda: box(at).run.steps_done > 0)
-    at.switch_page("../pages/attention.py").run()
-    assert errors(at) == []
-    assert any(c.value.startswith("training: step ") for c in at.sidebar.caption)
+    at = training_in_router(steps=LONG_RUN)
+    seen = 0
+    for page in CATALOG:  # every page of the lab, the one that trains included
+        at.switch_page(page_path(page.name)).run()
+        assert errors(at) == [], page.name
+        step = status_step(at)
+        assert seen <= step < LONG_RUN, (page.name, seen, step)  # it follows the run
+        seen = step
+        options = at.sidebar.selectbox(key=state.MODEL_CHOICE).options
+        assert any(o.startswith("Live run (step ") for o in options), (page.name, options)
+    assert running(at)
+    at.switch_page(page_path("attention")).run()
     choice = at.sidebar.selectbox(key=state.MODEL_CHOICE)
     live = next(o for o in choice.options if o.startswith("Live run (step "))
     choice.select(live).run()
@@ -68,16 +87,13 @@ def test_every_page_says_how_far_the_run_is_and_can_use_it_as_it_trains():
     live_model = trainer(at).live_model()
     assert live_model.key.startswith("live-") and not live_model.model.training
     assert live_model.model is not box(at).run.model  # a frozen copy, never the one training
-    trainer(at).stop(box(at).run)
-    trainer(at).trainer.join(timeout=60)
+    stop_training(at)
     at.run()
     assert any(c.value.startswith("training: stopped at step") for c in at.sidebar.caption)
 
 
 def test_the_parameter_shares_add_up_to_the_whole_model():
     """Where the parameters are: each part's share of the parameter count, together 100%."""
-    import re
-
     at = tiny_page()
     (where,) = [c.value for c in at.caption if c.value.startswith("Where the parameters are")]
     shares = [int(s) for s in re.findall(r"\((\d+)%\)", where)]

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from lab import state
 from lab.training import loop as training_loop
 from lab.training import state as train_state
-from tests.apptest import TIMEOUT, TINY_TRAINING, page_path
+from tests.apptest import TIMEOUT, TINY_TRAINING, page_path, run_router
 
 TINY_SETTINGS = TINY_TRAINING
 
@@ -18,6 +18,25 @@ def tiny_page(**settings) -> AppTest:
     for key, value in {**TINY_SETTINGS, **settings}.items():
         at.session_state[key] = value
     return at.run()
+
+
+def training_in_router(steps: int = TINY_SETTINGS[train_state.TRAIN_STEPS]) -> AppTest:
+    """The whole app, its tiny run started on the Live training page and past its first step
+    (a long `steps` keeps it training while a test visits other pages)."""
+    at = run_router()
+    for key, value in {**TINY_SETTINGS, train_state.TRAIN_STEPS: steps}.items():
+        at.session_state[key] = value
+    at.switch_page(page_path("training")).run()
+    at.button(key=train_state.TRAIN_START).click().run()
+    wait_for(lambda: box(at).run.steps_done > 0)
+    return at
+
+
+def stop_training(at: AppTest) -> None:
+    """Stop the session's run and wait for its thread to let it go."""
+    trainer(at).stop(box(at).run)
+    trainer(at).trainer.join(timeout=60)
+    assert not trainer(at).trainer.alive, "the run did not stop"
 
 
 def to_the_end(at: AppTest) -> AppTest:

@@ -1,6 +1,6 @@
 """A lesson is a link, in a real browser: a link opens the view it names, the address bar follows
-the widgets, the share box's link reproduces the view in a second tab, and home's cards open
-their pages."""
+the widgets, the share box's link reproduces the view in a second tab, a link sets the
+Tokenizers page's widgets and a shipped model, and home's cards open their pages."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from playwright.sync_api import Page, expect
 
+from lab.catalog import CATALOG
 from tests.e2e.helpers import SHOTS, assert_no_exception, wait_for_app
 
 TEXT = "to be or not to be, to be or not"
@@ -92,9 +93,41 @@ def test_a_bad_link_opens_with_a_note(page: Page, app_url: str) -> None:
     assert_no_exception(page, "links_bad")
 
 
+TOKENIZERS_LINK = {
+    "vocab_size": "320",
+    "presplit": "1",
+    "step": "5",
+    "text": "hello world",
+    "find": "he",
+    "model": "Shipped induction model",
+}
+
+
+def test_a_link_opens_the_tokenizers_page_with_its_settings(page: Page, app_url: str) -> None:
+    page.goto(f"{app_url}/tokenizers?{urlencode(TOKENIZERS_LINK)}")
+    wait_for_app(page, timeout=120_000)  # trains a 320-token BPE on Shakespeare first
+    vocab, step = (page.locator(f".st-key-tokenizers-{k}") for k in ("vocab_size", "step"))
+    expect(vocab.get_by_test_id("stSliderThumbValue")).to_have_text("320")
+    expect(page.locator(".st-key-tokenizers-presplit input")).to_be_checked()
+    expect(step.get_by_test_id("stSliderThumbValue")).to_have_text("5")
+    expect(page.get_by_text("Merge 5 of 64", exact=True)).to_be_visible()  # 320 - 256 merges
+    expect(page.locator(".st-key-tokenizers-text textarea")).to_have_value("hello world")
+    expect(page.locator(".st-key-tokenizers-query input")).to_have_value("he")
+    model = page.locator(".st-key-model_choice").get_by_role("combobox")
+    expect(model).to_have_value("Shipped induction model")
+    notes = page.get_by_test_id("stAlert").filter(has_text="could not be followed")
+    expect(notes).to_have_count(0)  # every value was one the widgets take
+    assert query(page) == TOKENIZERS_LINK  # and the address bar keeps the view
+    assert_no_exception(page, "links_tokenizers")
+
+
 def test_home_cards_open_their_pages(page: Page, app_url: str) -> None:
     page.goto(app_url)
     wait_for_app(page)
+    cards = page.get_by_test_id("stMain").get_by_test_id("stPageLink").locator("a")
+    expect(cards).to_have_count(len(CATALOG) - 1)  # one card per page but home
+    hrefs = [urlsplit(a.evaluate("a => a.href")).path for a in cards.all()]  # resolved
+    assert hrefs == [f"/{p.name}" for p in CATALOG[1:]]
     page.get_by_test_id("stMain").get_by_role("link", name="Attention").click()
     wait_for_app(page)
     expect(page).to_have_url(re.compile(r"/attention(\?|$)"))
