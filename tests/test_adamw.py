@@ -143,13 +143,26 @@ def test_loading_copies_and_casts_as_the_kernel_needs():
     assert state["exp_avg_sq"] is not ours.state[a.wte.weight]["exp_avg_sq"]  # a copy
 
 
-def test_a_state_of_another_shape_of_model_is_refused_in_words():
-    a, ours, *_ = pair()
-    wrong = {"state": {}, "param_groups": [{**ours.state_dict()["param_groups"][0]}]}
-    with pytest.raises(ValueError, match="belongs to another model"):
-        ours.load_state_dict(wrong)
+def test_a_state_that_does_not_fit_is_refused_in_words_and_nothing_is_half_loaded():
+    a, ours, b, theirs = pair()
+    train(a, ours, b, theirs, steps=1, seed=7)
+    one_group = {"state": {}, "param_groups": [{**ours.state_dict()["param_groups"][0]}]}
+    with pytest.raises(ValueError, match="belongs to a different model"):
+        ours.load_state_dict(one_group)
+    saved = copy.deepcopy(ours.state_dict())
+    saved["state"][0]["exp_avg"] = saved["state"][0]["exp_avg"][:1]
+    with pytest.raises(ValueError, match="belongs to a different model"):
+        ours.load_state_dict(saved)
+    saved["state"][0] = {"step": 1}
+    with pytest.raises(ValueError, match="not AdamW's"):
+        ours.load_state_dict(saved)
+    saved = copy.deepcopy(ours.state_dict())
+    saved["param_groups"][0]["betas"] = (0.9, 1.5)
+    with pytest.raises(ValueError, match="betas"):
+        ours.load_state_dict(saved)
     with pytest.raises(ValueError, match="betas"):
         AdamW(a.parameters(), betas=(1.0, 0.9))
+    assert_same(a, ours, b, theirs)  # nothing refused was half-loaded
 
 
 def test_training_saving_and_loading_never_import_the_compiler():

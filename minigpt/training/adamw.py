@@ -159,11 +159,14 @@ class AdamW:
         dtype, except "step", which stays float32.
         """
         saved = state_dict["param_groups"]
-        sizes = [len(g["params"]) for g in saved]
-        if sizes != [len(g["params"]) for g in self.param_groups]:
+        sizes, ours = (
+            [len(g["params"]) for g in saved],
+            [len(g["params"]) for g in self.param_groups],
+        )
+        if sizes != ours:
             raise ValueError(
-                f"the saved optimizer has groups of {sizes} weights but this one has "
-                f"{[len(g['params']) for g in self.param_groups]}: it belongs to another model"
+                f"the saved optimizer has groups of {sizes} weights but this one has {ours}: "
+                "the state belongs to a different model"
             )
         weight = dict(
             zip(
@@ -176,11 +179,14 @@ class AdamW:
         for i, entries in state_dict["state"].items():
             if i not in weight:
                 raise ValueError(f"the saved optimizer state {i!r} names no weight")
-            state[weight[i]] = {k: _cast(k, v, weight[i]) for k, v in entries.items()}
+            if entries:  # torch saves an empty entry for a weight it looked up but never stepped
+                state[weight[i]] = _loaded(entries, weight[i])
         groups = []
         for ours, g in zip(self.param_groups, saved, strict=True):
-            group = copy.deepcopy({k: v for k, v in g.items() if k != "params"})
-            group = {**_FIXED, **group, "fused": True, "decoupled_weight_decay": True}
+            # Settings the saved group lacks keep this optimizer's values.
+            group = {k: v for k, v in ours.items() if k != "params"}
+            group |= copy.deepcopy({k: v for k, v in g.items() if k != "params"})
+            group |= {"fused": True, "decoupled_weight_decay": True}  # what runs, whatever saved it
             betas = group["betas"]
             group["betas"] = tuple(betas) if isinstance(betas, (list, tuple)) else (betas,)
             _check(group)
@@ -206,12 +212,24 @@ def _number(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
-def _cast(key: str, value: Any, p: torch.Tensor) -> Any:
-    """A saved entry as the kernel needs it: a copy on p's device, in p's dtype (step: float32)."""
-    if key == "step":  # torch releases before 1.12 saved the count as a number
-        value = value if isinstance(value, torch.Tensor) else torch.tensor(float(value))
-        return value.to(dtype=torch.float32, device=p.device, copy=True)
-    if isinstance(value, torch.Tensor):
-        dtype = p.dtype if p.is_floating_point() else value.dtype
-        return value.to(dtype=dtype, device=p.device, copy=True)
-    return value
+def _loaded(entries: Any, p: torch.Tensor) -> State:
+    """A saved weight's state as the kernel needs it: copies on p's device in p's dtype, the
+    step count a float32 0-d tensor (torch before 1.12 saved it as a number); refused in words
+    unless it is AdamW's state for a weight of p's shape."""
+    if not isinstance(entries, dict) or set(entries) != {"step", "exp_avg", "exp_avg_sq"}:
+        raise ValueError("a saved optimizer state is not AdamW's: step, exp_avg and exp_avg_sq")
+    step = entries["step"]
+    step = torch.tensor(float(step)) if _number(step) else step
+    if not isinstance(step, torch.Tensor) or step.numel() != 1:
+        raise ValueError("a saved optimizer step count is not a number")
+    state = {"step": step.reshape(()).to(dtype=torch.float32, device=p.device, copy=True)}
+    for key in ("exp_avg", "exp_avg_sq"):
+        value = entries[key]
+        shape = tuple(value.shape) if isinstance(value, torch.Tensor) else "no tensor"
+        if shape != tuple(p.shape):
+            raise ValueError(
+                f"optimizer state {key} has shape {shape} but its weight has {tuple(p.shape)}: "
+                "the state belongs to a different model"
+            )
+        state[key] = value.to(dtype=p.dtype, device=p.device, copy=True)
+    return state
