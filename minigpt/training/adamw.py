@@ -2,14 +2,15 @@
 
 What one step does, per weight w with gradient g, at step t (counted from 1):
 
-    m = beta1 * m + (1 - beta1) * g          # a running mean of the gradient
-    v = beta2 * v + (1 - beta2) * g * g      # a running mean of its square
-    w = w - lr * weight_decay * w            # decay pulls the weight itself toward 0 ("decoupled":
-                                             # it never enters m or v, unlike Adam's L2 penalty)
-    w = w - lr * m_hat / (sqrt(v_hat) + eps) # m_hat = m / (1 - beta1**t), v_hat = v / (1 - beta2**t)
+    m = beta1 * m + (1 - beta1) * g           # a running mean of the gradient
+    v = beta2 * v + (1 - beta2) * g * g       # a running mean of its square
+    w = w - lr * weight_decay * w             # decay pulls the weight itself toward 0
+    w = w - lr * m_hat / (sqrt(v_hat) + eps)  # m_hat = m / (1 - beta1**t), v_hat likewise
 
 so each weight moves by about lr in the direction its recent gradients agree on, whatever their
-scale; the two divisions undo the moments' pull toward their zero start in the first steps.
+scale. m_hat and v_hat divide out the moments' pull toward their zero start in the first steps.
+The decay is "decoupled": it shrinks the weight directly and never enters m or v, unlike Adam
+with an L2 penalty, whose decay the division by sqrt(v) would scale differently per weight.
 
 The arithmetic is torch's own fused CPU kernel (`torch._fused_adamw_`), called the way
 `torch.optim.AdamW(..., fused=True)` calls it, so weights and moments come out bitwise equal to
@@ -159,13 +160,11 @@ class AdamW:
         dtype, except "step", which stays float32.
         """
         saved = state_dict["param_groups"]
-        sizes, ours = (
-            [len(g["params"]) for g in saved],
-            [len(g["params"]) for g in self.param_groups],
-        )
-        if sizes != ours:
+        sizes = [len(g["params"]) for g in saved]
+        have = [len(g["params"]) for g in self.param_groups]
+        if sizes != have:
             raise ValueError(
-                f"the saved optimizer has groups of {sizes} weights but this one has {ours}: "
+                f"the saved optimizer has groups of {sizes} weights but this one has {have}: "
                 "the state belongs to a different model"
             )
         weight = dict(
