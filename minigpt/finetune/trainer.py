@@ -31,6 +31,7 @@ from minigpt.finetune.score import greedy_answers
 from minigpt.finetune.tasks import Item, TaskSet, exact_match
 from minigpt.model import GPT
 from minigpt.tokenizers.tokenizer import Tokenizer
+from minigpt.training.adamw import AdamW
 from minigpt.training.trainer import TrainConfig, TrainingDiverged, divergence_limit, lr_at
 
 METHODS = ("full", "lora")
@@ -120,12 +121,8 @@ class FinetuneTrainer:
             )
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.trainable, self.total = trainable_params(self.model)
-        self.optimizer = torch.optim.AdamW(
-            self.params,
-            lr=cfg.learning_rate,
-            betas=(0.9, 0.99),
-            weight_decay=cfg.weight_decay,
-            fused=True,
+        self.optimizer = AdamW(
+            self.params, lr=cfg.learning_rate, betas=(0.9, 0.99), weight_decay=cfg.weight_decay
         )
         self.generator = torch.Generator().manual_seed(cfg.seed)
         self.steps_done = 0
