@@ -35,13 +35,18 @@ def test_ticking_the_box_fills_in_the_recipe():
     assert S[train_state.TRAIN_STEPS] == LIVE_INDUCTION.train.max_iters
 
 
-def test_a_repeat_run_draws_its_heads_forming():
+def trained_repeat_run() -> AppTest:
+    """The training page after a tiny 12-step run with the induction recipe ticked."""
     at = AppTest.from_file(page_path("training"), default_timeout=TIMEOUT)
     for key, value in {**TINY_TRAINING, train_state.TRAIN_INDUCTION: True}.items():
         at.session_state[key] = value
     at.session_state[train_state.TRAIN_STEPS] = 12
     at.run()
-    to_the_end(at.button(key=train_state.TRAIN_START).click().run())
+    return to_the_end(at.button(key=train_state.TRAIN_START).click().run())
+
+
+def test_a_repeat_run_draws_its_heads_forming():
+    at = trained_repeat_run()
     assert errors(at) == []
     run = box(at).run
     assert isinstance(run.data, RepeatData) and run.forming is not None
@@ -90,12 +95,7 @@ def test_the_loss_chart_marks_the_step_a_head_first_passed_one_half():
 
 
 def test_the_training_page_marks_a_formed_head_on_its_loss_chart():
-    at = AppTest.from_file(page_path("training"), default_timeout=TIMEOUT)
-    for key, value in {**TINY_TRAINING, train_state.TRAIN_INDUCTION: True}.items():
-        at.session_state[key] = value
-    at.session_state[train_state.TRAIN_STEPS] = 12
-    at.run()
-    to_the_end(at.button(key=train_state.TRAIN_START).click().run())
+    at = trained_repeat_run()
     run = box(at).run
     run.forming.points[:] = known_trace({4: 0.2, 8: 0.55, 12: 0.7}).points  # known answer: 8
     at.run()
