@@ -109,8 +109,8 @@ def page_seconds(poll: float) -> float:
     end due before its next poll, lab/live.py), and the polls themselves: their Python work
     holds the interpreter lock the training thread needs between torch calls (a thread busy
     15% of the time slowed training to 0.84-0.87x: `python -m benchmarks --only
-    interpreter_lock`). With one 2 s interval counted, the
-    estimate came to 0.92-0.99 of the real time for 400 steps (benchmarks/RESULTS.md).
+    interpreter_lock`). With one 2 s interval counted, the estimate came to 0.91-1.06 of the
+    real time for 400 steps (benchmarks/RESULTS.md).
 
     Example: page_seconds(2.0) == 2.0
     """

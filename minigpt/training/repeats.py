@@ -126,7 +126,8 @@ class RepeatRecipe:
 # span of random tokens and its repeat, so copying pays off in every batch; in the recipes that
 # kept half the windows plain Shakespeare from the start, or repeated text rather than random
 # tokens, no head reached an induction score of 0.5 within 1000 steps. (The shipped induction
-# model starts the same way, then trains on mostly plain text: `--repeat_all_until`.) Measured in benchmarks/induction.py: steps and seconds until a head scores 0.5.
+# model starts the same way, then trains on mostly plain text: `--repeat_all_until`.) Measured
+# in benchmarks/induction.py: steps and seconds until a head scores 0.5.
 # Learning rate 6e-3 with 100 warmup steps: seeds 0, 1, 2 formed a head by steps 500, 550, 550
 # (scored every 50 steps); at 3e-3 with 50 warmup steps seed 0 needed 950 and seed 1 formed none
 # in 2000 (1e-2 formed seed 1's by step 650).
