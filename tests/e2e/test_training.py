@@ -130,8 +130,12 @@ def test_a_run_goes_on_while_the_student_is_on_another_page(page: Page, app_url:
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Live training").click()
     step = step_value(page)
     expect(step).to_be_visible(timeout=120_000)
-    back = int(step.inner_text(timeout=120_000).split("/")[0].replace(",", ""))
-    assert back > away > left_at  # it trained while the student was away
+    shown = step.inner_text(timeout=120_000)
+    back = int(shown.split("/")[0].replace(",", ""))
+    # It trained while the student was away. Equal is allowed on return: a run steps aside
+    # while pages draw (lab.engine.background.MAX_YIELD), and two draws can come back to back.
+    assert back >= away > left_at
+    expect(step).not_to_have_text(shown, timeout=60_000)  # and it goes on counting here
     page.locator(".st-key-training-stop button").click()
     expect(page.get_by_text("is stopped at step")).to_be_visible(timeout=30_000)
     assert_no_exception(page, "training_after_a_visit")
