@@ -17,7 +17,7 @@ from lab import links, runtime, sidebar  # noqa: E402
 from lab.catalog import CATALOG, sections  # noqa: E402
 from lab.engine.background import ACTIVITY  # noqa: E402
 
-runtime.configure_torch()
+runtime.configure_process()
 st.set_page_config(page_title="minigpt lab", page_icon=runtime.page_icon(), layout="wide")
 
 navigation = st.navigation(

@@ -12,14 +12,36 @@ from PIL import Image, ImageDraw
 _configured = False
 
 
-def configure_torch() -> None:
-    """One intra-op thread: sessions share the process, and on a busy machine torch's default
+def configure_process() -> None:
+    """Once per server process: torch's thread count and malloc's heaps.
+
+    One intra-op thread: sessions share the process, and on a busy machine torch's default
     (one thread per core) oversubscribes the cores and crawls for small models (benchmarks/
-    RESULTS.md). MINIGPT_THREADS overrides it for a machine with cores to spare."""
+    RESULTS.md). MINIGPT_THREADS overrides it for a machine with cores to spare. Few heaps:
+    see limit_malloc_arenas.
+    """
     global _configured
     if not _configured:
         torch.set_num_threads(int(os.environ.get("MINIGPT_THREADS", "1")))
+        limit_malloc_arenas()
         _configured = True
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter for the number of heaps (<malloc.h>)
+ARENAS = 2  # measured in benchmarks/RESULTS.md ("Fewer heaps for a class")
+
+
+def limit_malloc_arenas(arenas: int = ARENAS) -> bool:
+    """Let glibc keep at most `arenas` heaps for all of the server's threads.
+
+    Streamlit runs every session's script on a thread of its own, and glibc gives threads that
+    allocate at the same time heaps of their own (up to eight per core). Each heap keeps what
+    its threads freed, and pieces of it stay in use, so a class of thirty left the server
+    holding far more than it used, even after malloc_trim. Heaps that already exist stay; new
+    threads share these. Returns False where there is no glibc (macOS, Windows, musl).
+    """
+    mallopt = _libc_function("mallopt")
+    return bool(mallopt and mallopt(M_ARENA_MAX, arenas))
 
 
 def return_free_memory() -> bool:
@@ -30,16 +52,17 @@ def return_free_memory() -> bool:
     more than it uses, and a memory limit counts what it holds. Returns False where there is
     no glibc (macOS, Windows, musl).
     """
-    trim = _malloc_trim()
+    trim = _libc_function("malloc_trim")
     return bool(trim and trim(0))
 
 
 @functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
+def _libc_function(name: str) -> Callable[..., int] | None:
+    """A glibc function by name, or None where the C library has no such function."""
+    library = ctypes.util.find_library("c")
     try:
-        return ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):  # no such library, or a libc without malloc_trim
+        return getattr(ctypes.CDLL(library), name) if library else None
+    except (OSError, AttributeError):  # no such library, or a libc without this function
         return None
 
 

@@ -34,3 +34,16 @@ class RunQueueWait:
             self.total += waited - self.seen.get(task.name, 0.0)
             self.seen[task.name] = waited
         return {"runqueue": self.total}
+
+
+def rss_split_mb(pid: int) -> dict[str, float]:
+    """One process's resident memory by kind, in MB (/proc/<pid>/status): `anon` is what the
+    program allocated (tensors, Python objects, malloc's heaps), `file` the pages of mapped
+    files (torch's and Python's libraries), which the kernel can drop and read back."""
+    kinds = {"RssAnon:": "anon", "RssFile:": "file", "RssShmem:": "shmem"}
+    split: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, *rest = line.split()
+        if key in kinds and rest:
+            split[kinds[key]] = int(rest[0]) * 1024 / 1e6
+    return split

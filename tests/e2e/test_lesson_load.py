@@ -48,7 +48,7 @@ from tests.e2e.lesson_browser import (
     timed,
 )
 from tests.e2e.server_profile import Profile
-from tests.e2e.server_stats import RunQueueWait, cpu_seconds
+from tests.e2e.server_stats import RunQueueWait, cpu_seconds, rss_split_mb
 
 pytestmark = pytest.mark.load
 
@@ -105,6 +105,7 @@ def test_a_lesson_for_thirty(browser: Browser) -> None:
         wait_for_app(page, timeout=TIMEOUT)
         warm.close()
         start_mb, _ = settle(url, proc.pid, float("inf"))
+        start_split = rss_split_mb(proc.pid)
 
         profile = Profile(proc.pid, SHOTS / "lesson_profile.txt")
         queue = RunQueueWait(proc.pid)
@@ -163,6 +164,7 @@ def test_a_lesson_for_thirty(browser: Browser) -> None:
                 c.close()
             peak_mb = peak.peak.get("rss", 0.0)
         after_mb, waited = settle(url, proc.pid, start_mb)
+        after_split = rss_split_mb(proc.pid)
     finally:
         stop_server(proc)
 
@@ -179,6 +181,9 @@ def test_a_lesson_for_thirty(browser: Browser) -> None:
             f"{idle:.0f} / {start_mb:.0f} / {peak_mb:.0f} / {after_mb:.0f} (budget {LIMIT_MB})"
         ),
         "clean-up after the last session left": f"{waited:.0f} s",
+        "server RSS by kind, MB, before the class / after": ", ".join(
+            f"{k} {start_split.get(k, 0):.0f} / {after_split.get(k, 0):.0f}" for k in after_split
+        ),
     }
     if shares := profile.shares():
         figures["server busy time during the class (py-spy)"] = shares
