@@ -10,6 +10,7 @@ Shapes don't depend on initial values, so the initialisers are skipped.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import torch
@@ -47,11 +48,21 @@ class _SkipInit(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
-def meta_model(config: GPTConfig) -> GPT:
-    """A GPT of this config on the meta device: every name, shape and tie, no memory.
+# Encodings whose only state is a position table kept out of the state dict (a non-persistent
+# buffer): they add no weight, so a model without them has the same names, shapes and ties.
+_TABLE_ONLY = frozenset({"sinusoidal", "rope", "alibi"})
 
+
+def meta_model(config: GPTConfig) -> GPT:
+    """A GPT of this config's weights on the meta device: every name, shape and tie, no memory.
+
+    Built without its position table (see _TABLE_ONLY): on the meta device the table's
+    arithmetic goes through torch's Python references, and their first use imports torch's
+    compiler and sympy, about 70 MB more for the server (benchmarks/RESULTS.md).
     Example: meta_model(cfg).lm_head.weight.is_meta -> True
     """
+    if config.pos_emb in _TABLE_ONLY:
+        config = dataclasses.replace(config, pos_emb="none")
     with torch.device("meta"), _SkipInit():
         return GPT(config)
 
