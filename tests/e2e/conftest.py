@@ -2,6 +2,11 @@
 
 Never `playwright install`: the browser is /usr/bin/chromium from Debian. When it or
 pytest-playwright is missing the browser tests are skipped with a reason, never silently passed.
+
+The server they all drive runs from a fresh copy of the repository (the files a clone holds),
+so anything the app reads from an ignored or missing file fails in the browser tests;
+tests/e2e/test_pages.py checks that copy serves every page. One server for both pays the app's
+cold start once.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.request import urlopen
 
@@ -101,12 +107,54 @@ def stop_server(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
+def repo_files(root: Path = ROOT) -> list[str]:
+    """The files a clone of `root` holds: tracked, plus new files not ignored yet (what the next
+    commit will hold)."""
+    out = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=root, capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    return [p for p in out.decode().split("\0") if p and (root / p).is_file()]
+
+
 @pytest.fixture(scope="session")
-def app_url():
+def fresh_clone(tmp_path_factory) -> Path | None:
+    """A copy of the repository holding only repo_files(), or None without git (the server then
+    runs from the checkout, and the fresh-clone test is skipped). It runs with this venv's
+    packages: installing them afresh takes minutes, and .ci/run does that."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        return None
+    dest = tmp_path_factory.mktemp("clone") / "minigpt-lab"
+    for rel in repo_files():
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, dest / rel)
+    return dest
+
+
+@dataclass(frozen=True)
+class Server:
+    """The running `streamlit run lab/app.py` the browser tests share."""
+
+    url: str
+    root: Path  # the copy of the repository it runs from
+    log: Path  # its output
+
+
+@pytest.fixture(scope="session")
+def server(fresh_clone: Path | None):
     SHOTS.mkdir(exist_ok=True)
-    proc, url = start_server(SHOTS / "server.log")
-    yield url
+    log = SHOTS / "server.log"
+    if fresh_clone is None:
+        proc, url = start_server(log)
+    else:  # nothing from the checkout on the path: the copy alone must do
+        proc, url = start_server(log, env={"PYTHONPATH": ""}, cwd=fresh_clone)
+    yield Server(url, fresh_clone or ROOT, log)
     stop_server(proc)
+
+
+@pytest.fixture(scope="session")
+def app_url(server: Server) -> str:
+    return server.url
 
 
 @pytest.fixture(scope="session")

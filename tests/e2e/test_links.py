@@ -35,32 +35,17 @@ def query(page: Page) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(urlsplit(page.url).query).items()}
 
 
-def test_a_link_opens_the_view_it_names(page: Page, app_url: str) -> None:
+def test_a_link_opens_its_view_the_share_link_reproduces_it_and_the_address_bar_follows(
+    page: Page, app_url: str
+) -> None:
+    """One opened link, three checks in turn (each once a test opening the same link): the view
+    it names, the share box's link opening that view in a second tab, then the address bar
+    following the widgets as they change."""
     page.goto(f"{app_url}/attention?{urlencode(LESSON)}")
     wait_for_app(page)
     expect_lesson(page)
     assert_no_exception(page, "links_opened")
 
-
-def test_the_address_bar_follows_the_widgets(page: Page, app_url: str) -> None:
-    page.goto(f"{app_url}/attention?{urlencode(LESSON)}")
-    wait_for_app(page)
-    # Head is drawn in a fragment, whose rerun skips the router: the page syncs it itself.
-    page.locator(".st-key-attention-head").get_by_text("head 3").click()
-    wait_for_app(page)
-    expect(page).to_have_url(re.compile(r"[?&]head=3"))
-    thumb = page.locator(".st-key-temperature").get_by_role("slider")
-    thumb.focus()
-    thumb.press("ArrowRight")
-    wait_for_app(page)
-    expect(page.locator(".st-key-temperature")).to_contain_text("1.25")
-    assert query(page)["temperature"] == "1.25"
-    assert query(page)["head"] == "3" and query(page)["layer"] == "1"  # the link is not re-read
-
-
-def test_the_share_link_reproduces_the_view_in_a_second_tab(page: Page, app_url: str) -> None:
-    page.goto(f"{app_url}/attention?{urlencode(LESSON)}")
-    wait_for_app(page)
     page.locator(".st-key-links-share button").click()
     wait_for_app(page)
     code = page.get_by_test_id("stSidebar").get_by_test_id("stCode")
@@ -75,6 +60,18 @@ def test_the_share_link_reproduces_the_view_in_a_second_tab(page: Page, app_url:
     expect_lesson(second)
     assert_no_exception(second, "links_second_tab")
     second.close()
+
+    # Head is drawn in a fragment, whose rerun skips the router: the page syncs it itself.
+    page.locator(".st-key-attention-head").get_by_text("head 3").click()
+    wait_for_app(page)
+    expect(page).to_have_url(re.compile(r"[?&]head=3"))
+    thumb = page.locator(".st-key-temperature").get_by_role("slider")
+    thumb.focus()
+    thumb.press("ArrowRight")
+    wait_for_app(page)
+    expect(page.locator(".st-key-temperature")).to_contain_text("1.25")
+    assert query(page)["temperature"] == "1.25"
+    assert query(page)["head"] == "3" and query(page)["layer"] == "1"  # the link is not re-read
 
 
 def query_of(link: str) -> dict[str, str]:
