@@ -17,40 +17,31 @@ def configure_process() -> None:
 
     One intra-op thread: sessions share the process, and on a busy machine torch's default
     (one thread per core) oversubscribes the cores and crawls for small models (benchmarks/
-    RESULTS.md). MINIGPT_THREADS overrides it for a machine with cores to spare. malloc: see
-    tune_malloc.
+    RESULTS.md). MINIGPT_THREADS overrides it for a machine with cores to spare. malloc's heaps:
+    see limit_malloc_arenas.
     """
     global _configured
     if not _configured:
         torch.set_num_threads(int(os.environ.get("MINIGPT_THREADS", "1")))
-        tune_malloc()
+        limit_malloc_arenas()
         _configured = True
 
 
-# glibc's mallopt parameters (<malloc.h>) and the values the lab sets, measured in
-# benchmarks/RESULTS.md ("Memory for a class: malloc's heaps").
-M_MMAP_THRESHOLD = -3
-M_ARENA_MAX = -8
-ARENAS = 2
-MMAP_THRESHOLD = 256 * 1024
+M_ARENA_MAX = -8  # glibc's mallopt parameter for the number of heaps (<malloc.h>)
+ARENAS = 2  # measured in benchmarks/RESULTS.md ("Memory for a class: malloc's heaps")
 
 
-def tune_malloc(arenas: int = ARENAS, mmap_threshold: int = MMAP_THRESHOLD) -> bool:
-    """Fewer heaps, and big blocks straight from the OS, for a server of many threads.
+def limit_malloc_arenas(arenas: int = ARENAS) -> bool:
+    """Let glibc keep at most `arenas` heaps for the threads the server starts from now on.
 
     Streamlit runs every session's script on a thread of its own, and glibc gives threads that
     allocate heaps of their own (up to eight per core). Each heap keeps what its threads freed,
-    and pieces of it stay in use, so a class of thirty left the server holding far more than
-    it used, even after malloc_trim. So: at most `arenas` heaps for new threads (heaps that
-    already exist stay), and every block of `mmap_threshold` bytes or more (a tensor of 64k
-    floats) mapped on its own and unmapped when freed; glibc would otherwise raise that
-    threshold as blocks are freed and keep big tensors in the heaps too. A training step costs
-    the same either way. Returns False where there is no glibc (macOS, Windows, musl).
+    with blocks still in use scattered through it, so a class of thirty left the server holding
+    far more than it used, even after malloc_trim. Heaps that already exist stay. Returns False
+    where there is no glibc (macOS, Windows, musl).
     """
     mallopt = _libc_function("mallopt")
-    if not mallopt:
-        return False
-    return bool(mallopt(M_ARENA_MAX, arenas)) and bool(mallopt(M_MMAP_THRESHOLD, mmap_threshold))
+    return bool(mallopt and mallopt(M_ARENA_MAX, arenas))
 
 
 def return_free_memory() -> bool:

@@ -14,7 +14,7 @@ def test_torch_threads_and_heaps_are_set_once_from_the_environment(monkeypatch):
     before = torch.get_num_threads()  # conftest set 1: ask for 2, so the test can tell
     heaps = []
     monkeypatch.setattr(runtime, "_configured", False)
-    monkeypatch.setattr(runtime, "tune_malloc", lambda: heaps.append(True))
+    monkeypatch.setattr(runtime, "limit_malloc_arenas", lambda: heaps.append(True))
     monkeypatch.setenv("MINIGPT_THREADS", "2")
     try:
         runtime.configure_process()
@@ -37,13 +37,12 @@ def test_freed_memory_goes_back_through_malloc_trim_where_there_is_one(monkeypat
     assert runtime.return_free_memory() is False
 
 
-def test_malloc_is_tuned_through_mallopt_where_there_is_one(monkeypatch):
+def test_heaps_are_limited_through_mallopt_where_there_is_one(monkeypatch):
     if GLIBC:
-        assert runtime.tune_malloc() is True  # glibc took both settings
+        assert runtime.limit_malloc_arenas() is True  # glibc took the setting
     calls = []
     seen = lambda param, value: calls.append((param, value)) or 1  # noqa: E731
     monkeypatch.setattr(runtime, "_libc_function", lambda name: seen if name == "mallopt" else None)
-    assert runtime.tune_malloc(3, 4096) is True
-    assert calls == [(runtime.M_ARENA_MAX, 3), (runtime.M_MMAP_THRESHOLD, 4096)]
+    assert runtime.limit_malloc_arenas(3) is True and calls == [(runtime.M_ARENA_MAX, 3)]
     monkeypatch.setattr(runtime, "_libc_function", lambda name: None)
-    assert runtime.tune_malloc() is False
+    assert runtime.limit_malloc_arenas() is False
