@@ -207,6 +207,7 @@ st.dataframe(
     ),
     hide_index=True,
     height=280,
+    placeholder="—",  # the grid draws missing cells itself, ignoring the styler's na_rep
     column_config={
         "count": st.column_config.NumberColumn(
             help="How often the pair occurred when it was merged (bytes were there from the start)"

@@ -119,5 +119,6 @@ def test_the_vocabulary_table_shows_a_dash_not_none_for_bytes():
     bytes_rows = shown_cells[shown_cells["made from"] == "byte"]
     assert len(bytes_rows) == 256 and set(bytes_rows["count"]) == {"—"}
     assert table.value["count"].dtype == "Int64"  # still numbers underneath: sorting stays numeric
+    assert table.proto.placeholder == "—"  # the browser's grid draws missing cells with this
     merged = shown_cells[shown_cells["made from"] != "byte"]["count"]
     assert merged.str.fullmatch(r"[\d,]+").all()
