@@ -19,6 +19,14 @@ from lab.charts.labels import plotly_text
 
 KEPT, CUT, SAMPLED, RAW = "#1f77b4", "#c8c8c8", "#ff7f0e", "#7f9fbf"
 STAGE_TITLES = ("1. the model's odds", "2. after temperature", "3. the cut", "4. renormalised")
+# The same, as the panels' titles: two lines, so that four panels side by side on a 1024-wide
+# projector do not run their titles into each other.
+PANEL_TITLES = (
+    "1. model's<br>odds",
+    "2. after<br>temperature",
+    "3. the<br>cut",
+    "4. renormalised",
+)
 
 
 def stages_figure(
@@ -41,7 +49,7 @@ def stages_figure(
     rows = list(range(n + 1))
     ticks = [plotly_text(label) for label in labels] + [f"all the rest ({n_rest} tokens)"]
     fig = make_subplots(
-        rows=1, cols=4, shared_yaxes=True, subplot_titles=STAGE_TITLES, horizontal_spacing=0.03
+        rows=1, cols=4, shared_yaxes=True, subplot_titles=PANEL_TITLES, horizontal_spacing=0.03
     )
     kept_rows = [bool(k) for k in kept] + [rest["kept"] > 0]
     panels = (
@@ -90,8 +98,9 @@ def stages_figure(
         )
     fig.update_yaxes(tickvals=rows, ticktext=ticks, autorange="reversed", row=1, col=1)
     fig.update_yaxes(tickfont=dict(size=14))
-    fig.update_layout(height=90 + 24 * (n + 1), bargap=0.25, **PLAIN)
-    fig.update_layout(margin_r=80)  # room for "100.0% ◀ sampled" past the last panel's axis
+    fig.update_layout(height=110 + 24 * (n + 1), bargap=0.25, **PLAIN)
+    # Room for "100.0% ◀ sampled" past the last panel's axis, and for two-line titles.
+    fig.update_layout(margin_r=80, margin_t=60)
     return fig
 
 

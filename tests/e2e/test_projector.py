@@ -112,12 +112,36 @@ CUT_CHART_TEXT_JS = """
 """
 
 
+# Titles side by side (a subplot's title is an annotation) run into each other when their panels
+# are narrower than they are: each pair of a chart's titles and annotations that overlap.
+OVERLAPPING_TITLES_JS = """
+() => {
+  const found = [];
+  for (const chart of document.querySelectorAll("[data-testid='stPlotlyChart']")) {
+    const texts = [...chart.querySelectorAll(".main-svg text.annotation-text, .main-svg text.gtitle")]
+      .map((t) => [(t.textContent || "").trim(), t.getBoundingClientRect()])
+      .filter(([text, r]) => text && r.width > 0);
+    for (let i = 0; i < texts.length; i++) {
+      for (let j = i + 1; j < texts.length; j++) {
+        const [a, ra] = texts[i], [b, rb] = texts[j];
+        const x = Math.min(ra.right, rb.right) - Math.max(ra.left, rb.left);
+        const y = Math.min(ra.bottom, rb.bottom) - Math.max(ra.top, rb.top);
+        if (x > 1 && y > 1) found.push(`chart titles "${a.slice(0, 40)}" and "${b.slice(0, 40)}" overlap by ${Math.ceil(x)}px`);
+      }
+    }
+  }
+  return found;
+}
+"""
+
+
 def cut_off(page: Page) -> list[str]:
-    """Every piece of text the page shows cut off, as sentences."""
+    """Every piece of text the page shows cut off or run into another, as sentences."""
     return (
         page.evaluate(CUT_TEXT_JS)
         + page.evaluate(CUT_HEADERS_JS)
         + page.evaluate(CUT_CHART_TEXT_JS)
+        + page.evaluate(OVERLAPPING_TITLES_JS)
     )
 
 
@@ -187,3 +211,25 @@ def test_the_checker_sees_cut_text(page: Page, app_url: str) -> None:
     }"""
     )
     assert any("Validation loss" in f for f in cut_off(page))
+
+
+def test_the_checker_sees_titles_run_into_each_other(page: Page, app_url: str) -> None:
+    """Two annotations written over each other in a chart Home draws are found."""
+    page.goto(app_url)
+    wait_for_app(page)
+    expect(page.get_by_test_id("stPlotlyChart").first.locator(".main-svg").first).to_be_visible()
+    assert not page.evaluate(OVERLAPPING_TITLES_JS)
+    page.evaluate(
+        """() => {
+        const svg = document.querySelector("[data-testid='stPlotlyChart'] .main-svg");
+        for (const [x, words] of [[40, "1. the model's odds"], [90, "2. after temperature"]]) {
+            const t = document.createElementNS("http://www.w3.org/2000/svg", "text");
+            t.setAttribute("class", "annotation-text");
+            t.setAttribute("x", x);
+            t.setAttribute("y", 20);
+            t.textContent = words;
+            svg.appendChild(t);
+        }
+    }"""
+    )
+    assert any("overlap" in f for f in cut_off(page))
