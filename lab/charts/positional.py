@@ -46,7 +46,7 @@ def similarity_heatmap(similarity: np.ndarray, title: str, height: int = 420) ->
         )
     )
     fig.update_xaxes(title="position", constrain="domain")
-    fig.update_yaxes(title="position", autorange="reversed", scaleanchor="x")
+    fig.update_yaxes(title="position", autorange="reversed", scaleanchor="x", constrain="domain")
     fig.update_layout(title=title, height=height, **PLAIN)
     return fig
 
@@ -199,7 +199,13 @@ def alibi_heatmap(biases: np.ndarray, head: int, slope: float, height: int = 420
         )
     )
     fig.update_xaxes(title="key position", constrain="domain", showgrid=False)
-    fig.update_yaxes(title="query position", autorange="reversed", scaleanchor="x", showgrid=False)
+    fig.update_yaxes(
+        title="query position",
+        autorange="reversed",
+        scaleanchor="x",
+        constrain="domain",
+        showgrid=False,
+    )
     fig.update_layout(
         title=f"ALiBi bias of head {head} (slope {slope:.4g})", height=height, **PLAIN
     )
