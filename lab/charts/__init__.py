@@ -8,7 +8,7 @@ from lab.charts.attention import (
     attention_heatmap,
     token_focus_heatmap,
 )
-from lab.charts.common import LAYOUT, PLAIN, loss_curve
+from lab.charts.common import PLAIN, loss_curve
 from lab.charts.compare import ENCODING_COLORS, compare_curves, extrapolation_chart
 from lab.charts.labels import file_label, markdown_literal, plotly_text, token_names, token_pill
 from lab.charts.positional import (
@@ -29,7 +29,6 @@ __all__ = [
     "ATTENTION_COLORAXIS",
     "ATTENTION_SCALE",
     "ENCODING_COLORS",
-    "LAYOUT",
     "PLAIN",
     "TRAINING_COLORS",
     "alibi_heatmap",

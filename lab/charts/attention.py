@@ -8,9 +8,8 @@ from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from lab.charts.common import PLAIN
+from lab.charts.common import PLAIN, grid_cells, panel_title
 from lab.charts.labels import plotly_text, token_names
 
 # Attention weights are probabilities: one fixed 0..1 scale, with most of the colour spent on
@@ -28,10 +27,10 @@ ATTENTION_COLORAXIS = dict(
 )
 
 
-def _token_axis(labels: Sequence[str]) -> dict[str, Any]:
+def _token_axis(labels: Sequence[str], title: str | None = None) -> dict[str, Any]:
     """Category axis showing each token's text (all of them), the position only on hover."""
     long = max((len(label) for label in labels), default=0) > 2
-    return dict(
+    axis = dict(
         type="category",
         tickmode="array",
         tickvals=token_names(labels),
@@ -40,6 +39,7 @@ def _token_axis(labels: Sequence[str]) -> dict[str, Any]:
         tickfont=dict(size=10 if len(labels) <= 48 else 9, family="monospace"),
         showgrid=False,  # grid lines would stripe the blank (future) half
     )
+    return axis if title is None else dict(axis, title=dict(text=title))
 
 
 def _masked(weights: np.ndarray) -> np.ndarray:
@@ -49,24 +49,32 @@ def _masked(weights: np.ndarray) -> np.ndarray:
     return z
 
 
+# The figures below are plain dicts handed to go.Figure once: they redraw on every click of a
+# head, and plotly's helpers validate property by property (see lab/charts/common.py).
+
+
 def attention_heatmap(weights: np.ndarray, labels: Sequence[str], title: str) -> go.Figure:
     """One head's (query, key) attention with tokens on both axes and the weight on hover."""
     names = token_names(labels)
     height = min(max(160 + 9 * len(labels), 360), 760)  # about square cells, every label legible
-    fig = go.Figure(
-        go.Heatmap(
-            z=_masked(weights),
-            x=names,
-            y=names,
-            coloraxis="coloraxis",
-            hoverongaps=False,
-            hovertemplate="%{y} looks at %{x}<br>weight %{z:.4f}<extra></extra>",
-        )
+    heatmap = dict(
+        type="heatmap",
+        z=_masked(weights),
+        x=names,
+        y=names,
+        coloraxis="coloraxis",
+        hoverongaps=False,
+        hovertemplate="%{y} looks at %{x}<br>weight %{z:.4f}<extra></extra>",
     )
-    fig.update_xaxes(title="key: the token looked at", **_token_axis(labels))
-    fig.update_yaxes(title="query: the token looking", autorange="reversed", **_token_axis(labels))
-    fig.update_layout(title=title, height=height, coloraxis=ATTENTION_COLORAXIS, **PLAIN)
-    return fig
+    layout = dict(
+        PLAIN,
+        title=dict(text=title),
+        height=height,
+        coloraxis=ATTENTION_COLORAXIS,
+        xaxis=_token_axis(labels, "key: the token looked at"),
+        yaxis=dict(_token_axis(labels, "query: the token looking"), autorange="reversed"),
+    )
+    return go.Figure(data=[heatmap], layout=layout)
 
 
 def attention_grid(
@@ -76,63 +84,62 @@ def attention_grid(
     n_head = maps.shape[0]
     cols = min(cols, n_head)
     rows = math.ceil(n_head / cols)
-    titles = [
-        f"<b>head {h} (selected)</b>" if h == selected else f"head {h}" for h in range(n_head)
-    ]
-    fig = make_subplots(
-        rows=rows,
-        cols=cols,
-        subplot_titles=titles,
-        horizontal_spacing=0.03,
-        vertical_spacing=0.08 / rows,
-    )
     names = token_names(labels)
-    for h in range(n_head):
-        fig.add_trace(
-            go.Heatmap(
+    data, titles = [], []
+    layout: dict[str, Any] = dict(
+        PLAIN,
+        height=40 + rows * 300,
+        # No colour bar: the scale is the fixed one every attention chart uses.
+        coloraxis=dict(ATTENTION_COLORAXIS, showscale=False),
+    )
+    # No figure title: the page's header names the layer, and a title would sit on the panels'.
+    cells = grid_cells(rows, cols, h_gap=0.03, v_gap=0.08 / rows)
+    for h, (x_domain, y_domain) in enumerate(cells[:n_head]):
+        suffix = "" if h == 0 else str(h + 1)  # plotly names axes x, x2, x3, ...
+        data.append(
+            dict(
+                type="heatmap",
                 z=_masked(maps[h]),
                 x=names,
                 y=names,
+                xaxis=f"x{suffix}",
+                yaxis=f"y{suffix}",
                 coloraxis="coloraxis",
                 hoverongaps=False,
                 hovertemplate=(
                     f"layer {layer} head {h}<br>%{{y}} looks at %{{x}}<br>weight %{{z:.4f}}<extra></extra>"
                 ),
-            ),
-            row=h // cols + 1,
-            col=h % cols + 1,
+            )
         )
-    fig.update_xaxes(type="category", showticklabels=False, showgrid=False)
-    fig.update_yaxes(type="category", showticklabels=False, showgrid=False, autorange="reversed")
-    # No figure title: the page's header names the layer, and a title would sit on the panels'.
-    # No colour bar either: the scale is the fixed one every attention chart uses.
-    fig.update_layout(
-        height=40 + rows * 300, coloraxis=dict(ATTENTION_COLORAXIS, showscale=False), **PLAIN
-    )
-    return fig
+        axis = dict(type="category", showticklabels=False, showgrid=False)
+        layout[f"xaxis{suffix}"] = dict(axis, domain=x_domain, anchor=f"y{suffix}")
+        layout[f"yaxis{suffix}"] = dict(
+            axis, domain=y_domain, anchor=f"x{suffix}", autorange="reversed"
+        )
+        title = f"<b>head {h} (selected)</b>" if h == selected else f"head {h}"
+        titles.append(panel_title(title, x_domain, y_domain))
+    layout["annotations"] = titles
+    return go.Figure(data=data, layout=layout)
 
 
 def token_focus_heatmap(focus: np.ndarray, labels: Sequence[str], n_head: int, t: int) -> go.Figure:
     """Where token t looks (rows: every layer's every head; columns: tokens 0..t)."""
     names = token_names(labels[: t + 1])
     heads = [f"layer {i // n_head} head {i % n_head}" for i in range(focus.shape[0])]
-    fig = go.Figure(
-        go.Heatmap(
-            z=focus,
-            x=names,
-            y=heads,
-            coloraxis="coloraxis",
-            hovertemplate="%{y}: token "
-            + f"{t} looks at "
-            + "%{x}<br>weight %{z:.4f}<extra></extra>",
-        )
+    heatmap = dict(
+        type="heatmap",
+        z=focus,
+        x=names,
+        y=heads,
+        coloraxis="coloraxis",
+        hovertemplate="%{y}: token " + f"{t} looks at " + "%{x}<br>weight %{z:.4f}<extra></extra>",
     )
-    fig.update_xaxes(title="the tokens it can see", **_token_axis(labels[: t + 1]))
-    fig.update_yaxes(autorange="reversed", tickfont=dict(size=10), type="category")
-    fig.update_layout(
-        title=f"Where token {t} “{plotly_text(labels[t])}” looks, in every head",
+    layout = dict(
+        PLAIN,
+        title=dict(text=f"Where token {t} “{plotly_text(labels[t])}” looks, in every head"),
         height=120 + 22 * focus.shape[0],
         coloraxis=ATTENTION_COLORAXIS,
-        **PLAIN,
+        xaxis=_token_axis(labels[: t + 1], "the tokens it can see"),
+        yaxis=dict(autorange="reversed", tickfont=dict(size=10), type="category"),
     )
-    return fig
+    return go.Figure(data=[heatmap], layout=layout)

@@ -8,30 +8,69 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), template="plotly_white")
-# No named template elsewhere: Streamlit's theme styles the charts anyway, and validating a
-# template is paid per figure on every rerun (benchmarks/RESULTS.md, "Why the code is so").
+# No named template: Streamlit's theme styles the charts anyway, and validating a template is
+# paid per figure on every rerun (benchmarks/RESULTS.md, "Why the code is so").
 PLAIN = dict(margin=dict(l=10, r=10, t=40, b=10))
+
+# Charts a click redraws are built as plain dicts and handed to go.Figure once. Plotly's helpers
+# (make_subplots, update_xaxes, add_trace with row and col, add_hline) validate property by
+# property: 15-45 ms a figure against 2-6 ms for the same figure built whole, identical once
+# serialised (benchmarks/RESULTS.md, "Why the code is so"). grid_cells and panel_title lay out
+# panels as make_subplots does.
+
+
+def grid_cells(rows: int, cols: int, h_gap: float, v_gap: float) -> list[tuple[list, list]]:
+    """The (x, y) domains of a rows x cols grid of panels, row by row from the top, in paper
+    coordinates with the given gaps between panels (what make_subplots lays out).
+
+    Example: grid_cells(1, 2, 0.0, 0.0) == [([0.0, 0.5], [0.0, 1.0]), ([0.5, 1.0], [0.0, 1.0])].
+    """
+    width = (1 - h_gap * (cols - 1)) / cols
+    height = (1 - v_gap * (rows - 1)) / rows
+    cells = []
+    for r in range(rows):
+        top = 1 - r * (height + v_gap)
+        for c in range(cols):
+            left = c * (width + h_gap)
+            cells.append(([left, left + width], [top - height, top]))
+    return cells
+
+
+def panel_title(text: str, x_domain: Sequence[float], y_domain: Sequence[float]) -> dict:
+    """A panel's title as make_subplots writes it: centred just above the panel, in paper
+    coordinates."""
+    return dict(
+        text=text,
+        x=sum(x_domain) / 2,
+        y=y_domain[1],
+        xref="paper",
+        yref="paper",
+        xanchor="center",
+        yanchor="bottom",
+        showarrow=False,
+        font=dict(size=16),
+    )
 
 
 def loss_curve(
     metrics: Sequence[dict[str, Any]], title: str = "Loss", perplexity: bool = False
 ) -> go.Figure:
     """Train (every logged step) and validation (every evaluation) loss, or perplexity, over steps."""
-    fig = go.Figure()
     value = (lambda x: math.exp(min(x, 50))) if perplexity else (lambda x: x)
-    for key, name, mode in (
-        ("train_loss", "train", "lines"),
-        ("val_loss", "validation", "lines+markers"),
+    data = []
+    for key, name, mode, colour in (  # blue and red, as on the Live training page
+        ("train_loss", "train", "lines", "#1c83e1"),
+        ("val_loss", "validation", "lines+markers", "#ff4b4b"),
     ):
         points = [(m["step"], value(m[key])) for m in metrics if m.get(key) is not None]
         if points:
             steps, values = zip(*points, strict=True)
-            fig.add_trace(go.Scatter(x=steps, y=values, name=name, mode=mode))
-    fig.update_layout(
-        title=title,
-        xaxis_title="step",
-        yaxis_title="perplexity" if perplexity else "loss (nats per token)",
-        **LAYOUT,
+            style = dict(line=dict(color=colour), marker=dict(color=colour))
+            data.append(dict(type="scatter", x=steps, y=values, name=name, mode=mode, **style))
+    layout = dict(
+        PLAIN,
+        title=dict(text=title),
+        xaxis=dict(title=dict(text="step")),
+        yaxis=dict(title=dict(text="perplexity" if perplexity else "loss (nats per token)")),
     )
-    return fig
+    return go.Figure(data=data, layout=layout)

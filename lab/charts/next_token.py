@@ -12,9 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from lab.charts.common import PLAIN
+from lab.charts.common import PLAIN, grid_cells, panel_title
 from lab.charts.labels import plotly_text
 
 KEPT, CUT, SAMPLED, RAW = "#1f77b4", "#c8c8c8", "#ff7f0e", "#7f9fbf"
@@ -48,9 +47,6 @@ def stages_figure(
     n = len(labels)
     rows = list(range(n + 1))
     ticks = [plotly_text(label) for label in labels] + [f"all the rest ({n_rest} tokens)"]
-    fig = make_subplots(
-        rows=1, cols=4, shared_yaxes=True, subplot_titles=PANEL_TITLES, horizontal_spacing=0.03
-    )
     kept_rows = [bool(k) for k in kept] + [rest["kept"] > 0]
     panels = (
         (np.append(raw, rest["raw"]), [RAW] * (n + 1)),
@@ -60,48 +56,77 @@ def stages_figure(
     )
     mark = n if sampled_row is None else sampled_row
     panels[3][1][mark] = SAMPLED
-    for col, (values, colours) in enumerate(panels, start=1):
+    # Built whole as plain dicts: it redraws on every slider move (see lab/charts/common.py).
+    layout: dict = dict(PLAIN, height=110 + 24 * (n + 1), bargap=0.25)
+    # Room for "100.0% ◀ sampled" past the last panel's axis, and for two-line titles.
+    layout["margin"] = dict(PLAIN["margin"], r=80, t=60)
+    data, annotations, shapes = [], [], []
+    cells = grid_cells(1, 4, h_gap=0.03, v_gap=0.0)
+    for col, ((values, colours), (x_domain, y_domain)) in enumerate(
+        zip(panels, cells, strict=True), start=1
+    ):
+        x, y = ("x", "y") if col == 1 else (f"x{col}", f"y{col}")
         text = [f"{v:.1%}" if v >= 0.0005 else "" for v in values]
         if col == 4:
             text[mark] += " ◀ sampled"
-        fig.add_trace(
-            go.Bar(
+        data.append(
+            dict(
+                type="bar",
                 x=values,
                 y=rows,
+                xaxis=x,
+                yaxis=y,
                 orientation="h",
-                marker_color=colours,
+                marker=dict(color=colours),
                 text=text,
                 textposition="outside",
                 cliponaxis=False,
                 customdata=ticks,
                 hovertemplate="%{customdata}: %{x:.2%}<extra>" + STAGE_TITLES[col - 1] + "</extra>",
                 showlegend=False,
-            ),
-            row=1,
-            col=col,
+            )
         )
-        fig.update_xaxes(range=[0, 1.45], tickvals=[0, 0.5, 1], tickformat=".0%", row=1, col=col)
+        layout["xaxis" if col == 1 else f"xaxis{col}"] = dict(
+            anchor=y, domain=x_domain, range=[0, 1.45], tickvals=[0, 0.5, 1], tickformat=".0%"
+        )
+        # One row per token across the four panels: the first names them, the others follow it.
+        shared = dict(tickvals=rows, ticktext=ticks, autorange="reversed")
+        if col > 1:
+            shared = dict(matches="y", showticklabels=False)
+        layout["yaxis" if col == 1 else f"yaxis{col}"] = dict(
+            shared, anchor=x, domain=y_domain, tickfont=dict(size=14)
+        )
+        annotations.append(panel_title(PANEL_TITLES[col - 1], x_domain, y_domain))
     first_cut = next((i for i, k in enumerate(kept_rows) if not k), None)
     if first_cut is not None and first_cut > 0:
         for col in (3, 4):
-            fig.add_hline(y=first_cut - 0.5, line_dash="dash", line_color="#d62728", row=1, col=col)
-        fig.add_annotation(
-            x=1.4,
-            y=first_cut - 0.5,
-            text=cut_note or "cut",
-            showarrow=False,
-            xanchor="right",
-            yanchor="top",
-            font=dict(color="#d62728"),
-            row=1,
-            col=3,
+            shapes.append(
+                dict(
+                    type="line",
+                    xref=f"x{col} domain",
+                    x0=0,
+                    x1=1,
+                    yref=f"y{col}",
+                    y0=first_cut - 0.5,
+                    y1=first_cut - 0.5,
+                    line=dict(color="#d62728", dash="dash"),
+                )
+            )
+        annotations.append(
+            dict(
+                x=1.4,
+                y=first_cut - 0.5,
+                xref="x3",
+                yref="y3",
+                text=cut_note or "cut",
+                showarrow=False,
+                xanchor="right",
+                yanchor="top",
+                font=dict(color="#d62728"),
+            )
         )
-    fig.update_yaxes(tickvals=rows, ticktext=ticks, autorange="reversed", row=1, col=1)
-    fig.update_yaxes(tickfont=dict(size=14))
-    fig.update_layout(height=110 + 24 * (n + 1), bargap=0.25, **PLAIN)
-    # Room for "100.0% ◀ sampled" past the last panel's axis, and for two-line titles.
-    fig.update_layout(margin_r=80, margin_t=60)
-    return fig
+    layout["annotations"], layout["shapes"] = annotations, shapes
+    return go.Figure(data=data, layout=layout)
 
 
 def probability_colour(p: float) -> str:
