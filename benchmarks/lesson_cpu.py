@@ -1,0 +1,117 @@
+"""What one student's lesson costs the server, in CPU seconds per interaction.
+
+`python -m benchmarks.lesson_cpu [--students 4] [--against PATH]`
+
+The lesson of tests/e2e/test_lesson_load.py (open Home, pick a seed, ten BPE merges, a sentence
+and its heads on Attention, the sampling sliders on Next token), played by one student at a
+time with no pauses, over Streamlit's agent API. Around each interaction it reads the server's
+CPU time (user + system of its process group, /proc): on a quiet server that is the work the
+interaction caused, whatever else the machine runs. The first student warms the caches and is
+not counted.
+
+With --against PATH (another checkout of this repository, say a clone at an older commit), a
+second server runs from there and the students alternate between the two, so both are measured
+in the same process and run; it prints ours / theirs per interaction kind (below 1: ours is
+cheaper). A class of thirty waits on this CPU: it is what the load test's p95 queues behind.
+
+The agent API costs the server a little more than a browser would (it describes every element
+as JSON for its client), the same on both sides.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+from tests.e2e import lesson
+from tests.e2e.conftest import ROOT, start_server, stop_server
+from tests.e2e.server_stats import cpu_seconds
+
+ENV = {
+    "STREAMLIT_SERVER_ENABLE_AGENT_API": "true",
+    "STREAMLIT_SERVER_AGENT_SESSION_TTL": "600",  # every student's session lives to the end
+    "STREAMLIT_SERVER_AGENT_MAX_SESSIONS": "100",
+}
+
+
+class Meter:
+    """One server, and the CPU seconds each interaction kind cost it."""
+
+    def __init__(self, root: Path, log: Path) -> None:
+        self.proc, self.url = start_server(log, env=ENV, cwd=root)
+        self.cpu: dict[str, list[float]] = defaultdict(list)
+        self.counting = False
+
+    def play(self, student: int) -> list[str]:
+        """One student's whole lesson; returns its errors."""
+        record = lesson.Record()
+        meter = self
+
+        class Timed(lesson.AgentSession):
+            def act(self, kind: str, **body) -> dict:
+                before = cpu_seconds(meter.proc.pid)
+                snapshot = super().act(kind, **body)
+                if meter.counting:
+                    meter.cpu[kind].append(cpu_seconds(meter.proc.pid) - before)
+                return snapshot
+
+        original, lesson.AgentSession = lesson.AgentSession, Timed
+        try:
+            lesson.play(self.url, student, record, think=0.0)
+        finally:
+            lesson.AgentSession = original
+        return record.errors()
+
+    def per_student(self, students: int) -> float:
+        return sum(sum(v) for v in self.cpu.values()) / students
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=4, help="counted, after one warm-up")
+    parser.add_argument("--against", type=Path, help="another checkout to compare with")
+    args = parser.parse_args()
+    logs = ROOT / "tests" / "e2e" / "shots"
+    logs.mkdir(exist_ok=True)
+    meters = {"ours": Meter(ROOT, logs / "lesson_cpu_ours.log")}
+    if args.against:
+        meters["theirs"] = Meter(args.against.resolve(), logs / "lesson_cpu_theirs.log")
+    try:
+        for meter in meters.values():  # warm-up: imports, the shipped model, shared caches
+            meter.play(student=1000)
+            meter.counting = True
+        for student in range(args.students):
+            order = list(meters.values())
+            for meter in order if student % 2 == 0 else order[::-1]:
+                if errors := meter.play(student):
+                    print(f"student {student}: {errors[:3]}")
+    finally:
+        for meter in meters.values():
+            stop_server(meter.proc)
+    ours = meters["ours"]
+    theirs = meters.get("theirs")
+    print(f"server CPU per interaction, ms (mean of {args.students} students; clock tick 10 ms)")
+    print(
+        f"{'interaction':<26} {'count':>5} {'ours':>6}"
+        + (f" {'theirs':>7} {'ratio':>6}" if theirs else "")
+    )
+    for kind, seconds in ours.cpu.items():
+        line = f"{kind:<26} {len(seconds):>5} {1000 * statistics.mean(seconds):>6.0f}"
+        if theirs and theirs.cpu.get(kind):
+            mine, other = statistics.mean(seconds), statistics.mean(theirs.cpu[kind])
+            line += f" {1000 * other:>7.0f} {mine / other:>5.2f}x"
+        print(line)
+    total = ours.per_student(args.students)
+    line = f"{'a whole lesson, s':<26} {'':>5} {total:>6.2f}"
+    if theirs:
+        other = theirs.per_student(args.students)
+        line += f" {other:>7.2f} {total / other:>5.2f}x"
+    print(line)
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
