@@ -6,7 +6,10 @@ import streamlit as st
 
 from lab import cache, live, state
 from lab.engine import budget
+from lab.engine.background import BackgroundTrainer
+from lab.engine.finetune_run import FinetuneRun, status_line
 from lab.engine.models import LabModel, encode_text
+from lab.finetune import state as ft_state
 from minigpt.training.corpus import CorpusError, check_text_size
 
 LIVE_CHOICE = "Live run"  # the model choice that follows the run this session trains
@@ -76,19 +79,42 @@ def draw() -> None:
 
 
 def training_status() -> None:
-    """One line on this session's training, polled while it trains (on every page)."""
-    st.fragment(run_every=live.poll_every(seconds=live.STATUS_SECONDS))(_status_line)()
+    """One line on this session's training and one on its fine-tune, polled while either
+    trains (on every page)."""
+    tune = _finetune()
+    tuning = tune is not None and tune[1].alive
+    every = live.poll_every(seconds=live.STATUS_SECONDS) or (
+        live.STATUS_SECONDS if tuning else None
+    )
+    st.fragment(run_every=every)(_status_line)()
+
+
+def _finetune() -> tuple[FinetuneRun, BackgroundTrainer] | None:
+    """This session's fine-tune and its thread, once it has started one."""
+    run = ft_state.current_run()
+    return None if run is None else (run, cache.finetune_trainer())
 
 
 def _status_line() -> None:
     holder = live.session()
     line = holder.status()
+    tune = _finetune()
     with st.container(key="sidebar.training"):
         if line is not None and holder.trainer.error:
             st.error(line)
         elif line is not None:
             st.caption(line)
+        if tune is not None:
+            run, thread = tune
+            show = st.error if thread.error or run.failure else st.caption
+            show(status_line(run, thread))
     live.redraw_when_ended()
+    if (
+        tune is not None
+        and live.in_fragment_rerun()
+        and not (tune[1].alive or holder.trainer.alive)
+    ):
+        st.rerun()  # the fine-tune has ended: one whole run turns this polling off
 
 
 def current_model() -> LabModel:

@@ -182,9 +182,40 @@ def test_a_tiny_run_finishes_is_compared_and_reaches_the_sidebar():
     name = box(at).model_name
     assert name in state.session_models(at.session_state)
     assert name in at.sidebar.selectbox(key=state.MODEL_CHOICE).options
+    assert "fine-tuning: finished, 3 steps" in sidebar_lines(at)
     # "Use this model" makes it every page's model.
     at.button(key=ft_state.FT_USE).click().run()
     assert at.session_state[state.MODEL_CHOICE] == box(at).model_name
+    assert errors(at) == []
+
+
+def sidebar_lines(at: AppTest) -> list[str]:
+    return [c.value for c in at.sidebar.caption]
+
+
+def test_every_page_says_how_far_the_fine_tune_is():
+    """A student who starts a fine-tune and walks off sees it go on in the sidebar."""
+    at = run_router("finetune")
+    at.number_input(key=ft_state.FT_STEPS).set_value(400)
+    at.number_input(key=ft_state.FT_EVAL_ITEMS).set_value(2)
+    at.run()
+    at.button(key=ft_state.FT_START).click().run()
+    seen = 0
+    for name in ("attention", "next_token", "home", "tokenizers"):
+        time.sleep(0.5)
+        at.switch_page(page_path(name)).run()
+        assert errors(at) == [], name
+        (line,) = [x for x in sidebar_lines(at) if x.startswith("fine-tuning")]
+        found = re.fullmatch(r"fine-tuning: step ([\d,]+) of 400", line)
+        assert found, (name, line)
+        assert seen <= int(found[1]) < 400, (name, seen, line)  # it follows the run
+        seen = int(found[1])
+    assert seen > 0
+    at.switch_page(page_path("finetune")).run()
+    at.button(key=ft_state.FT_STOP).click().run()
+    stopped = box(at).run.steps_done
+    at.switch_page(page_path("positional")).run()
+    assert f"fine-tuning: stopped at step {stopped:,} of 400" in sidebar_lines(at)
     assert errors(at) == []
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from lab.engine.background import BackgroundTrainer
 from lab.engine.finetune_spec import FinetuneSpec
 from minigpt.finetune.data import build_example, collate, masked_loss
 from minigpt.finetune.tasks import TaskSet, exact_match
@@ -204,3 +205,20 @@ class FinetuneRun:
         keeps its adapters and trains on.
         """
         return self.trainer.merged_model().requires_grad_(False)
+
+
+def status_line(run: FinetuneRun, trainer: BackgroundTrainer) -> str:
+    """The sidebar's line on a session's fine-tune, worded as a training run's line
+    (SessionTrainer.status), so a student on another page sees how far it is."""
+    done, total = run.steps_done, run.spec.max_iters
+    if trainer.error:
+        return f"fine-tuning: {trainer.error}"
+    if run.failure:
+        return f"fine-tuning stopped early at step {done:,}: it diverged"
+    if trainer.running and trainer.waiting:
+        return f"fine-tuning: queued behind {trainer.waiting} other session(s)"
+    if trainer.running:
+        return f"fine-tuning: step {done:,} of {total:,}"
+    if run.done:
+        return f"fine-tuning: finished, {total:,} steps"
+    return f"fine-tuning: stopped at step {done:,} of {total:,}"

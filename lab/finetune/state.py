@@ -157,6 +157,12 @@ def box() -> FinetuneBox:
     return found
 
 
+def current_run() -> FinetuneRun | None:
+    """This session's fine-tune, if it started one (the box is not made for asking)."""
+    found = box_in(st.session_state)
+    return None if found is None else found.run
+
+
 def box_in(session: MutableMapping[str, Any]) -> FinetuneBox | None:
     """The box kept in a given session state, if any (tests read an AppTest's)."""
     return session.get(_FT_BOX)

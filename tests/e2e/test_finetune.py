@@ -53,6 +53,17 @@ def test_a_short_lora_run_shows_accuracy_and_reaches_the_sidebar(page: Page, app
     expect(page.get_by_role("option", name=re.compile("Fine-tuned"))).to_be_visible()
     page.keyboard.press("Escape")
 
+    # Every page's sidebar says how the fine-tune went (tests/test_page_finetune.py follows
+    # one that is still training from page to page).
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_text("fine-tuning: finished, 6 steps")).to_be_visible()
+    sidebar.get_by_role("link", name="Attention").click()
+    wait_for_app(page)
+    expect(sidebar.get_by_text("fine-tuning: finished, 6 steps")).to_be_visible()
+    sidebar.get_by_role("link", name="Fine-tune").click()
+    wait_for_app(page)
+    expect(page.get_by_text("Before and after", exact=False).first).to_be_visible()
+
     # Projector-safe after a run too: nothing cut off at either classroom size.
     for width, height in ((1024, 768), (1280, 720)):
         page.set_viewport_size({"width": width, "height": 3000})
