@@ -25,8 +25,9 @@ def _end_session(trainers: list[SessionTrainer]) -> None:
 
 @st.cache_resource(scope="session", on_release=_end_session, show_spinner=False)
 def session_trainers() -> list[SessionTrainer]:
-    """The background trainers a session made (one), stopped when the session disconnects
-    (server.disconnectedSessionTTL after its tab closed).
+    """The background trainers a session made (one), stopped as soon as its tab disconnects:
+    Streamlit clears a session's session-scoped resources then, and keeps only its session
+    state for a reconnect (server.disconnectedSessionTTL).
 
     The trainer itself lives in the session's state: AppTest gives every test session the same
     id, so only session state tells two of them apart; this list is the release hook.

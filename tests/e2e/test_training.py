@@ -78,8 +78,9 @@ def test_a_run_updates_live_stops_and_stays_in_its_session(
 
 def test_a_closed_tab_gives_its_trainer_slot_back(app_url: str, browser: Browser):
     """With the default cap of 2: A trains and closes; B and C start; C gets a slot once A's
-    session is released (server.disconnectedSessionTTL, 30 s in .streamlit/config.toml), which
-    stops A's training thread, so nothing of A's run is left behind."""
+    tab has disconnected: Streamlit then clears A's session-scoped resources, whose release
+    hook stops A's training thread (lab/cache/trainers.py), so nothing of A's run is left
+    behind. Only A's session state waits out server.disconnectedSessionTTL, for a reconnect."""
     contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(3)]
     try:
         a, b, c = (ctx.new_page() for ctx in contexts)
