@@ -82,3 +82,18 @@ def test_the_config_suits_a_classroom_on_community_cloud():
     assert config["client"]["toolbarMode"] in ("viewer", "minimal")
     assert config["runner"]["magicEnabled"] is False
     assert not config["server"].get("enableAgentApi", False)
+
+
+def test_no_element_is_sent_as_a_reference_to_the_browsers_cache(monkeypatch):
+    """The repo's config reaches Streamlit and turns its message cache off: a large element is
+    never marked cacheable, so it is never sent as a reference the browser may have dropped."""
+    from streamlit import config
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from streamlit.runtime.forward_msg_cache import populate_hash_if_needed
+
+    monkeypatch.chdir(ROOT)
+    config.get_config_options(force_reparse=True)
+    msg = ForwardMsg()
+    msg.delta.new_element.markdown.body = "a long element " * 10_000
+    populate_hash_if_needed(msg)
+    assert msg.hash and not msg.metadata.cacheable
