@@ -58,11 +58,7 @@ class Meter:
                     meter.cpu[kind].append(cpu_seconds(meter.proc.pid) - before)
                 return snapshot
 
-        original, lesson.AgentSession = lesson.AgentSession, Timed
-        try:
-            lesson.play(self.url, student, record, think=0.0)
-        finally:
-            lesson.AgentSession = original
+        lesson.play(self.url, student, record, think=0.0, session=Timed)
         return record.errors()
 
     def per_student(self, students: int) -> float:

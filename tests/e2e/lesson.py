@@ -142,15 +142,22 @@ def sentence(student: int) -> str:
     return f"{line}. {line.capitalize()}."
 
 
-def play(url: str, student: int, record: Record, think: float) -> None:
+def play(
+    url: str,
+    student: int,
+    record: Record,
+    think: float,
+    session: type[AgentSession] = AgentSession,
+) -> None:
     """Open Home, pick a seed, step ten BPE merges, type a sentence and click through heads on
     Attention, move the sampling sliders on Next token; then leave (the session idles out).
 
     `think` is a student's mean pause between two interactions (seeded per student, 0.5x-1.5x),
-    so thirty sessions arrive and click as a class does, not in lockstep.
+    so thirty sessions arrive and click as a class does, not in lockstep. `session` is the
+    client class (benchmarks/lesson_cpu.py passes one that also reads the server's CPU).
     """
     rng = random.Random(student)
-    s = AgentSession(url, record)
+    s = session(url, record)
 
     def pause() -> None:
         time.sleep(think * rng.uniform(0.5, 1.5))
