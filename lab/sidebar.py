@@ -7,7 +7,7 @@ import streamlit as st
 from lab import cache, live, state
 from lab.engine import budget
 from lab.engine.background import BackgroundTrainer
-from lab.engine.finetune_run import FinetuneRun, status_line
+from lab.engine.finetune_run import FinetuneRun, phase, status_line
 from lab.engine.models import LabModel, encode_text
 from lab.finetune import state as ft_state
 from minigpt.training.corpus import CorpusError, check_text_size
@@ -106,7 +106,7 @@ def _status_line() -> None:
             st.caption(line)
         if tune is not None:
             run, thread = tune
-            show = st.error if thread.error or run.failure else st.caption
+            show = st.error if phase(run, thread) in ("error", "diverged") else st.caption
             show(status_line(run, thread))
     live.redraw_when_ended()
     if (

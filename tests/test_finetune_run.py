@@ -3,12 +3,13 @@ fine-tuned, the parameter count, the run in slices with its baselines, and the m
 
 import copy
 import re
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 from lab.charts import finetune as ft_charts
-from lab.engine.finetune_run import FinetuneRun
+from lab.engine.finetune_run import FinetuneRun, phase, status_line
 from lab.engine.finetune_spec import FinetuneSpec, parameter_share, readable_problem
 from minigpt.config import GPTConfig
 from minigpt.finetune.data import build_example, mask_view
@@ -187,3 +188,24 @@ def test_the_mask_drawing_reads_back_as_mask_view(mask_on):
 def test_a_token_with_markup_is_drawn_as_text():
     html = ft_charts.mask_html([("<b>", True), ("\n", False)])
     assert "&lt;b&gt;" in html and "<b>" not in html.replace("&lt;b&gt;", "")
+
+
+@pytest.mark.parametrize(
+    ("trainer", "run", "expected", "line"),
+    [
+        (dict(error="boom"), dict(failure="x", done=True), "error", "fine-tuning: boom"),
+        (dict(), dict(failure="nan loss"), "diverged", "stopped early at step 7: it diverged"),
+        (dict(running=True, waiting=2), dict(), "queued", "queued behind 2 other session(s)"),
+        (dict(running=True), dict(), "training", "fine-tuning: step 7 of 1,000"),
+        (dict(), dict(done=True), "finished", "fine-tuning: finished, 1,000 steps"),
+        (dict(), dict(), "stopped", "fine-tuning: stopped at step 7 of 1,000"),
+    ],
+)
+def test_a_fine_tunes_phase_and_its_sidebar_line(trainer, run, expected, line):
+    bg = SimpleNamespace(**{"error": None, "running": False, "waiting": 0, **trainer})
+    work = SimpleNamespace(
+        **{"failure": None, "done": False, "steps_done": 7, **run},
+        spec=SimpleNamespace(max_iters=1000),
+    )
+    assert phase(work, bg) == expected
+    assert line in status_line(work, bg)

@@ -40,6 +40,10 @@ def box(at: AppTest) -> ft_state.FinetuneBox:
     return ft_state.box_in(at.session_state)
 
 
+def sidebar_lines(at: AppTest) -> list[str]:
+    return [c.value for c in at.sidebar.caption]
+
+
 def to_the_end(at: AppTest, limit: float = 240.0) -> AppTest:
     """Poll the background run with full runs (run_every never ticks under AppTest)."""
     deadline = time.monotonic() + limit
@@ -187,10 +191,6 @@ def test_a_tiny_run_finishes_is_compared_and_reaches_the_sidebar():
     at.button(key=ft_state.FT_USE).click().run()
     assert at.session_state[state.MODEL_CHOICE] == box(at).model_name
     assert errors(at) == []
-
-
-def sidebar_lines(at: AppTest) -> list[str]:
-    return [c.value for c in at.sidebar.caption]
 
 
 def test_every_page_says_how_far_the_fine_tune_is():

@@ -207,18 +207,28 @@ class FinetuneRun:
         return self.trainer.merged_model().requires_grad_(False)
 
 
+def phase(run: FinetuneRun, trainer: BackgroundTrainer) -> str:
+    """Where a fine-tune is, first match wins: "error" (its thread raised), "diverged",
+    "queued" (waiting for a trainer slot), "training", "finished" or "stopped". The Fine-tune
+    page and the sidebar word each phase their own way from this one answer."""
+    if trainer.error:
+        return "error"
+    if run.failure:
+        return "diverged"
+    if trainer.running:
+        return "queued" if trainer.waiting else "training"
+    return "finished" if run.done else "stopped"
+
+
 def status_line(run: FinetuneRun, trainer: BackgroundTrainer) -> str:
     """The sidebar's line on a session's fine-tune, worded as a training run's line
     (SessionTrainer.status), so a student on another page sees how far it is."""
     done, total = run.steps_done, run.spec.max_iters
-    if trainer.error:
-        return f"fine-tuning: {trainer.error}"
-    if run.failure:
-        return f"fine-tuning stopped early at step {done:,}: it diverged"
-    if trainer.running and trainer.waiting:
-        return f"fine-tuning: queued behind {trainer.waiting} other session(s)"
-    if trainer.running:
-        return f"fine-tuning: step {done:,} of {total:,}"
-    if run.done:
-        return f"fine-tuning: finished, {total:,} steps"
-    return f"fine-tuning: stopped at step {done:,} of {total:,}"
+    return {
+        "error": f"fine-tuning: {trainer.error}",
+        "diverged": f"fine-tuning stopped early at step {done:,}: it diverged",
+        "queued": f"fine-tuning: queued behind {trainer.waiting} other session(s)",
+        "training": f"fine-tuning: step {done:,} of {total:,}",
+        "finished": f"fine-tuning: finished, {total:,} steps",
+        "stopped": f"fine-tuning: stopped at step {done:,} of {total:,}",
+    }[phase(run, trainer)]

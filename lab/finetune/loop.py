@@ -15,7 +15,7 @@ from lab import cache, state
 from lab.charts import finetune as ft_charts
 from lab.engine.background import BackgroundTrainer
 from lab.engine.budget import MAX_RUNS_PER_SESSION
-from lab.engine.finetune_run import FinetuneRun
+from lab.engine.finetune_run import FinetuneRun, phase
 from lab.engine.models import LabModel
 from lab.finetune import state as ft_state
 from lab.finetune.results import answers_table, run_metrics
@@ -231,16 +231,17 @@ def _panel(was_running: bool) -> None:
 
 def _status(box: ft_state.FinetuneBox, bg: BackgroundTrainer, run: FinetuneRun) -> None:
     done, total = run.steps_done, run.spec.max_iters
-    if bg.error:
-        st.error(f"{bg.error}. The model keeps its last good weights.")
-    elif run.failure:
-        st.error(f"**Fine-tuning stopped.** {run.failure}")
-    elif bg.running and bg.waiting:
-        others = f"{bg.waiting} other session{'s are' if bg.waiting > 1 else ' is'}"
-        st.warning(f"{others} training; yours starts when one finishes — keep this tab open.")
-    elif bg.running:
-        st.info(f"Fine-tuning {box.name}: step {done:,} of {total:,}.")
-    elif run.done:
-        st.success(f"{box.name} finished: {total:,} steps.")
-    else:
-        st.info(f"{box.name} is stopped at step {done:,} of {total:,}. Press Resume to go on.")
+    match phase(run, bg):
+        case "error":
+            st.error(f"{bg.error}. The model keeps its last good weights.")
+        case "diverged":
+            st.error(f"**Fine-tuning stopped.** {run.failure}")
+        case "queued":
+            others = f"{bg.waiting} other session{'s are' if bg.waiting > 1 else ' is'}"
+            st.warning(f"{others} training; yours starts when one finishes — keep this tab open.")
+        case "training":
+            st.info(f"Fine-tuning {box.name}: step {done:,} of {total:,}.")
+        case "finished":
+            st.success(f"{box.name} finished: {total:,} steps.")
+        case _:
+            st.info(f"{box.name} is stopped at step {done:,} of {total:,}. Press Resume to go on.")
