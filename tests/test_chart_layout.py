@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from plotly.subplots import make_subplots
 
-from lab.charts.common import grid_cells, panel_title
+from lab.charts.common import axis_suffix, grid_cells, panel_title
 
 
 @pytest.mark.parametrize(
@@ -30,7 +30,8 @@ def test_grid_cells_and_titles_are_where_make_subplots_puts_them(rows, cols, h_g
     cells = grid_cells(rows, cols, h_gap, v_gap)
     assert len(cells) == rows * cols
     for i, (x_domain, y_domain) in enumerate(cells):
-        suffix = "" if i == 0 else str(i + 1)
+        suffix = axis_suffix(i)
+        assert oracle.layout[f"xaxis{suffix}"].anchor == f"y{suffix}"  # plotly's own naming
         assert list(oracle.layout[f"xaxis{suffix}"].domain) == pytest.approx(x_domain)
         assert list(oracle.layout[f"yaxis{suffix}"].domain) == pytest.approx(y_domain)
         expected = oracle.layout.annotations[i].to_plotly_json()

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from lab.charts.common import PLAIN, grid_cells, panel_title
+from lab.charts.common import PLAIN, axis_suffix, grid_cells, panel_title
 from lab.charts.labels import plotly_text, token_names
 
 # Attention weights are probabilities: one fixed 0..1 scale, with most of the colour spent on
@@ -95,7 +95,7 @@ def attention_grid(
     # No figure title: the page's header names the layer, and a title would sit on the panels'.
     cells = grid_cells(rows, cols, h_gap=0.03, v_gap=0.08 / rows)
     for h, (x_domain, y_domain) in enumerate(cells[:n_head]):
-        suffix = "" if h == 0 else str(h + 1)  # plotly names axes x, x2, x3, ...
+        suffix = axis_suffix(h)
         data.append(
             dict(
                 type="heatmap",

@@ -36,6 +36,15 @@ def grid_cells(rows: int, cols: int, h_gap: float, v_gap: float) -> list[tuple[l
     return cells
 
 
+def axis_suffix(panel: int) -> str:
+    """What plotly appends to the axis names of the panel-th panel, counted from 0: its axes
+    are x and y, then x2 and y2, ... (layout keys xaxis, xaxis2, ...).
+
+    Example: [axis_suffix(i) for i in range(3)] == ["", "2", "3"].
+    """
+    return "" if panel == 0 else str(panel + 1)
+
+
 def panel_title(text: str, x_domain: Sequence[float], y_domain: Sequence[float]) -> dict:
     """A panel's title as make_subplots writes it: centred just above the panel, in paper
     coordinates."""

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from lab.charts.common import PLAIN, grid_cells, panel_title
+from lab.charts.common import PLAIN, axis_suffix, grid_cells, panel_title
 from lab.charts.labels import plotly_text
 
 KEPT, CUT, SAMPLED, RAW = "#1f77b4", "#c8c8c8", "#ff7f0e", "#7f9fbf"
@@ -65,7 +65,8 @@ def stages_figure(
     for col, ((values, colours), (x_domain, y_domain)) in enumerate(
         zip(panels, cells, strict=True), start=1
     ):
-        x, y = ("x", "y") if col == 1 else (f"x{col}", f"y{col}")
+        suffix = axis_suffix(col - 1)
+        x, y = f"x{suffix}", f"y{suffix}"
         text = [f"{v:.1%}" if v >= 0.0005 else "" for v in values]
         if col == 4:
             text[mark] += " ◀ sampled"
@@ -86,16 +87,14 @@ def stages_figure(
                 showlegend=False,
             )
         )
-        layout["xaxis" if col == 1 else f"xaxis{col}"] = dict(
+        layout[f"xaxis{suffix}"] = dict(
             anchor=y, domain=x_domain, range=[0, 1.45], tickvals=[0, 0.5, 1], tickformat=".0%"
         )
         # One row per token across the four panels: the first names them, the others follow it.
         shared = dict(tickvals=rows, ticktext=ticks, autorange="reversed")
         if col > 1:
             shared = dict(matches="y", showticklabels=False)
-        layout["yaxis" if col == 1 else f"yaxis{col}"] = dict(
-            shared, anchor=x, domain=y_domain, tickfont=dict(size=14)
-        )
+        layout[f"yaxis{suffix}"] = dict(shared, anchor=x, domain=y_domain, tickfont=dict(size=14))
         annotations.append(panel_title(PANEL_TITLES[col - 1], x_domain, y_domain))
     first_cut = next((i for i, k in enumerate(kept_rows) if not k), None)
     if first_cut is not None and first_cut > 0:
