@@ -8,6 +8,7 @@ Pure functions from arrays and labels to figures; token labels arrive already ma
 from __future__ import annotations
 
 import html
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,6 +17,7 @@ import plotly.graph_objects as go
 from lab.charts.common import PLAIN, axis_suffix, grid_cells, panel_title
 from lab.charts.labels import plotly_text
 
+CUT_NOTE_WIDTH = 16  # characters a line of the cut's note: one narrow panel wide on a projector
 KEPT, CUT, SAMPLED, RAW = "#1f77b4", "#c8c8c8", "#ff7f0e", "#7f9fbf"
 STAGE_TITLES = ("1. the model's odds", "2. after temperature", "3. the cut", "4. renormalised")
 # The same, as the panels' titles: two lines, so that four panels side by side on a 1024-wide
@@ -111,16 +113,19 @@ def stages_figure(
                     line=dict(color="#d62728", dash="dash"),
                 )
             )
+        # Under the line in panel 4, whose cut rows are empty (they have no probability left);
+        # in panel 3 the note ran into the first cut row's value at 1024 px wide.
         annotations.append(
             dict(
-                x=1.4,
+                x=0,
                 y=first_cut - 0.5,
-                xref="x3",
-                yref="y3",
-                text=cut_note or "cut",
+                xref="x4",
+                yref="y4",
+                text="<br>".join(textwrap.wrap(cut_note or "cut", CUT_NOTE_WIDTH)),
                 showarrow=False,
-                xanchor="right",
+                xanchor="left",
                 yanchor="top",
+                align="left",
                 font=dict(color="#d62728"),
             )
         )

@@ -118,15 +118,20 @@ OVERLAPPING_TITLES_JS = """
 () => {
   const found = [];
   for (const chart of document.querySelectorAll("[data-testid='stPlotlyChart']")) {
-    const texts = [...chart.querySelectorAll(".main-svg text.annotation-text, .main-svg text.gtitle")]
-      .map((t) => [(t.textContent || "").trim(), t.getBoundingClientRect()])
+    // Titles and annotations against each other and against the bars' value labels (two
+    // value labels never meet: each sits on its own row).
+    const texts = [...chart.querySelectorAll(
+      ".main-svg text.annotation-text, .main-svg text.gtitle, .main-svg text.bartext")]
+      .map((t) => [(t.textContent || "").trim(), t.getBoundingClientRect(),
+                   t.classList.contains("bartext")])
       .filter(([text, r]) => text && r.width > 0);
     for (let i = 0; i < texts.length; i++) {
       for (let j = i + 1; j < texts.length; j++) {
+        if (texts[i][2] && texts[j][2]) continue;
         const [a, ra] = texts[i], [b, rb] = texts[j];
         const x = Math.min(ra.right, rb.right) - Math.max(ra.left, rb.left);
         const y = Math.min(ra.bottom, rb.bottom) - Math.max(ra.top, rb.top);
-        if (x > 1 && y > 1) found.push(`chart titles "${a.slice(0, 40)}" and "${b.slice(0, 40)}" overlap by ${Math.ceil(x)}px`);
+        if (x > 1 && y > 1) found.push(`chart texts "${a.slice(0, 40)}" and "${b.slice(0, 40)}" overlap by ${Math.ceil(x)}px`);
       }
     }
   }
