@@ -11,6 +11,8 @@ import plotly.graph_objects as go
 # No named template: Streamlit's theme styles the charts anyway, and validating a template is
 # paid per figure on every rerun (benchmarks/RESULTS.md, "Why the code is so").
 PLAIN = dict(margin=dict(l=10, r=10, t=40, b=10))
+# Train and validation losses in every chart of them: Streamlit's blue and red.
+TRAIN_COLOR, VALIDATION_COLOR = "#1c83e1", "#ff4b4b"
 
 # Charts a click redraws are built as plain dicts and handed to go.Figure once. Plotly's helpers
 # (make_subplots, update_xaxes, add_trace with row and col, add_hline) validate property by
@@ -67,9 +69,9 @@ def loss_curve(
     """Train (every logged step) and validation (every evaluation) loss, or perplexity, over steps."""
     value = (lambda x: math.exp(min(x, 50))) if perplexity else (lambda x: x)
     data = []
-    for key, name, mode, colour in (  # blue and red, as on the Live training page
-        ("train_loss", "train", "lines", "#1c83e1"),
-        ("val_loss", "validation", "lines+markers", "#ff4b4b"),
+    for key, name, mode, colour in (
+        ("train_loss", "train", "lines", TRAIN_COLOR),
+        ("val_loss", "validation", "lines+markers", VALIDATION_COLOR),
     ):
         points = [(m["step"], value(m[key])) for m in metrics if m.get(key) is not None]
         if points:

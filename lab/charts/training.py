@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from lab.charts.common import PLAIN
+from lab.charts.common import PLAIN, TRAIN_COLOR, VALIDATION_COLOR
 
 
 def _thin(
@@ -31,8 +31,8 @@ def _thin(
 
 TRAINING_COLORS = {  # series -> colour, the same in every panel; Streamlit's gray, blue, red
     "training batch": "#a3a8b8",  # and green, so a Markdown line (":blue[■ …]") is the legend
-    "train (evaluated)": "#1c83e1",
-    "validation": "#ff4b4b",
+    "train (evaluated)": TRAIN_COLOR,
+    "validation": VALIDATION_COLOR,
     "learning rate": "#21c354",
 }
 
