@@ -15,7 +15,7 @@ import streamlit as st  # noqa: E402
 
 from lab import links, runtime, sidebar  # noqa: E402
 from lab.catalog import CATALOG, sections  # noqa: E402
-from lab.engine.background import ACTIVITY  # noqa: E402
+from lab.engine.turns import page_turn  # noqa: E402
 
 runtime.configure_process()
 st.set_page_config(page_title="minigpt lab", page_icon=runtime.page_icon(), layout="wide")
@@ -37,9 +37,10 @@ navigation = st.navigation(
 )
 page = navigation.url_path or CATALOG[0].name
 links.open_link(page)  # a link's settings, once per session, before any widget is drawn
-# While a page draws, this server's training threads step aside (lab/engine/background.py).
+# Pages draw in turn, and while any page waits or draws this server's training threads step
+# aside (lab/engine/turns.py, lab/engine/background.py).
 try:
-    with ACTIVITY.busy():
+    with page_turn():
         # Drawn before the page runs, so the sampling settings keep their values across pages.
         sidebar.draw()
         links.share_box(page)

@@ -9,6 +9,7 @@ from lab.engine import budget
 from lab.engine.background import BackgroundTrainer
 from lab.engine.finetune_run import FinetuneRun, phase, status_line
 from lab.engine.models import LabModel, encode_text
+from lab.engine.turns import in_turn
 from lab.finetune import state as ft_state
 from minigpt.training.corpus import CorpusError, check_text_size
 
@@ -86,7 +87,7 @@ def training_status() -> None:
     every = live.poll_every(seconds=live.STATUS_SECONDS) or (
         live.STATUS_SECONDS if tuning else None
     )
-    st.fragment(run_every=every)(_status_line)()
+    st.fragment(run_every=every)(in_turn(_status_line))()
 
 
 def _finetune() -> tuple[FinetuneRun, BackgroundTrainer] | None:

@@ -7,6 +7,7 @@ from lab.attention import panels
 from lab.attention import state as attn_state
 from lab.engine import budget
 from lab.engine.models import encode_text
+from lab.engine.turns import in_turn
 from lab.engine.views import crop_to_context, token_focus, token_labels
 
 st.title("Attention")
@@ -110,6 +111,7 @@ st.caption(
 
 # Fragments: choosing a head or a token redraws only its own charts, not the whole page.
 @st.fragment
+@in_turn
 def head_views(maps, labels: list[str]) -> None:
     st.header("One head, and its whole layer")
     left, right = st.columns(2)
@@ -149,6 +151,7 @@ def head_views(maps, labels: list[str]) -> None:
 
 
 @st.fragment
+@in_turn
 def focus_view(maps, labels: list[str]) -> None:
     st.header("Token focus: where one token looks, in every head")
     attn_state.clamp_attention_focus(len(labels))

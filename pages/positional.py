@@ -3,6 +3,7 @@
 import streamlit as st
 
 from lab import cache, charts, links, sidebar
+from lab.engine.turns import in_turn
 from lab.engine.views import untrained_tail
 from lab.positional import state as pos_state
 
@@ -134,6 +135,7 @@ else:
 
 # Fragments: the waves' dimensions and ALiBi's head redraw only their own charts.
 @st.fragment
+@in_turn
 def waves(sinusoid, learned) -> None:
     st.header("Waves: chosen dimensions over position")
     dims = st.multiselect(
@@ -189,6 +191,7 @@ st.caption(
 
 
 @st.fragment
+@in_turn
 def alibi(bias, slopes) -> None:
     st.header("ALiBi: a penalty for distance" + (yours if cfg.pos_emb == "alibi" else ""))
     head = st.radio(

@@ -17,6 +17,7 @@ from lab.engine.background import BackgroundTrainer
 from lab.engine.budget import MAX_RUNS_PER_SESSION
 from lab.engine.finetune_run import FinetuneRun, phase
 from lab.engine.models import LabModel
+from lab.engine.turns import in_turn
 from lab.finetune import state as ft_state
 from lab.finetune.results import answers_table, run_metrics
 from lab.finetune.setup import Setup
@@ -179,7 +180,7 @@ def _add_model(box: ft_state.FinetuneBox, select: bool = False) -> str | None:
 def live_panel() -> None:
     """The run's numbers, charts and answers; redrawn every POLL_SECONDS while it trains."""
     running = _bg().running
-    st.fragment(run_every=POLL_SECONDS if running else None)(_panel)(running)
+    st.fragment(run_every=POLL_SECONDS if running else None)(in_turn(_panel))(running)
 
 
 def _panel(was_running: bool) -> None:

@@ -21,6 +21,7 @@ from lab.engine.models import LabModel
 from lab.engine.runs import RunRecord
 from lab.engine.runspec import RunError, RunSpec
 from lab.engine.session import SessionTrainer
+from lab.engine.turns import in_turn
 from lab.training import induction
 from lab.training import state as train_state
 from lab.training.preview import duration, logging_plan, shown_costs
@@ -151,7 +152,7 @@ def live_panel() -> None:
     """The run's numbers, charts and samples, in a fragment that redraws every POLL_SECONDS
     while the run trains (and not at all once it stops)."""
     every = live.poll_every(session().run)
-    st.fragment(run_every=every)(_live)()
+    st.fragment(run_every=every)(in_turn(_live))()
 
 
 def _live() -> None:

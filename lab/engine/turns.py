@@ -1,0 +1,109 @@
+"""Pages draw in turn: one page run at a time per server, because of the interpreter lock.
+
+torch lets go of Python's interpreter lock (the GIL) around every operation and must take it
+back afterwards. A thread that is running Python (another session's page building its
+elements and charts) keeps the lock until it is made to hand it over, which Python does only
+every `sys.getswitchinterval()` (5 ms). So while any other page was drawing, a page running a
+model waited up to 5 ms after each of its operations, and a model's forward pass is hundreds
+of them: Home's 120-token sample (about 12,000 operations) took 48 ms on its own and 44 s
+beside a single thread running Python (benchmarks/RESULTS.md, "The interpreter lock"). A
+shorter switch interval only shrinks that (3.4 s at 0.5 ms) and taxes every thread.
+
+Taking turns removes it. A page run waits for its turn, draws with the interpreter to itself
+(bar the server's event loop and the trainers, which spend their time inside torch), and hands
+the turn on. The class does the same work in less time, since nothing waits 5 ms per
+operation; a click queues behind the runs ahead of it, which a class of thirty measured at
+well under a second (the lesson load test). Turns go in the order asked; a page run or a
+fragment counts as one.
+
+No single run can hold the class up: a run that has waited MAX_WAIT seconds for its turn draws
+anyway, as every run did before turns. MINIGPT_PAGE_TURNS sets how many draw at once (1).
+No Streamlit here: lab/app.py takes a turn for each page run, and `in_turn` wraps fragments.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import ParamSpec, TypeVar
+
+from lab.engine.background import ACTIVITY
+
+MAX_WAIT = 15.0  # seconds a run waits for its turn before drawing anyway
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Turns:
+    """Who may draw now: at most `at_once` runs, the rest wait in order (up to `max_wait`).
+
+    Re-entrant per thread, so a fragment drawn inside its page's run does not wait on itself.
+    Example:
+        turns = Turns(1)
+        with turns.take():
+            navigation.run()
+    """
+
+    def __init__(self, at_once: int = 1, max_wait: float = MAX_WAIT) -> None:
+        self.at_once, self.max_wait = max(1, at_once), max_wait
+        self._slots = threading.Semaphore(self.at_once)
+        self._mine = threading.local()  # this thread's depth of take()
+        self.waited_too_long = 0  # runs that drew without a turn (for the logs and tests)
+
+    @contextlib.contextmanager
+    def take(self) -> Iterator[float]:
+        """Wait for a turn (unless this thread has one), draw, hand it on; yields seconds waited."""
+        depth = getattr(self._mine, "depth", 0)
+        if depth:
+            self._mine.depth = depth + 1
+            try:
+                yield 0.0
+            finally:
+                self._mine.depth = depth
+            return
+        start = time.monotonic()
+        got = self._slots.acquire(timeout=self.max_wait)
+        if not got:
+            self.waited_too_long += 1
+        self._mine.depth = 1
+        try:
+            yield time.monotonic() - start
+        finally:
+            self._mine.depth = 0
+            if got:
+                self._slots.release()
+
+
+def _at_once() -> int:
+    try:
+        return int(os.environ.get("MINIGPT_PAGE_TURNS", "1"))
+    except ValueError:
+        return 1
+
+
+TURNS = Turns(_at_once())  # one per server process, like the trainer slots
+
+
+@contextlib.contextmanager
+def page_turn() -> Iterator[None]:
+    """A page run's turn; while it waits or draws, this server's trainers step aside."""
+    with ACTIVITY.busy(), TURNS.take():
+        yield
+
+
+def in_turn(draw: Callable[P, R]) -> Callable[P, R]:
+    """`draw` (a fragment's function) takes a page turn each time it runs.
+
+    Example: st.fragment(run_every=2)(in_turn(_live))()
+    """
+
+    @functools.wraps(draw)
+    def drawn_in_turn(*args: P.args, **kwargs: P.kwargs) -> R:
+        with page_turn():
+            return draw(*args, **kwargs)
+
+    return drawn_in_turn

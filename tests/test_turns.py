@@ -1,0 +1,122 @@
+"""Pages draw in turn (lab/engine/turns.py): one at a time, in order, never stuck behind one."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from lab.engine import turns as turns_module
+from lab.engine.background import ACTIVITY
+from lab.engine.turns import Turns, in_turn
+
+
+def test_a_second_run_waits_until_the_first_has_drawn() -> None:
+    turns, events = Turns(1), []
+    inside, release = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with turns.take():
+            events.append("first in")
+            inside.set()
+            release.wait(5)
+            events.append("first out")
+
+    def second() -> None:
+        inside.wait(5)
+        with turns.take():
+            events.append("second in")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    inside.wait(5)
+    threading.Event().wait(0.2)  # room for the second to (wrongly) get in
+    assert events == ["first in"]
+    release.set()
+    for t in threads:
+        t.join(5)
+    assert events == ["first in", "first out", "second in"]
+    assert turns.waited_too_long == 0
+
+
+def test_two_at_once_when_the_server_allows_two() -> None:
+    turns, both = Turns(2), threading.Barrier(2, timeout=5)
+
+    def run() -> None:
+        with turns.take():
+            both.wait()  # raises BrokenBarrierError unless both are inside together
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    assert not both.broken
+
+
+def test_a_fragment_inside_its_page_run_does_not_wait_on_itself() -> None:
+    turns, done = Turns(1), threading.Event()
+
+    def page() -> None:
+        with turns.take(), turns.take() as waited:  # the page, then a fragment in it
+            assert waited == 0.0
+        done.set()
+
+    t = threading.Thread(target=page)
+    t.start()
+    t.join(5)
+    assert done.is_set()
+    with turns.take():  # and the turn was handed back
+        pass
+
+
+def test_a_run_that_waits_too_long_draws_anyway() -> None:
+    turns, holding, release = Turns(1, max_wait=0.1), threading.Event(), threading.Event()
+
+    def stuck() -> None:
+        with turns.take():
+            holding.set()
+            release.wait(5)
+
+    t = threading.Thread(target=stuck)
+    t.start()
+    holding.wait(5)
+    with turns.take() as waited:  # the stuck run still holds its turn
+        assert waited >= 0.1
+    assert turns.waited_too_long == 1
+    release.set()
+    t.join(5)
+    with turns.take() as waited:  # nothing was left held: the next run goes straight in
+        assert waited < 0.1
+    assert turns.waited_too_long == 1
+
+
+def test_an_exception_hands_the_turn_on() -> None:
+    turns = Turns(1, max_wait=0.5)
+    with pytest.raises(RuntimeError), turns.take():
+        raise RuntimeError("a page failed")
+    with turns.take():
+        pass
+    assert turns.waited_too_long == 0
+
+
+def test_a_fragment_in_turn_keeps_its_name_and_counts_as_a_page_draw() -> None:
+    seen = []
+
+    def _heads(x: int) -> int:
+        seen.append(ACTIVITY())
+        return x + 1
+
+    wrapped = in_turn(_heads)
+    assert wrapped(1) == 2
+    assert seen == [1]  # trainers step aside while it draws
+    assert ACTIVITY() == 0
+    # st.fragment names a fragment by its function's module and qualified name.
+    assert (wrapped.__module__, wrapped.__qualname__) == (_heads.__module__, _heads.__qualname__)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("", 1), ("2", 2), ("two", 1), ("0", 1)])
+def test_how_many_draw_at_once(monkeypatch: pytest.MonkeyPatch, raw: str, expected: int) -> None:
+    monkeypatch.setenv("MINIGPT_PAGE_TURNS", raw)
+    assert Turns(turns_module._at_once()).at_once == expected
