@@ -40,7 +40,7 @@ links.open_link(page)  # a link's settings, once per session, before any widget 
 # Pages draw in turn, and while any page waits or draws this server's training threads step
 # aside (lab/engine/turns.py, lab/engine/background.py).
 try:
-    with page_turn():
+    with page_turn(f"page {page}"):
         # Drawn before the page runs, so the sampling settings keep their values across pages.
         sidebar.draw()
         links.share_box(page)

@@ -120,3 +120,16 @@ def test_a_fragment_in_turn_keeps_its_name_and_counts_as_a_page_draw() -> None:
 def test_how_many_draw_at_once(monkeypatch: pytest.MonkeyPatch, raw: str, expected: int) -> None:
     monkeypatch.setenv("MINIGPT_PAGE_TURNS", raw)
     assert Turns(turns_module._at_once()).at_once == expected
+
+
+def test_a_long_turn_is_logged_by_name(caplog: pytest.LogCaptureFixture) -> None:
+    times = iter([0.0, 0.0, 2.5, 10.0, 10.0, 10.2])  # asked, began, ended; twice
+    turns = Turns(1, clock=lambda: next(times))
+    with caplog.at_level("WARNING", logger=turns_module.__name__):
+        with turns.take("page training"):  # held 2.5 s: logged
+            pass
+        with turns.take("page home"):  # held 0.2 s: not
+            pass
+    assert [r.getMessage() for r in caplog.records] == [
+        "page training held the page turn for 2.5 s"
+    ]

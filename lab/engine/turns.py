@@ -6,15 +6,16 @@ elements and charts) keeps the lock until it is made to hand it over, which Pyth
 every `sys.getswitchinterval()` (5 ms). So while any other page was drawing, a page running a
 model waited up to 5 ms after each of its operations, and a model's forward pass is hundreds
 of them: Home's 120-token sample (about 12,000 operations) took 48 ms on its own and 44 s
-beside a single thread running Python (benchmarks/RESULTS.md, "The interpreter lock"). A
-shorter switch interval only shrinks that (3.4 s at 0.5 ms) and taxes every thread.
+beside a single thread running Python (benchmarks/RESULTS.md, "A lesson for 30, pages in
+turn"). A shorter switch interval only shrinks that (3.4 s at 0.5 ms) and taxes every thread.
 
 Taking turns removes it. A page run waits for its turn, draws with the interpreter to itself
 (bar the server's event loop and the trainers, which spend their time inside torch), and hands
 the turn on. The class does the same work in less time, since nothing waits 5 ms per
-operation; a click queues behind the runs ahead of it, which a class of thirty measured at
-well under a second (the lesson load test). Turns go in the order asked; a page run or a
-fragment counts as one.
+operation; a click queues behind the runs ahead of it instead (in the lesson for thirty, every
+kind of click stayed under 2 s at p95). Turns go roughly in the order asked (a semaphore's
+waiters wake first come, first served, though a newcomer may slip in as one leaves); a page
+run or a fragment's run is one turn.
 
 No single run can hold the class up: a run that has waited MAX_WAIT seconds for its turn draws
 anyway, as every run did before turns. MINIGPT_PAGE_TURNS sets how many draw at once (1).
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import threading
 import time
@@ -34,6 +36,8 @@ from typing import ParamSpec, TypeVar
 from lab.engine.background import ACTIVITY
 
 MAX_WAIT = 15.0  # seconds a run waits for its turn before drawing anyway
+LONG_HOLD = 1.0  # a run that holds its turn longer is logged: the class waited on it
+LOG = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -48,15 +52,23 @@ class Turns:
             navigation.run()
     """
 
-    def __init__(self, at_once: int = 1, max_wait: float = MAX_WAIT) -> None:
-        self.at_once, self.max_wait = max(1, at_once), max_wait
+    def __init__(
+        self,
+        at_once: int = 1,
+        max_wait: float = MAX_WAIT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.at_once, self.max_wait, self.clock = max(1, at_once), max_wait, clock
         self._slots = threading.Semaphore(self.at_once)
         self._mine = threading.local()  # this thread's depth of take()
         self.waited_too_long = 0  # runs that drew without a turn (for the logs and tests)
 
     @contextlib.contextmanager
-    def take(self) -> Iterator[float]:
-        """Wait for a turn (unless this thread has one), draw, hand it on; yields seconds waited."""
+    def take(self, name: str = "a page") -> Iterator[float]:
+        """Wait for a turn (unless this thread has one), draw, hand it on; yields seconds waited.
+
+        A turn held longer than LONG_HOLD is logged with `name`: everyone queued waited on it.
+        """
         depth = getattr(self._mine, "depth", 0)
         if depth:
             self._mine.depth = depth + 1
@@ -65,17 +77,21 @@ class Turns:
             finally:
                 self._mine.depth = depth
             return
-        start = time.monotonic()
+        start = self.clock()
         got = self._slots.acquire(timeout=self.max_wait)
         if not got:
             self.waited_too_long += 1
         self._mine.depth = 1
+        begun = self.clock()
         try:
-            yield time.monotonic() - start
+            yield begun - start
         finally:
             self._mine.depth = 0
             if got:
                 self._slots.release()
+            held = self.clock() - begun
+            if held > LONG_HOLD:
+                LOG.warning("%s held the page turn for %.1f s", name, held)
 
 
 def _at_once() -> int:
@@ -89,9 +105,9 @@ TURNS = Turns(_at_once())  # one per server process, like the trainer slots
 
 
 @contextlib.contextmanager
-def page_turn() -> Iterator[None]:
+def page_turn(name: str = "a page") -> Iterator[None]:
     """A page run's turn; while it waits or draws, this server's trainers step aside."""
-    with ACTIVITY.busy(), TURNS.take():
+    with ACTIVITY.busy(), TURNS.take(name):
         yield
 
 
@@ -103,7 +119,7 @@ def in_turn(draw: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(draw)
     def drawn_in_turn(*args: P.args, **kwargs: P.kwargs) -> R:
-        with page_turn():
+        with page_turn(f"fragment {draw.__qualname__}"):
             return draw(*args, **kwargs)
 
     return drawn_in_turn

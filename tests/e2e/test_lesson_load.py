@@ -5,7 +5,7 @@ seed, step through ten BPE merges on Tokenizers, type a sentence on Attention an
 its heads, move the sampling sliders on Next token. Three of them are real browsers (Debian's
 chromium through pytest-playwright, tests/e2e/lesson_browser.py) that first press Start on the
 Training page, with the trainer cap at 2, so two runs train and the third queues while the class
-clicks.
+clicks (LESSON_TRAINERS=1: the cap a small server is advised to use, README).
 
 The other 27 speak Streamlit's agent API over HTTP (`--server.enableAgentApi=true`; see
 tests/e2e/lesson.py): one POST per interaction, which returns when the run it caused has
@@ -38,6 +38,7 @@ import os
 import threading
 import time
 from contextlib import nullcontext
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
@@ -65,7 +66,7 @@ pytestmark = pytest.mark.load
 
 N_SESSIONS = int(os.environ.get("LESSON_SESSIONS", "30"))  # fewer while working on the test
 N_BROWSERS = 3  # also the three trainers
-CAP = 2  # MINIGPT_MAX_TRAINERS
+CAP = int(os.environ.get("LESSON_TRAINERS", "2"))  # MINIGPT_MAX_TRAINERS (1: the small server)
 STEPS = 300  # each run's steps: short enough that the queued run starts within the lesson
 THINK = 2.0  # seconds a student pauses between interactions, on average
 TTL = 5  # seconds a closed tab's session is kept (for a reconnect)
@@ -89,6 +90,21 @@ def settle(url: str, pgid: int, start_mb: float, longest: float = 90.0) -> tuple
         rss = group_rss_mb(pgid)
         if rss <= start_mb + SETTLE_MB / 2 or time.monotonic() - t0 > longest:
             return rss, time.monotonic() - t0
+
+
+def long_turns(log_path: Path, shown: int = 6) -> str:
+    """The server log's lines for page runs that held the turn over a second: everyone queued
+    behind them waited that long. Counted, and the longest named."""
+    held = []
+    for line in log_path.read_text().splitlines():
+        name, sep, rest = line.partition(" held the page turn for ")
+        if sep:
+            held.append(
+                (float(rest.split()[0]), name.split("turns:")[-1].rsplit(": ", 1)[-1].strip())
+            )
+    held.sort(reverse=True)
+    longest = ", ".join(f"{name} {seconds:.1f} s" for seconds, name in held[:shown])
+    return f"{len(held)}" + (f"; longest: {longest}" if held else "")
 
 
 def test_a_lesson_for_thirty(browser: Browser) -> None:
@@ -207,6 +223,7 @@ def test_a_lesson_for_thirty(browser: Browser) -> None:
             f"{k} {start_split.get(k, 0):.0f} / {after_split.get(k, 0):.0f}" for k in after_split
         ),
     }
+    figures["page turns held over 1 s (lab/engine/turns.py)"] = long_turns(log_path)
     if shares := profile.shares():
         figures["server busy time during the class (py-spy)"] = shares
     report = "\n".join(table + [""] + [f"{k}: {v}" for k, v in figures.items()])
