@@ -133,3 +133,53 @@ def test_a_long_turn_is_logged_by_name(caplog: pytest.LogCaptureFixture) -> None
     assert [r.getMessage() for r in caplog.records] == [
         "page training held the page turn for 2.5 s"
     ]
+
+
+def test_a_run_that_gives_its_turn_back_lets_the_next_one_draw() -> None:
+    turns, order = Turns(1, max_wait=5), []
+    gave, done = threading.Event(), threading.Event()
+
+    def estimate_page() -> None:
+        with turns.take():
+            turns.give_back()  # about to wait on a timing thread
+            order.append("gave back")
+            gave.set()
+            done.wait(5)  # still running, without a turn
+            order.append("first ends")
+
+    t = threading.Thread(target=estimate_page)
+    t.start()
+    gave.wait(5)
+    with turns.take() as waited:  # gets in while the first is still running
+        order.append("second draws")
+    done.set()
+    t.join(5)
+    assert order == ["gave back", "second draws", "first ends"]
+    assert waited < 5 and turns.waited_too_long == 0
+    # The turn was released once, not twice: one run at a time still.
+    inside, release, blocked = threading.Event(), threading.Event(), []
+
+    def hold() -> None:
+        with turns.take():
+            inside.set()
+            release.wait(5)
+
+    h = threading.Thread(target=hold)
+    h.start()
+    inside.wait(5)
+    quick = Turns(1, max_wait=0.1)
+    quick._slots = turns._slots  # same slots, a short wait: does it get in beside `hold`?
+    with quick.take():
+        blocked.append(quick.waited_too_long)
+    release.set()
+    h.join(5)
+    assert blocked == [1]
+
+
+def test_giving_back_outside_a_turn_does_nothing() -> None:
+    turns = Turns(1)
+    turns.give_back()
+    with turns.take(), turns.take():
+        turns.give_back()  # inside a fragment inside its page: the page's turn goes
+    with turns.take() as waited:
+        assert waited < 1

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from lab.engine.background import lower_priority
 from lab.engine.liverun import LiveRun
 from lab.engine.logs import log_every
+from lab.engine.turns import TURNS
 from minigpt.sampling import SamplingConfig
 from minigpt.training.trainer import TrainConfig, Trainer, TrainingDiverged
 
@@ -172,6 +173,7 @@ def measure_costs_as_trainer(
         except BaseException as e:  # handed to the caller's thread, raised there
             out.append(e)
 
+    TURNS.give_back()  # a second or two of timing: other pages draw meanwhile
     thread = threading.Thread(target=measure, name="estimate", daemon=True)
     thread.start()
     thread.join()

@@ -60,7 +60,7 @@ class Turns:
     ) -> None:
         self.at_once, self.max_wait, self.clock = max(1, at_once), max_wait, clock
         self._slots = threading.Semaphore(self.at_once)
-        self._mine = threading.local()  # this thread's depth of take()
+        self._mine = threading.local()  # this thread's turn: depth, held, gave_back
         self.waited_too_long = 0  # runs that drew without a turn (for the logs and tests)
 
     @contextlib.contextmanager
@@ -69,29 +69,48 @@ class Turns:
 
         A turn held longer than LONG_HOLD is logged with `name`: everyone queued waited on it.
         """
-        depth = getattr(self._mine, "depth", 0)
+        mine = self._mine
+        depth = getattr(mine, "depth", 0)
         if depth:
-            self._mine.depth = depth + 1
+            mine.depth = depth + 1
             try:
                 yield 0.0
             finally:
-                self._mine.depth = depth
+                mine.depth = depth
             return
         start = self.clock()
-        got = self._slots.acquire(timeout=self.max_wait)
-        if not got:
-            self.waited_too_long += 1
-        self._mine.depth = 1
+        mine.held, mine.depth, mine.gave_back = self._acquire(), 1, None
         begun = self.clock()
         try:
             yield begun - start
         finally:
-            self._mine.depth = 0
-            if got:
+            mine.depth = 0
+            if mine.held:
                 self._slots.release()
-            held = self.clock() - begun
+                mine.held = False
+            ended = self.clock() if mine.gave_back is None else mine.gave_back
+            held = ended - begun
             if held > LONG_HOLD:
                 LOG.warning("%s held the page turn for %.1f s", name, held)
+
+    def give_back(self) -> None:
+        """Hand this thread's turn on now, and draw the rest of the run without one.
+
+        For a run about to wait on work that is not its own Python (the training page's
+        estimate times a model on a thread of its own, which should see the server as a training
+        thread does, other pages drawing included). It does not queue for the turn again: the
+        wait may be inside a cache computation whose lock the next run could be waiting on.
+        """
+        mine = self._mine
+        if getattr(mine, "depth", 0) and getattr(mine, "held", False):
+            mine.held, mine.gave_back = False, self.clock()
+            self._slots.release()
+
+    def _acquire(self) -> bool:
+        got = self._slots.acquire(timeout=self.max_wait)
+        if not got:
+            self.waited_too_long += 1
+        return got
 
 
 def _at_once() -> int:
