@@ -183,3 +183,32 @@ def test_giving_back_outside_a_turn_does_nothing() -> None:
         turns.give_back()  # inside a fragment inside its page: the page's turn goes
     with turns.take() as waited:
         assert waited < 1
+
+
+def test_waiting_for_a_trainer_hands_the_page_turn_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    turns = Turns(1, max_wait=5)
+    monkeypatch.setattr(turns_module, "TURNS", turns)
+    free, slice_running = threading.Lock(), threading.Lock()
+    with turns.take():  # a free lock: taken at once, the turn kept
+        assert turns_module.acquire_in_turn(free, 1.0)
+        free.release()
+        assert not turns._slots.acquire(blocking=False)  # still ours
+    slice_running.acquire()  # a trainer's slice holds its lock
+    order, waiting = [], threading.Event()
+
+    def page() -> None:
+        with turns.take():
+            waiting.set()
+            got = turns_module.acquire_in_turn(slice_running, 5.0)
+            order.append(f"page read the model: {got}")
+            slice_running.release()
+
+    t = threading.Thread(target=page)
+    t.start()
+    waiting.wait(5)
+    with turns.take() as waited:  # another page draws while the first waits for the slice
+        order.append("another page drew")
+    slice_running.release()  # the slice ends
+    t.join(5)
+    assert order == ["another page drew", "page read the model: True"]
+    assert waited < 5

@@ -123,6 +123,18 @@ def _at_once() -> int:
 TURNS = Turns(_at_once())  # one per server process, like the trainer slots
 
 
+def acquire_in_turn(lock: threading.Lock, timeout: float) -> bool:
+    """Take a trainer's lock from a page run, as lock.acquire(timeout=timeout) does; if a slice
+    holds it, first hand the page turn on (give_back), so the class draws while this run waits.
+
+    Example: if acquire_in_turn(bg.lock, 3.0): ... finally bg.lock.release()
+    """
+    if lock.acquire(blocking=False):
+        return True
+    TURNS.give_back()
+    return lock.acquire(timeout=timeout)
+
+
 @contextlib.contextmanager
 def page_turn(name: str = "a page") -> Iterator[None]:
     """A page run's turn; while it waits or draws, this server's trainers step aside."""

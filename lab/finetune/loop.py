@@ -17,7 +17,7 @@ from lab.engine.background import BackgroundTrainer
 from lab.engine.budget import MAX_RUNS_PER_SESSION
 from lab.engine.finetune_run import FinetuneRun, phase
 from lab.engine.models import LabModel
-from lab.engine.turns import in_turn
+from lab.engine.turns import acquire_in_turn, in_turn
 from lab.finetune import state as ft_state
 from lab.finetune.results import answers_table, run_metrics
 from lab.finetune.setup import Setup
@@ -140,7 +140,7 @@ def _settle(box: ft_state.FinetuneBox) -> bool:
     run, bg = box.run, _bg()
     if run is None or bg.running or run.steps_done in (0, box.kept_at):
         return False
-    if not bg.lock.acquire(timeout=LOCK_SECONDS):
+    if not acquire_in_turn(bg.lock, LOCK_SECONDS):
         return False  # a slice is still finishing; the next run of the page keeps it
     try:
         summary = run.summary(box.name)
@@ -161,7 +161,7 @@ def _add_model(box: ft_state.FinetuneBox, select: bool = False) -> str | None:
     Only a button's callback may select it: the sidebar's choice is a widget, already drawn
     when the page body runs."""
     run, bg = box.run, _bg()
-    if run is None or run.steps_done == 0 or not bg.lock.acquire(timeout=LOCK_SECONDS):
+    if run is None or run.steps_done == 0 or not acquire_in_turn(bg.lock, LOCK_SECONDS):
         return None
     try:
         model = run.merged_model()
@@ -195,7 +195,7 @@ def _panel(was_running: bool) -> None:
         )
         return
     # An evaluation holds the lock for a few seconds: draw the last copy meanwhile.
-    if bg.lock.acquire(timeout=READ_SECONDS):
+    if acquire_in_turn(bg.lock, READ_SECONDS):
         try:
             box.view = run.view()
         finally:

@@ -21,7 +21,7 @@ from lab.engine.models import LabModel
 from lab.engine.runs import RunRecord
 from lab.engine.runspec import RunError, RunSpec
 from lab.engine.session import SessionTrainer
-from lab.engine.turns import in_turn
+from lab.engine.turns import acquire_in_turn, in_turn
 from lab.training import induction
 from lab.training import state as train_state
 from lab.training.preview import duration, logging_plan, shown_costs
@@ -257,7 +257,7 @@ def _keep(box: Session) -> None:
     if run is None or run.steps_done in (0, box.kept_at):
         return
     lock = live.session().lock
-    if not lock.acquire(timeout=1):
+    if not acquire_in_turn(lock, 1):
         return  # a slice is still finishing; the full redraw after it keeps the run
     try:
         metrics = run.metrics_rows()
