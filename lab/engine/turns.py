@@ -12,10 +12,10 @@ turn"). A shorter switch interval only shrinks that (3.4 s at 0.5 ms) and taxes 
 Taking turns removes it. A page run waits for its turn, draws with the interpreter to itself
 (bar the server's event loop and the trainers, which spend their time inside torch), and hands
 the turn on. The class does the same work in less time, since nothing waits 5 ms per
-operation; a click queues behind the runs ahead of it instead (in the lesson for thirty, every
-kind of click stayed under 2 s at p95). Turns go roughly in the order asked (a semaphore's
-waiters wake first come, first served, though a newcomer may slip in as one leaves); a page
-run or a fragment's run is one turn.
+operation; a click queues behind the runs ahead of it instead (in the lesson for thirty, the
+slowest kind's p95 went from 5.8-6.4 s to 1.1-2.8 s). Turns go roughly in the order asked (a
+semaphore's waiters wake first come, first served, though a newcomer may slip in as one
+leaves); a page run or a fragment's run is one turn.
 
 No single run can hold the class up: a run that has waited MAX_WAIT seconds for its turn draws
 anyway, as every run did before turns. MINIGPT_PAGE_TURNS sets how many draw at once (1).
