@@ -14,6 +14,7 @@ from lab.engine import budget, metrics
 from lab.engine.liverun import LiveRun
 from lab.engine.models import LabModel
 from lab.engine.runspec import LIVE_TRAIN, RunError
+from lab.engine.turns import acquire_in_turn
 from lab.training import state as train_state
 from lab.training.loop import reset, session
 from lab.training.setup import Setup
@@ -24,7 +25,7 @@ def _use() -> None:
     box = session()
     run = box.run
     lock = live.session().lock
-    if run is None or not lock.acquire(timeout=5):
+    if run is None or not acquire_in_turn(lock, 5):
         return
     try:
         name = f"{box.name} (step {run.steps_done:,})"
