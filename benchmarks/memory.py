@@ -24,19 +24,24 @@ def url_paths() -> list[str]:
     return [page.url for page in CATALOG]
 
 
-def group_members(pgid: int) -> Iterator[tuple[Path, list[str]]]:
-    """(/proc/<pid>, the stat fields after "pid (comm) ") of every process in a process group;
-    a process that ends while we look is skipped."""
+def processes() -> Iterator[tuple[Path, list[str]]]:
+    """(/proc/<pid>, the stat fields after "pid (comm) ": state, ppid, pgrp, ...) of every
+    process now running; a process that ends while we look is skipped."""
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
             stat = (proc / "stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()  # state, ppid, pgrp, ...
+            fields = stat[stat.rindex(")") + 2 :].split()
         except (OSError, ValueError):
             continue
-        if len(fields) > 2 and fields[2] == str(pgid):
+        if len(fields) > 2:
             yield proc, fields
+
+
+def group_members(pgid: int) -> Iterator[tuple[Path, list[str]]]:
+    """processes() of one process group."""
+    return ((proc, fields) for proc, fields in processes() if fields[2] == str(pgid))
 
 
 def group_rss_mb(pgid: int) -> float:

@@ -20,29 +20,17 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from benchmarks.memory import processes
+
 LOWEST = 19
 AUTOGROUP_SWITCH = Path("/proc/sys/kernel/sched_autogroup_enabled")
-
-
-def _parents() -> dict[int, int]:
-    """pid -> parent pid of every process now running."""
-    parents = {}
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            stat = (proc / "stat").read_text()
-            parents[int(proc.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue  # ended while we looked
-    return parents
 
 
 def descendants(root: int) -> list[int]:
     """root and every process below it (children, their children, ...)."""
     children: dict[int, list[int]] = {}
-    for pid, parent in _parents().items():
-        children.setdefault(parent, []).append(pid)
+    for proc, fields in processes():
+        children.setdefault(int(fields[1]), []).append(int(proc.name))
     found, todo = [], [root]
     while todo:
         pid = todo.pop()
@@ -69,12 +57,16 @@ def _set_autogroup_nice(pid: int, nice: int) -> bool:
 
 
 @contextlib.contextmanager
-def clients_yield(server_pid: int) -> Iterator[str]:
-    """While inside, every process of this test but the server's runs at the lowest priority.
+def clients_yield(server_pid: int, lower: bool = True) -> Iterator[str]:
+    """While inside, every process of this test but the server's runs at the lowest priority
+    (with lower=False, nothing changes: to compare).
 
     Call it once the clients exist (chromium is launched by then: the renderers it starts later
     join its group). Yields a line saying what was lowered, for the report.
     """
+    if not lower:
+        yield "at normal priority"
+        return
     server = set(descendants(server_pid))
     clients = [pid for pid in descendants(os.getpid()) if pid not in server]
     restore: list[tuple[int, int]] = []
