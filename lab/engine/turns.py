@@ -37,6 +37,7 @@ from lab.engine.background import ACTIVITY
 
 MAX_WAIT = 15.0  # seconds a run waits for its turn before drawing anyway
 LONG_HOLD = 1.0  # a run that holds its turn longer is logged: the class waited on it
+HELD_THE_TURN = " held the page turn for "  # the log line: name, this, seconds (load tests read it)
 LOG = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -91,7 +92,7 @@ class Turns:
             ended = self.clock() if mine.gave_back is None else mine.gave_back
             held = ended - begun
             if held > LONG_HOLD:
-                LOG.warning("%s held the page turn for %.1f s", name, held)
+                LOG.warning("%s%s%.1f s", name, HELD_THE_TURN, held)
 
     def give_back(self) -> None:
         """Hand this thread's turn on now, and draw the rest of the run without one.
@@ -110,6 +111,7 @@ class Turns:
         got = self._slots.acquire(timeout=self.max_wait)
         if not got:
             self.waited_too_long += 1
+            LOG.warning("a run waited %.0f s for the page turn and draws without it", self.max_wait)
         return got
 
 

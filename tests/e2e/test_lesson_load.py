@@ -37,13 +37,13 @@ from __future__ import annotations
 import os
 import threading
 import time
-from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
 
 from benchmarks.memory import LIMIT_MB, Sampler, group_rss_mb
+from lab.engine.turns import HELD_THE_TURN, LONG_HOLD
 from lab.training import state as train
 from tests.e2e import lesson
 from tests.e2e.client_priority import clients_yield
@@ -93,15 +93,13 @@ def settle(url: str, pgid: int, start_mb: float, longest: float = 90.0) -> tuple
 
 
 def long_turns(log_path: Path, shown: int = 6) -> str:
-    """The server log's lines for page runs that held the turn over a second: everyone queued
+    """The server log's lines for page runs that held the turn over LONG_HOLD: everyone queued
     behind them waited that long. Counted, and the longest named."""
     held = []
     for line in log_path.read_text().splitlines():
-        name, sep, rest = line.partition(" held the page turn for ")
+        name, sep, rest = line.partition(HELD_THE_TURN)
         if sep:
-            held.append(
-                (float(rest.split()[0]), name.split("turns:")[-1].rsplit(": ", 1)[-1].strip())
-            )
+            held.append((float(rest.split()[0]), name.strip()))
     held.sort(reverse=True)
     longest = ", ".join(f"{name} {seconds:.1f} s" for seconds, name in held[:shown])
     return f"{len(held)}" + (f"; longest: {longest}" if held else "")
@@ -141,9 +139,7 @@ def test_a_lesson_for_thirty(browser: Browser) -> None:
         queue = RunQueueWait(proc.pid)
         queue_start = queue()["runqueue"]  # counted from here on
         with (
-            (
-                clients_yield(proc.pid) if CLIENTS_YIELD else nullcontext("at normal priority")
-            ) as lowered,
+            clients_yield(proc.pid, lower=CLIENTS_YIELD) as lowered,
             Sampler(lambda: {"rss": rss(), "anon": anon(), **queue()}, 0.25) as peak,
             profile,
         ):
@@ -223,7 +219,7 @@ def test_a_lesson_for_thirty(browser: Browser) -> None:
             f"{k} {start_split.get(k, 0):.0f} / {after_split.get(k, 0):.0f}" for k in after_split
         ),
     }
-    figures["page turns held over 1 s (lab/engine/turns.py)"] = long_turns(log_path)
+    figures[f"page turns held over {LONG_HOLD:g} s (lab/engine/turns.py)"] = long_turns(log_path)
     if shares := profile.shares():
         figures["server busy time during the class (py-spy)"] = shares
     report = "\n".join(table + [""] + [f"{k}: {v}" for k, v in figures.items()])
