@@ -23,10 +23,10 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 
+from benchmarks.finetune import SHIPPED
 from benchmarks.table import Row, alternate, median
 from lab.engine.liverun import LiveRun
 from lab.engine.runspec import LIVE_MODEL, LIVE_TRAIN, RunSpec
@@ -34,19 +34,24 @@ from lab.engine.turns import Turns
 from minigpt.sampling import generate
 from minigpt.training.checkpoint import load_checkpoint
 
-ROOT = Path(__file__).resolve().parents[1]
-
 DUTY = 0.15  # the share of time the other thread runs Python (a page polling a run: 0.1-0.2)
 PERIOD = 0.5  # seconds: short, so every timed block spans several periods
 
 
+CHART_ROWS = [{"step": i, "loss": 4.0 - i * 1e-3, "split": "train"} for i in range(500)]
+
+
+def encode_json(seconds: float) -> None:
+    """Pure Python for `seconds`, as a page building a chart is: a chart's rows as JSON."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        json.dumps(CHART_ROWS)
+
+
 def busy_python(stop: threading.Event, duty: float = DUTY, period: float = PERIOD) -> None:
     """Encode a chart's worth of rows as JSON for `duty` of every `period`, until stopped."""
-    rows = [{"step": i, "loss": 4.0 - i * 1e-3, "split": "train"} for i in range(500)]
     while not stop.is_set():
-        start = time.perf_counter()
-        while time.perf_counter() - start < duty * period:
-            json.dumps(rows)
+        encode_json(duty * period)
         stop.wait(period * (1 - duty))
 
 
@@ -95,16 +100,13 @@ def pages_in_turn(quick: bool, log: Callable[[str], None]) -> Row:
     """A class in miniature: PAGES threads each draw RUNS page runs at once, a run being
     Python (JSON, 20 ms alone) and then Home's sample. Mean seconds from a run's start to its
     end, the pages taking turns (ours, as the server does) against all drawing at once."""
-    ckpt = load_checkpoint(ROOT / "assets" / "shakespeare" / "checkpoint.safetensors")
+    ckpt = load_checkpoint(SHIPPED)
     model = ckpt.model.eval().requires_grad_(False)
     prompt = torch.tensor([ckpt.tokenizer.encode("ROMEO:\n")])
     tokens, pages, runs = 20, 6, 2 if quick else 3
-    rows = [{"step": i, "loss": 4.0 - i * 1e-3, "split": "train"} for i in range(500)]
 
     def page_run() -> None:
-        start = time.perf_counter()
-        while time.perf_counter() - start < 0.02:
-            json.dumps(rows)
+        encode_json(0.02)
         generate(model, prompt, tokens, 0.8, top_p=0.95, generator=torch.Generator().manual_seed(1))
 
     def class_of(turns: Turns | None) -> float:
@@ -125,7 +127,7 @@ def pages_in_turn(quick: bool, log: Callable[[str], None]) -> Row:
         return sum(seconds) / len(seconds)
 
     page_run()  # warm-up
-    alone = min(timed(page_run) for _ in range(3))
+    alone = min(alternate({"alone": page_run}, blocks=3)["alone"])
     results: dict[str, list[float]] = {"in turn": [], "at once": []}
     for _ in range(1 if quick else 2):
         results["in turn"].append(class_of(Turns(1)))
@@ -145,9 +147,3 @@ def pages_in_turn(quick: bool, log: Callable[[str], None]) -> Row:
         note=f"one run alone {alone:.3f} s; mean from a run's start (its wait included) to its "
         "end; shipped model, 1 torch thread; in turn and at once alternate, medians",
     )
-
-
-def timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
