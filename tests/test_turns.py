@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -71,22 +73,31 @@ def test_a_fragment_inside_its_page_run_does_not_wait_on_itself() -> None:
         pass
 
 
-def test_a_run_that_waits_too_long_draws_anyway() -> None:
-    turns, holding, release = Turns(1, max_wait=0.1), threading.Event(), threading.Event()
+@contextlib.contextmanager
+def another_run_holding(turns: Turns) -> Iterator[None]:
+    """Inside, another thread's run holds a turn of `turns` (a page stuck drawing)."""
+    inside, release = threading.Event(), threading.Event()
 
-    def stuck() -> None:
+    def hold() -> None:
         with turns.take():
-            holding.set()
+            inside.set()
             release.wait(5)
 
-    t = threading.Thread(target=stuck)
+    t = threading.Thread(target=hold)
     t.start()
-    holding.wait(5)
-    with turns.take() as waited:  # the stuck run still holds its turn
+    inside.wait(5)
+    try:
+        yield
+    finally:
+        release.set()
+        t.join(5)
+
+
+def test_a_run_that_waits_too_long_draws_anyway() -> None:
+    turns = Turns(1, max_wait=0.1)
+    with another_run_holding(turns), turns.take() as waited:
         assert waited >= 0.1
     assert turns.waited_too_long == 1
-    release.set()
-    t.join(5)
     with turns.take() as waited:  # nothing was left held: the next run goes straight in
         assert waited < 0.1
     assert turns.waited_too_long == 1
@@ -136,7 +147,7 @@ def test_a_long_turn_is_logged_by_name(caplog: pytest.LogCaptureFixture) -> None
 
 
 def test_a_run_that_gives_its_turn_back_lets_the_next_one_draw() -> None:
-    turns, order = Turns(1, max_wait=5), []
+    turns, order = Turns(1, max_wait=0.2), []
     gave, done = threading.Event(), threading.Event()
 
     def estimate_page() -> None:
@@ -155,25 +166,11 @@ def test_a_run_that_gives_its_turn_back_lets_the_next_one_draw() -> None:
     done.set()
     t.join(5)
     assert order == ["gave back", "second draws", "first ends"]
-    assert waited < 5 and turns.waited_too_long == 0
-    # The turn was released once, not twice: one run at a time still.
-    inside, release, blocked = threading.Event(), threading.Event(), []
-
-    def hold() -> None:
-        with turns.take():
-            inside.set()
-            release.wait(5)
-
-    h = threading.Thread(target=hold)
-    h.start()
-    inside.wait(5)
-    quick = Turns(1, max_wait=0.1)
-    quick._slots = turns._slots  # same slots, a short wait: does it get in beside `hold`?
-    with quick.take():
-        blocked.append(quick.waited_too_long)
-    release.set()
-    h.join(5)
-    assert blocked == [1]
+    assert waited < 0.2 and turns.waited_too_long == 0
+    # The turn was released once, not twice: beside a run holding one, the next still waits.
+    with another_run_holding(turns), turns.take():
+        pass
+    assert turns.waited_too_long == 1
 
 
 def test_giving_back_outside_a_turn_does_nothing() -> None:
