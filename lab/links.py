@@ -21,8 +21,8 @@ from lab.attention import state as attn_state
 from lab.catalog import CATALOG
 from lab.compare import state as cmp_state
 from lab.engine import links
-from lab.engine.turns import in_turn
 from lab.finetune import state as ft_state
+from lab.fragments import fragment
 from lab.next_token import state as nt_state
 from lab.positional import state as pos_state
 from lab.tokenizers import state as tok_state
@@ -103,8 +103,7 @@ def share_box(page: str) -> None:
         _share(page)
 
 
-@st.fragment
-@in_turn
+@fragment
 def _share(page: str) -> None:
     # A fragment: pressing the button reruns only this box, computed from the session as it
     # is now (a head picked in another fragment included).

@@ -9,8 +9,8 @@ from lab.engine import budget
 from lab.engine.background import BackgroundTrainer
 from lab.engine.finetune_run import FinetuneRun, phase, status_line
 from lab.engine.models import LabModel, encode_text
-from lab.engine.turns import in_turn
 from lab.finetune import state as ft_state
+from lab.fragments import fragment
 from minigpt.training.corpus import CorpusError, check_text_size
 
 LIVE_CHOICE = "Live run"  # the model choice that follows the run this session trains
@@ -87,7 +87,7 @@ def training_status() -> None:
     every = live.poll_every(seconds=live.STATUS_SECONDS) or (
         live.STATUS_SECONDS if tuning else None
     )
-    st.fragment(run_every=every)(in_turn(_status_line))()
+    fragment(_status_line, run_every=every)()
 
 
 def _finetune() -> tuple[FinetuneRun, BackgroundTrainer] | None:

@@ -7,8 +7,8 @@ from lab.attention import panels
 from lab.attention import state as attn_state
 from lab.engine import budget
 from lab.engine.models import encode_text
-from lab.engine.turns import in_turn
 from lab.engine.views import crop_to_context, token_focus, token_labels
+from lab.fragments import fragment
 
 st.title("Attention")
 st.markdown(
@@ -110,8 +110,7 @@ st.caption(
 
 
 # Fragments: choosing a head or a token redraws only its own charts, not the whole page.
-@st.fragment
-@in_turn
+@fragment
 def head_views(maps, labels: list[str]) -> None:
     st.header("One head, and its whole layer")
     left, right = st.columns(2)
@@ -150,8 +149,7 @@ def head_views(maps, labels: list[str]) -> None:
     links.sync()  # a fragment's rerun skips the router: keep the address bar on this head
 
 
-@st.fragment
-@in_turn
+@fragment
 def focus_view(maps, labels: list[str]) -> None:
     st.header("Token focus: where one token looks, in every head")
     attn_state.clamp_attention_focus(len(labels))

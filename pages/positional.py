@@ -3,8 +3,8 @@
 import streamlit as st
 
 from lab import cache, charts, links, sidebar
-from lab.engine.turns import in_turn
 from lab.engine.views import untrained_tail
+from lab.fragments import fragment
 from lab.positional import state as pos_state
 
 SCHEMES = {
@@ -134,8 +134,7 @@ else:
 
 
 # Fragments: the waves' dimensions and ALiBi's head redraw only their own charts.
-@st.fragment
-@in_turn
+@fragment
 def waves(sinusoid, learned) -> None:
     st.header("Waves: chosen dimensions over position")
     dims = st.multiselect(
@@ -190,8 +189,7 @@ st.caption(
 )
 
 
-@st.fragment
-@in_turn
+@fragment
 def alibi(bias, slopes) -> None:
     st.header("ALiBi: a penalty for distance" + (yours if cfg.pos_emb == "alibi" else ""))
     head = st.radio(

@@ -105,3 +105,34 @@ def test_the_cycle_finder_finds_a_cycle():
 
 def test_no_import_cycles():
     assert cycles(graph()) == []
+
+
+def fragment_calls(path: Path) -> list[int]:
+    """Lines where a file uses `st.fragment` (called, or as a decorator)."""
+    return [
+        node.lineno
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute)
+        and node.attr == "fragment"
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "st"
+    ]
+
+
+def test_fragments_take_page_turns():
+    """A fragment's rerun skips the router's page turn, so every fragment goes through
+    lab/fragments.py, whose runs take one (lab/engine/turns.py)."""
+    files = [p for pkg in ("lab", "pages") for p in (ROOT / pkg).rglob("*.py")]
+    plain = {
+        str(p.relative_to(ROOT)): lines
+        for p in files
+        if p != ROOT / "lab" / "fragments.py" and (lines := fragment_calls(p))
+    }
+    assert plain == {}
+    assert fragment_calls(ROOT / "lab" / "fragments.py")  # the walker sees the one use
+
+
+def test_the_fragment_finder_sees_both_forms(tmp_path: Path):
+    sample = tmp_path / "page.py"
+    sample.write_text("import streamlit as st\n\n@st.fragment\ndef f(): ...\n\nst.fragment(f)()\n")
+    assert fragment_calls(sample) == [3, 6]

@@ -29,7 +29,7 @@ from lab.compare.results import show_results
 from lab.engine.comparison import LiveComparison
 from lab.engine.models import encode_text
 from lab.engine.session import SessionTrainer
-from lab.engine.turns import in_turn
+from lab.fragments import fragment
 from minigpt.analysis.extrapolation import extrapolation_lengths
 from minigpt.config import POS_EMBS
 
@@ -229,7 +229,7 @@ def _sample(entry: Entry, prompt: str) -> tuple[str, int | None] | None:
 def yours(records: Sequence[Any], reading: str, metric: str, reference: HeldFixed | None) -> None:
     """The live comparison and the added runs, in a fragment that polls while it trains."""
     every = live.poll_every(live_box().comparison, POLL_SECONDS)
-    st.fragment(in_turn(_panel), run_every=every)(records, reading, metric, reference)
+    fragment(_panel, run_every=every)(records, reading, metric, reference)
 
 
 def _panel(records: Sequence[Any], reading: str, metric: str, reference: HeldFixed | None) -> None:

@@ -19,7 +19,8 @@ leaves); a page run or a fragment's run is one turn.
 
 No single run can hold the class up: a run that has waited MAX_WAIT seconds for its turn draws
 anyway, as every run did before turns. MINIGPT_PAGE_TURNS sets how many draw at once (1).
-No Streamlit here: lab/app.py takes a turn for each page run, and `in_turn` wraps fragments.
+No Streamlit here: lab/app.py takes a turn for each page run, and lab/fragments.py makes
+every fragment take one (`in_turn`).
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ def page_turn(name: str = "a page") -> Iterator[None]:
 def in_turn(draw: Callable[P, R]) -> Callable[P, R]:
     """`draw` (a fragment's function) takes a page turn each time it runs.
 
-    Example: st.fragment(run_every=2)(in_turn(_live))()
+    Example: st.fragment(in_turn(_live), run_every=2) (lab/fragments.py does this)
     """
 
     @functools.wraps(draw)

@@ -17,10 +17,11 @@ from lab.engine.background import BackgroundTrainer
 from lab.engine.budget import MAX_RUNS_PER_SESSION
 from lab.engine.finetune_run import FinetuneRun, phase
 from lab.engine.models import LabModel
-from lab.engine.turns import acquire_in_turn, in_turn
+from lab.engine.turns import acquire_in_turn
 from lab.finetune import state as ft_state
 from lab.finetune.results import answers_table, run_metrics
 from lab.finetune.setup import Setup
+from lab.fragments import fragment
 
 POLL_SECONDS = 1.0  # how often the live panel redraws while the run trains
 LOCK_SECONDS = 5.0  # the longest a click waits for the current slice to finish
@@ -180,7 +181,7 @@ def _add_model(box: ft_state.FinetuneBox, select: bool = False) -> str | None:
 def live_panel() -> None:
     """The run's numbers, charts and answers; redrawn every POLL_SECONDS while it trains."""
     running = _bg().running
-    st.fragment(run_every=POLL_SECONDS if running else None)(in_turn(_panel))(running)
+    fragment(_panel, run_every=POLL_SECONDS if running else None)(running)
 
 
 def _panel(was_running: bool) -> None:

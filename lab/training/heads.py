@@ -7,8 +7,8 @@ import numpy as np
 import streamlit as st
 
 from lab import charts, live
-from lab.engine.turns import in_turn
 from lab.engine.views import token_labels
+from lab.fragments import fragment
 from lab.training import state as train_state
 from lab.training.loop import session
 
@@ -21,7 +21,7 @@ def heads_replay() -> None:
     A fragment that polls while the run trains, so new snapshots appear as they are taken;
     its slider and layer picker rerun only the fragment, so they stay usable mid-run.
     """
-    st.fragment(run_every=live.poll_every(session().run, HEADS_SECONDS))(in_turn(_heads))()
+    fragment(_heads, run_every=live.poll_every(session().run, HEADS_SECONDS))()
 
 
 def _heads() -> None:

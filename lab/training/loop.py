@@ -21,7 +21,8 @@ from lab.engine.models import LabModel
 from lab.engine.runs import RunRecord
 from lab.engine.runspec import RunError, RunSpec
 from lab.engine.session import SessionTrainer
-from lab.engine.turns import acquire_in_turn, in_turn
+from lab.engine.turns import acquire_in_turn
+from lab.fragments import fragment
 from lab.training import induction
 from lab.training import state as train_state
 from lab.training.preview import duration, logging_plan, shown_costs
@@ -152,7 +153,7 @@ def live_panel() -> None:
     """The run's numbers, charts and samples, in a fragment that redraws every POLL_SECONDS
     while the run trains (and not at all once it stops)."""
     every = live.poll_every(session().run)
-    st.fragment(run_every=every)(in_turn(_live))()
+    fragment(_live, run_every=every)()
 
 
 def _live() -> None:
