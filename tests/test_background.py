@@ -21,7 +21,7 @@ class Counter:
     def done(self) -> bool:
         return self.slices >= self.target
 
-    def advance(self, seconds: float) -> None:
+    def advance(self, seconds: float, keep_going=None) -> None:
         if self.lock is not None:
             self.seen_locked.append(self.lock.locked())
         time.sleep(self.seconds)
@@ -104,9 +104,59 @@ def test_steps_aside_while_pages_are_drawn_but_not_forever():
     assert activity() == 0
 
 
+class Steps:
+    """Work made of steps of `step` seconds that asks keep_going between them, as LiveRun does;
+    records how many steps each slice made."""
+
+    def __init__(self, step: float = 0.01) -> None:
+        self.step, self.slices = step, []
+        self.started = threading.Event()
+        self.finish = threading.Event()  # set: the work is done after its current slice
+
+    @property
+    def done(self) -> bool:
+        return self.finish.is_set()
+
+    def advance(self, seconds: float, keep_going=None) -> None:
+        made, start = 0, time.perf_counter()
+        while not made or (
+            time.perf_counter() - start < seconds and (keep_going is None or keep_going())
+        ):
+            time.sleep(self.step)
+            made += 1
+            self.started.set()
+        self.slices.append(made)
+
+
+def test_a_page_that_starts_drawing_ends_the_slice_at_the_next_step_after_min_slice():
+    activity = Activity()
+    bg = BackgroundTrainer(TrainerSlots(1), slice_seconds=10.0, min_slice=0.1, activity=activity)
+    work = Steps(step=0.01)
+    bg.start(work)
+    assert work.started.wait(10)  # no page drawing: the slice has begun, for up to 10 s
+    with activity.busy():  # a student clicks
+        assert wait_until(lambda: len(work.slices) == 1, timeout=5)
+        work.finish.set()
+    bg.join(timeout=10)
+    # At least min_slice of 0.01 s steps (about 10), and far from the 10 s it was sized for.
+    assert 5 <= work.slices[0] < 100
+
+
+def test_stop_ends_a_slice_at_the_next_step():
+    bg = BackgroundTrainer(TrainerSlots(1), slice_seconds=10.0)
+    work = Steps(step=0.01)
+    bg.start(work)
+    assert work.started.wait(10)
+    start = time.perf_counter()
+    bg.stop()
+    bg.join(timeout=10)
+    assert not bg.alive and time.perf_counter() - start < 5
+    assert len(work.slices) == 1 and work.slices[0] < 500
+
+
 def test_an_exception_in_the_work_becomes_a_sentence_and_frees_the_slot():
     class Broken(Counter):
-        def advance(self, seconds: float) -> None:
+        def advance(self, seconds: float, keep_going=None) -> None:
             raise RuntimeError("weights went missing")
 
     slots = TrainerSlots(1)

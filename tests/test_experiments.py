@@ -235,6 +235,9 @@ def test_a_live_comparison_trains_in_lockstep_then_measures_each_model():
     assert not torch.equal(first.wte.weight, comp.runs["learned", 1].model.wte.weight)
     comp.advance(0.0)  # one round: every run one step
     assert [run.steps_done for run in comp.runs.values()] == [1, 1, 1, 1]
+    asked: list[int] = []
+    comp.advance(60.0, keep_going=lambda: asked.append(1) or len(asked) < 2)
+    assert [run.steps_done for run in comp.runs.values()] == [3, 3, 3, 3]  # a page drew: 2 rounds
     for _ in range(100):
         if comp.done:
             break

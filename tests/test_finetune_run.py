@@ -102,6 +102,13 @@ def test_the_parameter_count_is_the_trainers(method):
 # ---------------------------------------------------------------- the run
 
 
+def test_a_slice_ends_when_keep_going_says_so_between_steps():
+    run = FinetuneRun(_tiny(), TOK, _task(), TINY)
+    asked: list[int] = []
+    run.advance(60.0, keep_going=lambda: asked.append(1) or len(asked) < 2)
+    assert run.steps_done == 2 and len(asked) == 2  # asked after each step, not before the first
+
+
 def test_a_run_measures_the_untuned_model_first_on_the_same_questions():
     base = _tiny()
     before = {k: v.clone() for k, v in base.state_dict().items()}

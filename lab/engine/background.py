@@ -14,7 +14,10 @@ Three rules keep one shared server fair:
   trainer's part of the group's share (side by side with `python -m minigpt.train` on a loaded
   2-core machine: 0.65-0.72x of its speed at nice 10, 0.80-0.89x at nice 0, the same CPU time);
 - between slices the thread steps aside while the server is drawing pages for anyone
-  (`activity`), up to MAX_YIELD seconds, so a class clicking stays responsive while runs train.
+  (`activity`), up to MAX_YIELD seconds, and a page that starts drawing during a slice ends it
+  at the next step once the slice has had MIN_SLICE seconds, so a class clicking stays
+  responsive while runs train. MIN_SLICE is a run's guaranteed share while a class never stops
+  clicking: about MIN_SLICE / (MAX_YIELD + MIN_SLICE) of a core each.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from lab.engine.slots import TrainerSlots
 SLICE_SECONDS = 0.5  # training between two looks at the stop flag, the slot and the class
 WAIT_SECONDS = 1.0  # how often a queued run asks for a free trainer slot
 MAX_YIELD = 2.0  # the longest a run steps aside for other people's page draws per slice
+MIN_SLICE = 0.1  # training a slice keeps while pages draw (see the module docstring)
 NICE = 0  # the training thread's scheduling niceness (0 is normal, 19 the lowest priority)
 
 
@@ -41,7 +45,9 @@ class Work(Protocol):
     @property
     def done(self) -> bool: ...
 
-    def advance(self, seconds: float) -> object: ...
+    def advance(self, seconds: float, keep_going: Callable[[], bool] | None = None) -> object:
+        """Train about `seconds` (at least one step); `keep_going` is asked between steps."""
+        ...
 
 
 class Activity:
@@ -106,6 +112,7 @@ class BackgroundTrainer:
         slice_seconds: float = SLICE_SECONDS,
         wait_seconds: float = WAIT_SECONDS,
         max_yield: float = MAX_YIELD,
+        min_slice: float = MIN_SLICE,
         activity: Callable[[], int] = ACTIVITY,
     ) -> None:
         self.slots = slots
@@ -116,6 +123,7 @@ class BackgroundTrainer:
             wait_seconds,
             max_yield,
         )
+        self.min_slice = min_slice
         self.activity = activity
         self.work: Work | None = None
         self.waiting = 0  # other sessions training when this one last asked for a slot
@@ -180,11 +188,23 @@ class BackgroundTrainer:
                 if stop.is_set():
                     break
                 with self.lock:
-                    work.advance(self.slice_seconds)
+                    work.advance(self.slice_seconds, keep_going=self._keep_going(stop))
         except Exception as e:  # the page shows it; a thread's exception would vanish otherwise
             self.error = f"Training stopped: {type(e).__name__}: {e}"
         finally:
             self.slots.release(self.owner)
+
+    def _keep_going(self, stop: threading.Event) -> Callable[[], bool]:
+        """Whether a slice starting now should take another step: not once stopped, nor once
+        pages are drawing and the slice has had min_slice seconds."""
+        start = time.perf_counter()
+
+        def keep_going() -> bool:
+            if stop.is_set():
+                return False
+            return self.activity() == 0 or time.perf_counter() - start < self.min_slice
+
+        return keep_going
 
     def _step_aside(self, stop: threading.Event) -> None:
         """Wait while the server draws pages for anyone, at most max_yield seconds."""

@@ -7,6 +7,7 @@ this drives it as LiveRuns so a page can show it slice by slice.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lab.engine import budget
@@ -146,9 +147,10 @@ class LiveComparison:
         """Runs that stopped early because training diverged, and why."""
         return {key: run.failure for key, run in self.runs.items() if run.failure}
 
-    def advance(self, seconds: float) -> None:
+    def advance(self, seconds: float, keep_going: Callable[[], bool] | None = None) -> None:
         """Train the unfinished runs a step each in turn, in lockstep, until `seconds` are spent
-        (at least one round); once all are trained, measure one model per call instead."""
+        (at least one round) or `keep_going` says no (asked between rounds); once all are
+        trained, measure one model per call instead."""
         training = [run for run in self.runs.values() if not run.done]
         if training:
             start = time.perf_counter()
@@ -157,6 +159,8 @@ class LiveComparison:
                     run.advance(0.0, _ONE_TOKEN)  # exactly one step (and its evaluation if due)
                 training = [run for run in training if not run.done]
                 if not training or time.perf_counter() - start >= seconds:
+                    return
+                if keep_going is not None and not keep_going():
                     return
         for key, run in self.runs.items():
             if key not in self.extrapolation:

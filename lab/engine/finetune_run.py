@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -106,8 +107,9 @@ class FinetuneRun:
     def steps_done(self) -> int:
         return self.trainer.steps_done
 
-    def advance(self, seconds: float) -> None:
-        """Train for about `seconds` (at least one step), evaluating when the schedule says."""
+    def advance(self, seconds: float, keep_going: Callable[[], bool] | None = None) -> None:
+        """Train for about `seconds` (at least one step), evaluating when the schedule says;
+        `keep_going`, asked between steps, can end the slice sooner."""
         start = time.perf_counter()
         try:
             if not self.evals:
@@ -119,6 +121,8 @@ class FinetuneRun:
                 if m.step in self.eval_steps:
                     self._evaluate()
                 if time.perf_counter() - start >= seconds:
+                    break
+                if keep_going is not None and not keep_going():
                     break
         except TrainingDiverged as e:
             self.failure = str(e)
