@@ -22,6 +22,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lab import cache, state
 from lab.engine.session import SessionTrainer
+from lab.engine.turns import waiting_aside
 
 POLL_SECONDS = 2.0  # how often a page's charts look at a run that trains (each look costs the run)
 STATUS_SECONDS = 2.0  # how often the sidebar's status line does
@@ -119,15 +120,17 @@ def await_last_step(work: Any, before: float = POLL_SECONDS) -> None:
     """In a polling fragment: when work is due to finish before the next look (`before`
     seconds away, at its recent pace), wait here for its end, so the page says "finished" just
     after the last step rather than up to a poll interval later. The wait sleeps, leaving the
-    interpreter to the trainer, and never lasts past the next look would have come."""
+    interpreter to the trainer, hands the page turn on, and never lasts past the next look
+    would have come."""
     if not in_fragment_rerun() or not trains(work) or not hasattr(work, "eta_seconds"):
         return
     eta = work.eta_seconds()
     if eta is None or eta >= before:
         return
     deadline = time.monotonic() + min(before, eta + LAST_STEP_MARGIN)
-    while trains(work) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    with waiting_aside():  # the class draws meanwhile, and the run is not held up by this wait
+        while trains(work) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 def redraw_when_ended() -> None:

@@ -6,6 +6,9 @@ from __future__ import annotations
 import pytest
 
 from lab import live
+from lab.engine import turns as turns_module
+from lab.engine.background import ACTIVITY
+from lab.engine.turns import Turns
 
 
 class FakeClock:
@@ -77,3 +80,25 @@ def test_no_wait_outside_a_fragment_rerun_or_for_a_run_that_is_not_training(
     monkeypatch.setattr(live, "in_fragment_rerun", lambda: False)
     live.await_last_step(Run(clock, eta=0.5, ends_at=None), before=2.0)  # a full page run
     assert clock.now == 0.0
+
+
+def test_the_wait_hands_the_page_turn_on_and_does_not_hold_the_run_up(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    turns = Turns(1, max_wait=0.5)
+    monkeypatch.setattr(turns_module, "TURNS", turns)
+    seen = []  # (page draws counted, turn free) at each sleep
+    sleep = clock.sleep
+
+    def sleep_and_look(seconds: float) -> None:
+        free = turns._slots.acquire(blocking=False)
+        if free:
+            turns._slots.release()
+        seen.append((ACTIVITY(), free))
+        sleep(seconds)
+
+    monkeypatch.setattr(live.time, "sleep", sleep_and_look)
+    with turns_module.page_turn("fragment _live"):
+        live.await_last_step(Run(clock, eta=0.3, ends_at=0.3), before=2.0)
+        assert ACTIVITY() == 1  # drawing again, with its turn
+    assert seen and all(s == (0, True) for s in seen)

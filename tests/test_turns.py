@@ -209,3 +209,58 @@ def test_waiting_for_a_trainer_hands_the_page_turn_on(monkeypatch: pytest.Monkey
     t.join(5)
     assert order == ["another page drew", "page read the model: True"]
     assert waited < 5
+
+
+def test_a_run_waiting_aside_lets_the_next_one_draw_then_takes_its_turn_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    turns = Turns(1, max_wait=5)
+    monkeypatch.setattr(turns_module, "TURNS", turns)
+    order, aside, drawn = [], threading.Event(), threading.Event()
+
+    def polling_fragment() -> None:
+        with turns_module.page_turn("fragment _live"):
+            assert ACTIVITY() == 1
+            with turns_module.waiting_aside():  # sleeping until a run's last step
+                assert ACTIVITY() == 0  # trainers need not step aside for a sleeper
+                aside.set()
+                drawn.wait(5)
+            assert ACTIVITY() == 1
+            order.append("fragment draws again")
+            # ...with the turn: another run now waits for it.
+            assert not turns._slots.acquire(blocking=False)
+
+    t = threading.Thread(target=polling_fragment)
+    t.start()
+    aside.wait(5)
+    with turns.take() as waited:
+        order.append("another page draws")
+    drawn.set()
+    t.join(5)
+    assert order == ["another page draws", "fragment draws again"]
+    assert waited < 1 and turns.waited_too_long == 0 and ACTIVITY() == 0
+
+
+def test_time_aside_is_not_logged_as_holding_the_turn(caplog: pytest.LogCaptureFixture) -> None:
+    # asked, began; aside from 0.5 to 3.0 (then the turn is asked for again); ended at 3.2
+    times = iter([0.0, 0.0, 0.5, 3.0, 3.2])
+    turns = Turns(1, clock=lambda: next(times))
+    with (
+        caplog.at_level("WARNING", logger=turns_module.__name__),
+        turns.take("fragment _live"),
+        turns.aside(),
+    ):
+        pass
+    assert caplog.records == []  # held 0.7 s of its 3.2
+
+
+def test_waiting_aside_outside_a_turn_changes_nothing() -> None:
+    with turns_module.waiting_aside():
+        assert ACTIVITY() == 0
+    assert ACTIVITY() == 0
+
+
+def test_a_fragment_inside_its_page_run_counts_once_as_a_page_draw() -> None:
+    with turns_module.page_turn("page training"), turns_module.page_turn("fragment _live"):
+        assert ACTIVITY() == 1
+    assert ACTIVITY() == 0

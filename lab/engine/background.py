@@ -72,6 +72,18 @@ class Activity:
             with self._lock:
                 self._count -= 1
 
+    @contextlib.contextmanager
+    def idle(self) -> Iterator[None]:
+        """Inside busy(): not counted for a while (a page run sleeping until a run ends must
+        not make that run step aside for it)."""
+        with self._lock:
+            self._count -= 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._count += 1
+
     def __call__(self) -> int:
         """Page draws in flight now."""
         return self._count

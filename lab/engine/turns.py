@@ -62,7 +62,7 @@ class Turns:
     ) -> None:
         self.at_once, self.max_wait, self.clock = max(1, at_once), max_wait, clock
         self._slots = threading.Semaphore(self.at_once)
-        self._mine = threading.local()  # this thread's turn: depth, held, gave_back
+        self._mine = threading.local()  # this thread's turn: depth, held, gave_back, aside
         self.waited_too_long = 0  # runs that drew without a turn (for the logs and tests)
 
     @contextlib.contextmanager
@@ -81,7 +81,7 @@ class Turns:
                 mine.depth = depth
             return
         start = self.clock()
-        mine.held, mine.depth, mine.gave_back = self._acquire(), 1, None
+        mine.held, mine.depth, mine.gave_back, mine.aside = self._acquire(), 1, None, 0.0
         begun = self.clock()
         try:
             yield begun - start
@@ -91,7 +91,7 @@ class Turns:
                 self._slots.release()
                 mine.held = False
             ended = self.clock() if mine.gave_back is None else mine.gave_back
-            held = ended - begun
+            held = ended - begun - mine.aside
             if held > LONG_HOLD:
                 LOG.warning("%s%s%.1f s", name, HELD_THE_TURN, held)
 
@@ -107,6 +107,32 @@ class Turns:
         if getattr(mine, "depth", 0) and getattr(mine, "held", False):
             mine.held, mine.gave_back = False, self.clock()
             self._slots.release()
+
+    def holding(self) -> bool:
+        """This thread is inside a turn (drawing, or a run that gave its turn back)."""
+        return getattr(self._mine, "depth", 0) > 0
+
+    @contextlib.contextmanager
+    def aside(self) -> Iterator[None]:
+        """Hand this thread's turn on for a wait, and queue for it again afterwards.
+
+        For a run that sleeps until something else happens (a training run's last step): the
+        class draws meanwhile, and the wait is not counted as holding the turn. Unlike
+        give_back, only for waits outside any cache computation (the next run might need its
+        lock). Outside a turn, or after give_back, it changes nothing.
+        """
+        mine = self._mine
+        if not (getattr(mine, "depth", 0) and getattr(mine, "held", False)):
+            yield
+            return
+        mine.held = False
+        self._slots.release()
+        start = self.clock()
+        try:
+            yield
+        finally:
+            mine.held = self._acquire()
+            mine.aside += self.clock() - start
 
     def _acquire(self) -> bool:
         got = self._slots.acquire(timeout=self.max_wait)
@@ -140,8 +166,31 @@ def acquire_in_turn(lock: threading.Lock, timeout: float) -> bool:
 
 @contextlib.contextmanager
 def page_turn(name: str = "a page") -> Iterator[None]:
-    """A page run's turn; while it waits or draws, this server's trainers step aside."""
+    """A page run's turn; while it waits or draws, this server's trainers step aside.
+
+    A run counts once in ACTIVITY however deep its turns go (a fragment inside its page's run),
+    so `waiting_aside` can take it out of the count.
+    """
+    if TURNS.holding():
+        with TURNS.take(name):
+            yield
+        return
     with ACTIVITY.busy(), TURNS.take(name):
+        yield
+
+
+@contextlib.contextmanager
+def waiting_aside() -> Iterator[None]:
+    """A page run waiting on a trainer (sleeping until its run ends): meanwhile the turn goes to
+    the next run, and trainers no longer step aside for this one, which would keep the run it
+    waits for from ending. Outside a page turn it changes nothing.
+
+    Example: with waiting_aside(): time.sleep(0.5)
+    """
+    if not TURNS.holding():
+        yield
+        return
+    with ACTIVITY.idle(), TURNS.aside():
         yield
 
 
