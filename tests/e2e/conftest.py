@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.request import urlopen
@@ -60,10 +61,14 @@ def _free_port() -> int:
 
 
 def start_server(
-    log_path: Path, env: dict[str, str] | None = None, cwd: Path = ROOT
+    log_path: Path,
+    env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
+    wrap: Callable[[list[str]], list[str]] | None = None,
 ) -> tuple[subprocess.Popen, str]:
     """`streamlit run lab/app.py` as a user runs it: the console script, from the repo root
-    (or from `cwd`, another copy of it)."""
+    (or from `cwd`, another copy of it); `wrap` may put the command inside something (a
+    memory limit, tests/e2e/memory_limit.py) that then execs it, keeping its pid."""
     port = _free_port()
     cmd = [
         str(Path(sys.executable).parent / "streamlit"),
@@ -77,7 +82,7 @@ def start_server(
     ]
     log = log_path.open("w")
     proc = subprocess.Popen(
-        cmd,
+        wrap(cmd) if wrap else cmd,
         cwd=cwd,
         stdout=log,
         stderr=subprocess.STDOUT,

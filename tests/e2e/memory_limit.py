@@ -1,0 +1,131 @@
+"""A memory limit for a test's server, enforced the way a container's is: a cgroup of its own.
+
+Community Cloud gives an app 690 MB, and a container's limit is a memory cgroup: the kernel
+charges it everything the app's processes allocate and the pages of the files they read, and
+when the charge reaches the limit it first evicts file pages it can read back (torch's and the
+other libraries' code among them), and kills a process only when it cannot. So a server's RSS,
+which counts every mapped file page it has touched, can exceed the limit that it still runs
+within; whether it does is answered by running it inside one (`MemoryLimit`), not by its RSS.
+
+Needs root and a writable memory controller (cgroup v2, or v1's memory hierarchy); `create`
+returns None elsewhere. The page cache is dropped first (when allowed), so the libraries the
+server loads are read again and charged to its cgroup, as in a fresh container, rather than
+sitting in the cache charged to whoever read them last.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+@dataclass
+class MemoryLimit:
+    """A cgroup holding at most `mb` megabytes (no swap), for one server and its children."""
+
+    path: Path
+    mb: int
+    version: int  # 1 or 2: the files differ
+
+    def command(self, cmd: list[str]) -> list[str]:
+        """cmd run inside the cgroup from its first instruction (the shell joins, then execs)."""
+        return ["sh", "-c", 'echo $$ > "$0" && exec "$@"', str(self.path / "cgroup.procs"), *cmd]
+
+    def _read(self, name: str) -> str:
+        try:
+            return (self.path / name).read_text()
+        except OSError:
+            return ""
+
+    def _number(self, name: str) -> int:
+        text = self._read(name).strip()
+        return int(text) if text.isdigit() else 0
+
+    def _field(self, name: str, key: str) -> int:
+        """`key N` from a flat keyed file (memory.events, memory.oom_control)."""
+        for line in self._read(name).splitlines():
+            k, _, v = line.partition(" ")
+            if k == key and v.strip().isdigit():
+                return int(v)
+        return 0
+
+    def peak_mb(self) -> float:
+        """The most the cgroup was ever charged (memory, file pages included), MB."""
+        name = "memory.peak" if self.version == 2 else "memory.max_usage_in_bytes"
+        return self._number(name) / 1e6
+
+    def oom_kills(self) -> int:
+        """Processes the kernel killed for going over the limit."""
+        if self.version == 2:
+            return self._field("memory.events", "oom_kill")
+        return self._field("memory.oom_control", "oom_kill")
+
+    def times_at_limit(self) -> int:
+        """How often the charge hit the limit and the kernel had to evict pages to go on."""
+        if self.version == 2:
+            return self._field("memory.events", "max")
+        return self._number("memory.failcnt")
+
+    def summary(self) -> str:
+        return (
+            f"{self.mb} MB memory cgroup (v{self.version}, no swap): peak charged "
+            f"{self.peak_mb():.0f} MB (memory and file pages), reached the limit "
+            f"{self.times_at_limit():,} times, processes killed {self.oom_kills()}"
+        )
+
+    def close(self) -> None:
+        """Remove the cgroup (its processes must have ended)."""
+        with contextlib.suppress(OSError):
+            self.path.rmdir()
+
+
+def _own_cgroup() -> tuple[Path, int] | None:
+    """Where this process's memory cgroup is, and the cgroup version, if it can be written."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, where = line.split(":", 2)
+        if "memory" in controllers.split(","):
+            base = CGROUP_ROOT / "memory" / where.lstrip("/")
+            return (base, 1) if os.access(base, os.W_OK) else None
+    for line in lines:
+        _, controllers, where = line.split(":", 2)
+        if controllers == "":
+            for mount in (CGROUP_ROOT, CGROUP_ROOT / "unified"):
+                if "memory" in (mount / "cgroup.controllers").read_text(errors="ignore").split():
+                    base = mount / where.lstrip("/")
+                    return (base, 2) if os.access(base, os.W_OK) else None
+    return None
+
+
+def create(mb: int, name: str = "minigpt-server") -> MemoryLimit | None:
+    """A fresh cgroup of `mb` MB, or None where this machine does not let us make one."""
+    found = _own_cgroup()
+    if found is None:
+        return None
+    base, version = found
+    path = base / f"{name}-{os.getpid()}"
+    limit = str(mb * 1_000_000)
+    try:
+        path.mkdir(exist_ok=True)
+        if version == 2:
+            (path / "memory.max").write_text(limit)
+            with contextlib.suppress(OSError):
+                (path / "memory.swap.max").write_text("0")
+        else:
+            (path / "memory.limit_in_bytes").write_text(limit)
+            with contextlib.suppress(OSError):  # only where swap accounting is on
+                (path / "memory.memsw.limit_in_bytes").write_text(limit)
+    except OSError:
+        with contextlib.suppress(OSError):
+            path.rmdir()
+        return None
+    with contextlib.suppress(OSError):
+        Path("/proc/sys/vm/drop_caches").write_text("3")
+    return MemoryLimit(path, mb, version)
