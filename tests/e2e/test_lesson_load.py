@@ -25,7 +25,8 @@ printed, but the 2 s target is asserted on the server's round trips. LESSON_CLIE
 runs the clients at normal priority, to compare.
 
 LESSON_MEMORY_LIMIT_MB=690 serves the class inside a memory cgroup of that size, the way
-Community Cloud's container holds an app (tests/e2e/memory_limit.py; root only): the kernel
+Community Cloud's container holds an app (tests/e2e/memory_limit.py; root only), with copies
+of torch and numpy of its own so that their pages are charged to it: the kernel
 then evicts file pages the server can read again rather than let it pass the limit, so the
 memory target becomes "no process killed" and the cgroup's peak charge is printed beside RSS.
 
@@ -40,6 +41,7 @@ while the runs train, peak RSS within the server budget, RSS back near start.
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -82,6 +84,7 @@ CLIENTS_YIELD = os.environ.get("LESSON_CLIENTS_YIELD", "1") != "0"
 # Serve the class inside a memory cgroup of this many MB (tests/e2e/memory_limit.py), as a
 # container's limit would hold it; unset: no limit, and RSS is what is measured.
 MEMORY_LIMIT_MB = int(os.environ.get("LESSON_MEMORY_LIMIT_MB", "0"))
+SHARED = ("torch", "numpy")  # loaded by this test's process too: the server gets its own copies
 SETTLE_MB = 100  # "back near start": RSS within this of where it was before the class
 VIEWPORT = {"width": 1400, "height": 1600}
 
@@ -113,14 +116,17 @@ def long_turns(log_path: Path, shown: int = 6) -> str:
     return f"{len(held)}" + (f"; longest: {longest}" if held else "")
 
 
-def test_a_lesson_for_thirty(browser: Browser) -> None:
+def test_a_lesson_for_thirty(browser: Browser, tmp_path: Path) -> None:
     SHOTS.mkdir(exist_ok=True)
     log_path = SHOTS / "lesson_server.log"
+    private = tmp_path / "site-packages"
+    env = {"PYTHONPATH": memory_limit.private_packages(SHARED, private)} if MEMORY_LIMIT_MB else {}
     limit = memory_limit.create(MEMORY_LIMIT_MB) if MEMORY_LIMIT_MB else None
     assert limit or not MEMORY_LIMIT_MB, "this machine does not let the test make a memory cgroup"
     proc, url = start_server(
         log_path,
-        env={
+        env=env
+        | {
             "MINIGPT_MAX_TRAINERS": str(CAP),
             "STREAMLIT_SERVER_ENABLE_AGENT_API": "true",
             "STREAMLIT_SERVER_AGENT_SESSION_TTL": str(AGENT_TTL),
@@ -215,6 +221,7 @@ def test_a_lesson_for_thirty(browser: Browser) -> None:
         if limit:
             figures["memory limit"] = limit.summary()
             limit.close()
+            shutil.rmtree(private, ignore_errors=True)
 
     rows = lesson.summary(record.timings)
     width = max(len(r[0]) for r in rows)
