@@ -42,6 +42,7 @@ SECTIONS = (
     "pages",
     "memory",
     "interpreter_lock",
+    "trainer_slices",
     "browser_training",
 )
 
@@ -193,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
             from benchmarks import interpreter_lock
 
             rows += interpreter_lock.run(text, args.quick, log)
+        elif section == "trainer_slices":
+            from benchmarks import trainer_slices
+
+            rows += trainer_slices.run(args.quick, log)
         elif section == "browser_training":
             from benchmarks import browser_training
 

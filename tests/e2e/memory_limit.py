@@ -75,11 +75,17 @@ class MemoryLimit:
             return self._field("memory.events", "max")
         return self._number("memory.failcnt")
 
+    def pages_read_again(self) -> int:
+        """Major page faults in the cgroup: pages (mostly evicted library code) read back from
+        disk, what running close to the limit costs in time."""
+        return self._field("memory.stat", "total_pgmajfault" if self.version == 1 else "pgmajfault")
+
     def summary(self) -> str:
         return (
             f"{self.mb} MB memory cgroup (v{self.version}, no swap): peak charged "
             f"{self.peak_mb():.0f} MB (memory and file pages), reached the limit "
-            f"{self.times_at_limit():,} times, processes killed {self.oom_kills()}"
+            f"{self.times_at_limit():,} times, pages read back from disk "
+            f"{self.pages_read_again():,}, processes killed {self.oom_kills()}"
         )
 
     def close(self) -> None:
