@@ -110,6 +110,7 @@ def test_a_run_grows_stops_resumes_and_resets():
     assert titles == ["Loss", "Perplexity", "Learning rate"]
     assert at.get("vega_lite_chart")[0].proto.data  # the curve, as Arrow bytes
     assert metric(at, "Step").endswith(" / 400")
+    assert metric(at, "ETA") != "—"  # training, at a measured pace
     assert (
         at.button(key=train_state.TRAIN_START).disabled
         and not at.button(key=train_state.TRAIN_STOP).disabled
@@ -121,6 +122,7 @@ def test_a_run_grows_stops_resumes_and_resets():
     at.run()
     stopped = box(at).run.steps_done
     assert not running(at) and "stopped at step" in messages(at)
+    assert metric(at, "ETA") == "—"  # a stopped run is not on its way anywhere
     at.run()
     assert box(at).run.steps_done == stopped  # stopped means stopped
     runs = state.finished_runs(at.session_state)

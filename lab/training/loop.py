@@ -206,7 +206,11 @@ def _draw(box: Session) -> None:
     cols[0].metric("Step", f"{done:,} / {total:,}")
     cols[1].metric("Elapsed", duration(run.clock.seconds))
     cols[2].metric("Tokens / s", "—" if speed is None else f"{speed:,.0f}")
-    cols[3].metric("ETA", "—" if eta is None else duration(eta))
+    cols[3].metric(
+        "ETA",
+        "—" if eta is None or not box.running else duration(eta),
+        help="Training time left at the recent pace, while the run trains.",
+    )
     cols[4].metric("Learning rate", f"{last['lr']:.2e}" if last.get("lr") is not None else "—")
     cols[5].metric(
         "Validation loss",
