@@ -19,8 +19,10 @@ from lab.engine.turns import in_turn
 def fragment(draw: Callable[..., Any] | None = None, *, run_every: float | None = None) -> Any:
     """st.fragment(draw, run_every=...), drawn in turn; as a decorator too (`@fragment`).
 
+    A fragment with run_every is a poll: trainers do not give way to it (lab/engine/turns.py,
+    page_turn), so a run does not pause each time its page looks at it.
     Example: fragment(_live, run_every=2)()
     """
     if draw is None:
         return functools.partial(fragment, run_every=run_every)
-    return st.fragment(in_turn(draw), run_every=run_every)
+    return st.fragment(in_turn(draw, counted=run_every is None), run_every=run_every)

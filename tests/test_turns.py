@@ -264,3 +264,34 @@ def test_a_fragment_inside_its_page_run_counts_once_as_a_page_draw() -> None:
     with turns_module.page_turn("page training"), turns_module.page_turn("fragment _live"):
         assert ACTIVITY() == 1
     assert ACTIVITY() == 0
+
+
+def test_a_poll_takes_its_turn_but_trainers_do_not_give_way_to_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    turns = Turns(1, max_wait=0.2)
+    monkeypatch.setattr(turns_module, "TURNS", turns)
+    seen = []
+
+    def _live() -> None:
+        seen.append(ACTIVITY())
+        assert not turns._slots.acquire(blocking=False)  # the poll holds the turn
+        with turns_module.waiting_aside():  # sleeping until its run's last step
+            seen.append(ACTIVITY())  # never below zero: a poll was not counted to begin with
+        seen.append(ACTIVITY())
+
+    in_turn(_live, counted=False)()
+    assert seen == [0, 0, 0] and ACTIVITY() == 0
+    assert turns.waited_too_long == 0
+
+
+@pytest.mark.parametrize(("run_every", "counted"), [(None, 1), (2.0, 0)])
+def test_a_fragment_on_a_timer_is_a_poll(
+    monkeypatch: pytest.MonkeyPatch, run_every: float | None, counted: int
+) -> None:
+    from lab import fragments
+
+    monkeypatch.setattr(fragments.st, "fragment", lambda draw, run_every: draw)
+    seen = []
+    fragments.fragment(lambda: seen.append(ACTIVITY()), run_every=run_every)()
+    assert seen == [counted]  # a click's fragment run is counted; a poll is not

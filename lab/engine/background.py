@@ -13,10 +13,10 @@ Three rules keep one shared server fair:
   priority only counted against the server's own threads, and each of their wake-ups shrank the
   trainer's part of the group's share (side by side with `python -m minigpt.train` on a loaded
   2-core machine: 0.65-0.72x of its speed at nice 10, 0.80-0.89x at nice 0, the same CPU time);
-- between slices the thread steps aside while the server is drawing pages for anyone
-  (`activity`), up to MAX_YIELD seconds, and a page that starts drawing during a slice ends it
-  at the next step once the slice has had MIN_SLICE seconds, so a class clicking stays
-  responsive while runs train. MIN_SLICE is a run's guaranteed share while a class never stops
+- between slices the thread steps aside while the server is drawing pages students asked
+  for (`activity`: clicks, not polls), up to MAX_YIELD seconds, and a click during a slice
+  ends it at the next step once the slice has had MIN_SLICE seconds, so a class clicking
+  stays responsive while runs train. MIN_SLICE is a run's guaranteed share while a class never stops
   clicking: about MIN_SLICE / (MAX_YIELD + MIN_SLICE) of a core each.
 """
 
@@ -51,7 +51,8 @@ class Work(Protocol):
 
 
 class Activity:
-    """How many page draws the server is doing right now, for trainers to step aside.
+    """How many page runs students asked for are waiting or drawing right now (polls are not
+    counted: lab/engine/turns.py, page_turn), for trainers to step aside.
 
     Example:
         with ACTIVITY.busy():

@@ -150,6 +150,7 @@ def _at_once() -> int:
 
 
 TURNS = Turns(_at_once())  # one per server process, like the trainer slots
+_COUNTED = threading.local()  # .value: this thread's run is counted in ACTIVITY (a click's run)
 
 
 def acquire_in_turn(lock: threading.Lock, timeout: float) -> bool:
@@ -165,9 +166,12 @@ def acquire_in_turn(lock: threading.Lock, timeout: float) -> bool:
 
 
 @contextlib.contextmanager
-def page_turn(name: str = "a page") -> Iterator[None]:
+def page_turn(name: str = "a page", counted: bool = True) -> Iterator[None]:
     """A page run's turn; while it waits or draws, this server's trainers step aside.
 
+    `counted=False` is for a poll (a fragment redrawing itself on a timer to show a run's
+    progress): it takes its turn like any run, but trainers do not give way to it, so a run
+    does not pause every time its own page looks at it; they give way to students' clicks.
     A run counts once in ACTIVITY however deep its turns go (a fragment inside its page's run),
     so `waiting_aside` can take it out of the count.
     """
@@ -175,8 +179,12 @@ def page_turn(name: str = "a page") -> Iterator[None]:
         with TURNS.take(name):
             yield
         return
-    with ACTIVITY.busy(), TURNS.take(name):
-        yield
+    with ACTIVITY.busy() if counted else contextlib.nullcontext(), TURNS.take(name):
+        _COUNTED.value = counted
+        try:
+            yield
+        finally:
+            _COUNTED.value = False
 
 
 @contextlib.contextmanager
@@ -190,19 +198,21 @@ def waiting_aside() -> Iterator[None]:
     if not TURNS.holding():
         yield
         return
-    with ACTIVITY.idle(), TURNS.aside():
+    counted = getattr(_COUNTED, "value", False)
+    with ACTIVITY.idle() if counted else contextlib.nullcontext(), TURNS.aside():
         yield
 
 
-def in_turn(draw: Callable[P, R]) -> Callable[P, R]:
-    """`draw` (a fragment's function) takes a page turn each time it runs.
+def in_turn(draw: Callable[P, R], counted: bool = True) -> Callable[P, R]:
+    """`draw` (a fragment's function) takes a page turn each time it runs; `counted=False` for
+    a poll (see page_turn).
 
-    Example: st.fragment(in_turn(_live), run_every=2) (lab/fragments.py does this)
+    Example: st.fragment(in_turn(_live, counted=False), run_every=2) (lab/fragments.py)
     """
 
     @functools.wraps(draw)
     def drawn_in_turn(*args: P.args, **kwargs: P.kwargs) -> R:
-        with page_turn(f"fragment {draw.__qualname__}"):
+        with page_turn(f"fragment {draw.__qualname__}", counted):
             return draw(*args, **kwargs)
 
     return drawn_in_turn
