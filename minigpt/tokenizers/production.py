@@ -13,6 +13,7 @@ import functools
 import gzip
 import importlib.util
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import tiktoken
@@ -68,12 +69,16 @@ def load_ranks(name: str = "cl100k_base") -> dict[bytes, int]:
     Example: load_ranks()[b"hello"] -> 15339
     """
     ranks = {}  # bytes -> int
-    with gzip.open(rank_file(name), "rt", encoding="ascii") as f:
-        for line in f:
-            if line.strip():
-                token, rank = line.split()
-                ranks[base64.b64decode(token)] = int(rank)
+    for line in _rank_lines(name):
+        token, rank = line.split()
+        ranks[base64.b64decode(token)] = int(rank)
     return ranks
+
+
+def _rank_lines(name: str) -> Iterator[str]:
+    """The rank file's non-empty lines, `base64(token) rank` each, read as they come."""
+    with gzip.open(rank_file(name), "rt", encoding="ascii") as f:
+        yield from (line for line in f if line.strip())
 
 
 @functools.cache
@@ -100,8 +105,7 @@ def tiktoken_encoding(name: str = "cl100k_base") -> tiktoken.Encoding:
 def rank_count(name: str = "cl100k_base") -> int:
     """How many ordinary (mergeable) tokens an encoding has, counted from its file's lines (one
     token each) without building the table a page never needs. Example: rank_count() -> 100256"""
-    with gzip.open(rank_file(name), "rt", encoding="ascii") as f:
-        return sum(1 for line in f if line.strip())
+    return sum(1 for _ in _rank_lines(name))
 
 
 @functools.cache
