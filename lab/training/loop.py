@@ -201,14 +201,15 @@ def _draw(box: Session) -> None:
     rows = run.metrics_rows()
     evals = [r for r in rows if r.get("val_loss") is not None]
     last = rows[-1] if rows else {}
-    eta, speed = run.eta_seconds(), run.tokens_per_second()
+    eta = run.eta_seconds() if box.running else None  # a stopped run is not on its way
+    speed = run.tokens_per_second()
     cols = [*st.columns(3), *st.columns(3)]  # two rows: six in one are cut off on a projector
     cols[0].metric("Step", f"{done:,} / {total:,}")
     cols[1].metric("Elapsed", duration(run.clock.seconds))
     cols[2].metric("Tokens / s", "—" if speed is None else f"{speed:,.0f}")
     cols[3].metric(
         "ETA",
-        "—" if eta is None or not box.running else duration(eta),
+        "—" if eta is None else duration(eta),
         help="Training time left at the recent pace, while the run trains.",
     )
     cols[4].metric("Learning rate", f"{last['lr']:.2e}" if last.get("lr") is not None else "—")
