@@ -16,8 +16,8 @@ Three rules keep one shared server fair:
 - between slices the thread steps aside while the server is drawing pages students asked
   for (`activity`: clicks, not polls), up to MAX_YIELD seconds, and a click during a slice
   ends it at the next step once the slice has had MIN_SLICE seconds, so a class clicking
-  stays responsive while runs train. MIN_SLICE is a run's guaranteed share while a class never stops
-  clicking: about MIN_SLICE / (MAX_YIELD + MIN_SLICE) of a core each.
+  stays responsive while runs train. MIN_SLICE is a run's guaranteed share while a class
+  never stops clicking: about MIN_SLICE / (MAX_YIELD + MIN_SLICE) of a core each.
 """
 
 from __future__ import annotations
