@@ -69,12 +69,6 @@ class MemoryLimit:
             return self._field("memory.events", "oom_kill")
         return self._field("memory.oom_control", "oom_kill")
 
-    def times_at_limit(self) -> int:
-        """How often the charge hit the limit and the kernel had to evict pages to go on."""
-        if self.version == 2:
-            return self._field("memory.events", "max")
-        return self._number("memory.failcnt")
-
     def pages_read_again(self) -> int:
         """Major page faults in the cgroup: pages (mostly evicted library code) read back from
         disk, what running close to the limit costs in time."""
@@ -83,8 +77,7 @@ class MemoryLimit:
     def summary(self) -> str:
         return (
             f"{self.mb} MB memory cgroup (v{self.version}, no swap): peak charged "
-            f"{self.peak_mb():.0f} MB (memory and file pages), reached the limit "
-            f"{self.times_at_limit():,} times, pages read back from disk "
+            f"{self.peak_mb():.0f} MB (memory and file pages), pages read back from disk "
             f"{self.pages_read_again():,}, processes killed {self.oom_kills()}"
         )
 
@@ -97,21 +90,24 @@ class MemoryLimit:
 def _own_cgroup() -> tuple[Path, int] | None:
     """Where this process's memory cgroup is, and the cgroup version, if it can be written."""
     try:
-        lines = Path("/proc/self/cgroup").read_text().splitlines()
+        entries = [
+            line.split(":", 2) for line in Path("/proc/self/cgroup").read_text().splitlines()
+        ]
     except OSError:
         return None
-    for line in lines:
-        _, controllers, where = line.split(":", 2)
+    for _, controllers, where in entries:  # v1: a hierarchy of its own for memory
         if "memory" in controllers.split(","):
             base = CGROUP_ROOT / "memory" / where.lstrip("/")
             return (base, 1) if os.access(base, os.W_OK) else None
-    for line in lines:
-        _, controllers, where = line.split(":", 2)
-        if controllers == "":
-            for mount in (CGROUP_ROOT, CGROUP_ROOT / "unified"):
-                if "memory" in (mount / "cgroup.controllers").read_text(errors="ignore").split():
-                    base = mount / where.lstrip("/")
-                    return (base, 2) if os.access(base, os.W_OK) else None
+    where = next((w for _, controllers, w in entries if controllers == ""), None)
+    for mount in (CGROUP_ROOT, CGROUP_ROOT / "unified"):  # v2: one tree, where it is mounted
+        try:
+            has_memory = "memory" in (mount / "cgroup.controllers").read_text().split()
+        except OSError:
+            continue
+        if where is not None and has_memory:
+            base = mount / where.lstrip("/")
+            return (base, 2) if os.access(base, os.W_OK) else None
     return None
 
 
