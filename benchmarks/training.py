@@ -16,6 +16,7 @@ import torch
 
 from benchmarks.reference_gpt import RefConfig, RefGPT, RefTrain, RefTrainer
 from benchmarks.table import Row, alternate, median, ratio_spread
+from minigpt import linear
 from minigpt.config import GPTConfig
 from minigpt.model import GPT
 from minigpt.tokenizers.tokenizer import CharTokenizer
@@ -38,6 +39,19 @@ def vocab_size(data: TokenData) -> int:
     return int(data.ids.max()) + 1
 
 
+def without_onednn(step: Callable[[], object]) -> Callable[[], object]:
+    """step, run with minigpt.linear's oneDNN path switched off (as MINIGPT_ONEDNN=0 does)."""
+
+    def run() -> object:
+        saved, linear.ENABLED = linear.ENABLED, False
+        try:
+            return step()
+        finally:
+            linear.ENABLED = saved
+
+    return run
+
+
 def throughput(text: str, threads: int, quick: bool, log: Callable[[str], None]) -> list[Row]:
     """Our Trainer.step on GPT against the reference's step: 4x4x128, context 64, batch 12."""
     torch.set_num_threads(threads)
@@ -48,7 +62,10 @@ def throughput(text: str, threads: int, quick: bool, log: Callable[[str], None])
     torch.manual_seed(0)
     ours = Trainer(GPT(GPTConfig(**shape)), data, tcfg)
     steps = {"ours": ours.step}
-    if threads == 1 and not quick:  # GPT-2's tanh GELU: what the faster default saves
+    if threads == 1 and not quick:
+        # The same model with every product on torch's default library: what oneDNN buys.
+        steps["ours, MKL products"] = without_onednn(ours.step)
+        # GPT-2's tanh GELU: what the faster default saves
         tanh = Trainer(GPT(GPTConfig(**shape, gelu="tanh")), data, tcfg)
         steps["ours, tanh GELU"] = tanh.step
         # The reference's model stepped by our Trainer: what Trainer.step itself costs.
@@ -95,6 +112,16 @@ def throughput(text: str, threads: int, quick: bool, log: Callable[[str], None])
         )
     ]
     if "ours, tanh GELU" in speed:
+        rows.append(
+            Row(
+                "Training step, 1 thread, every product by MKL (MINIGPT_ONEDNN=0)",
+                speed["ours, MKL products"],
+                "tok/s",
+                speed["reference"],
+                "nanoGPT-style",
+                note="diagnostic: the first row's gain over this one is what oneDNN buys",
+            )
+        )
         rows.append(
             Row(
                 "Training step, 1 thread, GPT-2's tanh GELU",

@@ -35,7 +35,10 @@ from minigpt.training.trainer import TrainConfig, Trainer
 TEXT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "tinyshakespeare.txt"
 # (part of the step, operation name prefixes), first match wins; the rest is "other operations"
 PARTS = [
-    ("matrix products (mm, addmm)", ("aten::mm", "aten::addmm", "aten::bmm")),
+    (
+        "matrix products (mm, addmm, oneDNN's)",
+        ("aten::mm", "aten::addmm", "aten::bmm", "mkldnn::_linear_pointwise"),
+    ),
     ("attention (SDPA's flash kernel)", ("aten::_scaled_dot_product_flash",)),
     ("GELU", ("aten::gelu",)),
     ("layer norms", ("aten::native_layer_norm",)),

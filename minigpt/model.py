@@ -15,6 +15,7 @@ from minigpt.analysis.probes import Probe
 from minigpt.config import GPTConfig
 from minigpt.kvcache import KVCache, LayerCache
 from minigpt.legacy import stack_query_key_value
+from minigpt.linear import Linear
 from minigpt.positional import alibi_bias, apply_rope, rope_angles, sinusoidal_table
 
 
@@ -39,8 +40,8 @@ class CausalSelfAttention(nn.Module):
         # product instead of three (and one gradient for x instead of three to add up). Its
         # output is [query | key | value], split in forward. Of the ways measured it trained
         # fastest in every run (benchmarks/RESULTS.md, "Training step, 2026-11-29").
-        self.c_attn = nn.Linear(c, 3 * c, bias=config.bias)
-        self.c_proj = nn.Linear(c, c, bias=config.bias)
+        self.c_attn = Linear(c, 3 * c, bias=config.bias)
+        self.c_proj = Linear(c, c, bias=config.bias)
         self.attn_dropout_p = config.dropout
         self.resid_dropout = _dropout(config.dropout)
         # The probe sees the attention probabilities (B, nh, T, T) when someone captures it.
@@ -131,9 +132,9 @@ class MLP(nn.Module):
 
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
-        self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
+        self.c_fc = Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
         self.gelu = nn.GELU(approximate="tanh" if config.gelu == "tanh" else "none")
-        self.c_proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
+        self.c_proj = Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
         self.dropout = _dropout(config.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -170,7 +171,7 @@ class GPT(nn.Module):
         self.drop = _dropout(config.dropout)
         self.h = nn.ModuleList(Block(config) for _ in range(config.n_layer))
         self.ln_f = nn.LayerNorm(config.n_embd, bias=config.bias)
-        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        self.lm_head = Linear(config.n_embd, config.vocab_size, bias=False)
         self.lm_head.weight = self.wte.weight  # weight tying: reading and writing share one table
         self.apply(self._init_weights)
         # Residual projections add into the stream once per layer; shrink them so it stays O(1).

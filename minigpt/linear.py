@@ -1,0 +1,112 @@
+"""nn.Linear whose training products go through oneDNN: the same arithmetic, another library.
+
+Why: torch multiplies float32 matrices on the CPU with Intel's MKL, and MKL runs its AVX2 code
+on AMD processors even where they have AVX-512. oneDNN, which torch also ships, generates code
+for the CPU it finds. On the AMD server these numbers were measured on, oneDNN's products at
+the training shapes ran 1.4-2.2x MKL's (benchmarks/RESULTS.md, "The training step through
+oneDNN"). Both compute in float32; they add up in another order, so results differ from
+F.linear's in the last bits, as any two matrix libraries' do.
+
+Only a training product takes this path: one that autograd records, in float32 on the CPU,
+with at least MIN_ROWS rows. A training run multiplies the same few shapes at every step,
+while pages multiply a new shape for every sentence typed, and oneDNN keeps compiled code for
+each shape it has seen (about 0.5 MB a shape, per thread). Below MIN_ROWS rows, as when
+sampling one token at a time, MKL is the faster one anyway.
+
+Example: layer = Linear(128, 512); y = layer(x) computes what nn.Linear computes, with
+gradients to x, weight and bias.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.autograd.function import once_differentiable
+
+MIN_ROWS = 64  # below this many rows MKL was faster at every measured width
+# oneDNN keeps each shape's compiled code in two per-thread caches of 1024 entries by default,
+# which a long-lived server never empties: hundreds of MB. Enough for a few training configs.
+# Read at the first product, so setting them here works unless someone used oneDNN before.
+CACHE_CAPACITY = "64"
+os.environ.setdefault("LRU_CACHE_CAPACITY", CACHE_CAPACITY)
+os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", CACHE_CAPACITY)
+
+AVAILABLE = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+# MINIGPT_ONEDNN=0 keeps every product on torch's default library (MKL).
+ENABLED = AVAILABLE and os.environ.get("MINIGPT_ONEDNN", "1") != "0"
+
+
+def onednn_product(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
+) -> torch.Tensor:
+    """x @ weight.T (+ bias) by oneDNN, for 2-D x (rows, in) and weight (out, in): (rows, out).
+
+    Either may be a transposed view: oneDNN reads the strides, so no copy is made.
+    """
+    return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+
+
+class _OneDNNLinear(torch.autograd.Function):
+    """y = x W^T + b forward and backward, every product by oneDNN.
+
+    The backward is the textbook one: dx = dy W, dW = dy^T x, db = dy summed over rows.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: torch.autograd.function.FunctionCtx,
+        x: torch.Tensor,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None,
+    ) -> torch.Tensor:
+        rows = x.reshape(-1, x.size(-1))  # (..., in) -> (N, in)
+        ctx.save_for_backward(rows, weight)
+        ctx.has_bias = bias is not None
+        return onednn_product(rows, weight, bias).view(*x.shape[:-1], weight.size(0))
+
+    @staticmethod
+    @once_differentiable
+    def backward(
+        ctx: torch.autograd.function.FunctionCtx, grad_out: torch.Tensor
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+        rows, weight = ctx.saved_tensors
+        dy = grad_out.reshape(-1, weight.size(0))  # (N, out)
+        need_x, need_w, need_b = ctx.needs_input_grad
+        dx = onednn_product(dy, weight.t(), None).view(*grad_out.shape[:-1], -1) if need_x else None
+        dw = onednn_product(dy.t(), rows.t(), None) if need_w else None  # (out, N) @ (N, in)
+        db = dy.sum(0) if need_b and ctx.has_bias else None
+        return dx, dw, db
+
+
+def takes_onednn(x: torch.Tensor, weight: torch.Tensor) -> bool:
+    """True for a product autograd records, in float32 on the CPU, of at least MIN_ROWS rows."""
+    return (
+        ENABLED
+        and torch.is_grad_enabled()
+        and (x.requires_grad or weight.requires_grad)
+        and x.dtype == weight.dtype == torch.float32
+        and x.device.type == weight.device.type == "cpu"
+        and x.dim() >= 2
+        and x.numel() >= MIN_ROWS * x.size(-1) > 0
+    )
+
+
+def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """F.linear(x, weight, bias), a training product taken by oneDNN (see takes_onednn)."""
+    if takes_onednn(x, weight):
+        return _OneDNNLinear.apply(x, weight, bias)
+    return F.linear(x, weight, bias)
+
+
+class Linear(nn.Linear):
+    """nn.Linear (same parameters, names and checkpoints) whose forward is `linear` above.
+
+    A subclass, so everything that looks for nn.Linear (weight init, LoRA, GPT-2 loading)
+    finds it; a LoRA parametrization on `weight` works, since forward reads self.weight.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return linear(x, self.weight, self.bias)
