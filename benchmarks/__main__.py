@@ -34,6 +34,7 @@ def _shared_data(name: str) -> Path:
 DATA = _shared_data("tinyshakespeare.txt")
 SECTIONS = (
     "training",
+    "onednn_memory",
     "quality",
     "induction",
     "bpe",
@@ -139,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
 
             for threads in (1, 2):
                 rows += training.throughput(text, threads, args.quick, log)
+        elif section == "onednn_memory":
+            from benchmarks import onednn_memory
+
+            rows += onednn_memory.run(log)
         elif section == "quality":
             if text is None:
                 skip("Time to quality", no_text)
