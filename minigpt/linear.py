@@ -3,15 +3,16 @@
 Why: torch multiplies float32 matrices on the CPU with Intel's MKL, and MKL runs its AVX2 code
 on AMD processors even where they have AVX-512. oneDNN, which torch also ships, generates code
 for the CPU it finds. On the AMD server these numbers were measured on, oneDNN's products at
-the training shapes ran 1.4-2.2x MKL's (benchmarks/RESULTS.md, "The training step through
-oneDNN"). Both compute in float32; they add up in another order, so results differ from
-F.linear's in the last bits, as any two matrix libraries' do.
+nanoGPT's training shapes ran 1.5-2.3x MKL's (`python -m benchmarks.products`; RESULTS.md,
+"The training step through oneDNN"). Both compute in float32; they add up in another order,
+so results differ from F.linear's in the last bits, as any two matrix libraries' do.
 
 Only a training product takes this path: one that autograd records, in float32 on the CPU,
 with at least MIN_ROWS rows. A training run multiplies the same few shapes at every step,
 while pages multiply a new shape for every sentence typed, and oneDNN keeps compiled code for
-each shape it has seen (about 0.5 MB a shape, per thread). Below MIN_ROWS rows, as when
-sampling one token at a time, MKL is the faster one anyway.
+each shape it has seen, per thread (a trainer thread's shapes came to about 6 MB:
+`python -m benchmarks --only onednn_memory`). With few rows, as when sampling one token at a
+time, MKL is the faster one anyway (0.2-0.35x for oneDNN at one row).
 
 Example: layer = Linear(128, 512); y = layer(x) computes what nn.Linear computes, with
 gradients to x, weight and bias.
@@ -26,9 +27,12 @@ import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
 
-MIN_ROWS = 64  # below this many rows MKL was faster at every measured width
-# oneDNN keeps each shape's compiled code in two per-thread caches of 1024 entries by default,
-# which a long-lived server never empties: hundreds of MB. Enough for a few training configs.
+# Where oneDNN overtook MKL on the block's square product (`python -m benchmarks.products`);
+# training products have hundreds of rows (batch x context), sampling one token has one.
+MIN_ROWS = 64
+# oneDNN keeps each shape's compiled code in two per-thread caches of 1024 shapes by default,
+# which a long-lived server never empties (1,000 shapes in one thread held 1.3 GB). 64 holds a
+# few training configurations' 15 shapes each.
 # Read at the first product, so setting them here works unless someone used oneDNN before.
 CACHE_CAPACITY = "64"
 os.environ.setdefault("LRU_CACHE_CAPACITY", CACHE_CAPACITY)

@@ -1,5 +1,7 @@
 """Home: what the lab is, what each page teaches, and the shipped model at work."""
 
+import math
+
 import streamlit as st
 
 from lab import charts, sidebar, state
@@ -27,7 +29,7 @@ with left:
         st.caption(
             "Loss is the average surprise per character, in nats. A model guessing uniformly among "
             f"{model.tokenizer.vocab_size} characters would score ln({model.tokenizer.vocab_size}) ≈ "
-            f"{__import__('math').log(model.tokenizer.vocab_size):.2f}."
+            f"{math.log(model.tokenizer.vocab_size):.2f}."
         )
     else:
         st.info("This model came without a training curve.")

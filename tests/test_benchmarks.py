@@ -144,3 +144,25 @@ def test_training_ab_race_prints_a_ratio_per_clock(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(":")[0].strip() for line in lines] == ["CPU", "wall"]
     assert all("ratio" in line and "quartiles" in line for line in lines)
+
+
+def test_without_onednn_switches_it_off_for_the_step_only():
+    from benchmarks.training import without_onednn
+    from minigpt import linear
+
+    before, seen = linear.ENABLED, []
+    without_onednn(lambda: seen.append(linear.ENABLED))()
+    assert seen == [False]
+    assert before == linear.ENABLED
+
+
+@pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="this torch has no oneDNN")
+def test_products_times_the_same_product_both_ways():
+    from benchmarks.products import both
+
+    x, dy = torch.randn(64, 8), torch.randn(64, 16)
+    for a, b, expected in ((x, torch.randn(16, 8), None), (dy.t(), x.t(), dy.t() @ x)):
+        mkl, onednn = both(a, b)
+        torch.testing.assert_close(mkl(), onednn(), rtol=1e-5, atol=1e-5)
+        if expected is not None:  # the weight's gradient, from two transposed views
+            torch.testing.assert_close(onednn(), expected, rtol=1e-5, atol=1e-5)

@@ -3,6 +3,10 @@ training products of enough rows take them."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -95,3 +99,17 @@ def test_a_gpt_trains_the_same_with_and_without_onednn(monkeypatch: pytest.Monke
     without = _train(False, monkeypatch)
     assert with_onednn[-1] < with_onednn[0] - 0.5  # it learned
     assert with_onednn == pytest.approx(without, rel=1e-4)
+
+
+@pytest.mark.parametrize("preset", [None, "5"])
+def test_onednn_caches_are_capped_unless_the_environment_says_otherwise(preset) -> None:
+    """Uncapped, a server's threads would keep compiled code for up to 1,024 shapes each."""
+    env = {k: v for k, v in os.environ.items() if "CACHE_CAPACITY" not in k}
+    if preset:
+        env["LRU_CACHE_CAPACITY"] = preset
+    code = (
+        "import os, minigpt.linear; "
+        "print(os.environ['LRU_CACHE_CAPACITY'], os.environ['ONEDNN_PRIMITIVE_CACHE_CAPACITY'])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.split() == [preset or lin.CACHE_CAPACITY, lin.CACHE_CAPACITY]
