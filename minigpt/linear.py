@@ -86,10 +86,14 @@ class _OneDNNLinear(torch.autograd.Function):
 
 
 def takes_onednn(x: torch.Tensor, weight: torch.Tensor) -> bool:
-    """True for a product autograd records, in float32 on the CPU, of at least MIN_ROWS rows."""
+    """True for a product autograd records, in float32 on the CPU, of at least MIN_ROWS rows.
+
+    Not under CPU autocast: there F.linear multiplies in the autocast's dtype, and so should we.
+    """
     return (
         ENABLED
         and torch.is_grad_enabled()
+        and not torch.is_autocast_enabled("cpu")
         and (x.requires_grad or weight.requires_grad)
         and x.dtype == weight.dtype == torch.float32
         and x.device.type == weight.device.type == "cpu"

@@ -59,6 +59,14 @@ def test_which_products_take_onednn(onednn) -> None:
         assert not lin.takes_onednn(torch.randn(64, 8), w)
 
 
+def test_under_cpu_autocast_it_multiplies_as_f_linear_does(onednn) -> None:
+    layer = lin.Linear(8, 16)
+    x = torch.randn(100, 8)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert not lin.takes_onednn(x, layer.weight)
+        assert layer(x).dtype == torch.bfloat16
+
+
 def test_products_it_does_not_take_are_f_linears_bit_for_bit(onednn) -> None:
     layer = lin.Linear(8, 16)
     x = torch.randn(5, 8)
