@@ -186,9 +186,11 @@ def test_waiting_for_a_trainer_hands_the_page_turn_on(monkeypatch: pytest.Monkey
     turns = Turns(1, max_wait=5)
     monkeypatch.setattr(turns_module, "TURNS", turns)
     free, slice_running = threading.Lock(), threading.Lock()
-    with turns.take():  # a free lock: taken at once, the turn kept
-        assert turns_module.acquire_in_turn(free, 1.0)
-        free.release()
+    with turns.take():  # a free lock: taken at once, the turn kept, released after the block
+        with turns_module.locked_in_turn(free, 1.0) as locked:
+            assert locked
+            assert free.locked()
+        assert not free.locked()
         assert not turns._slots.acquire(blocking=False)  # still ours
     slice_running.acquire()  # a trainer's slice holds its lock
     order, waiting = [], threading.Event()
@@ -196,9 +198,8 @@ def test_waiting_for_a_trainer_hands_the_page_turn_on(monkeypatch: pytest.Monkey
     def page() -> None:
         with turns.take():
             waiting.set()
-            got = turns_module.acquire_in_turn(slice_running, 5.0)
-            order.append(f"page read the model: {got}")
-            slice_running.release()
+            with turns_module.locked_in_turn(slice_running, 5.0) as got:
+                order.append(f"page read the model: {got}")
 
     t = threading.Thread(target=page)
     t.start()
@@ -208,6 +209,7 @@ def test_waiting_for_a_trainer_hands_the_page_turn_on(monkeypatch: pytest.Monkey
     slice_running.release()  # the slice ends
     t.join(5)
     assert order == ["another page drew", "page read the model: True"]
+    assert not slice_running.locked()  # the page let go of it after its block
     assert waited < 5
 
 
@@ -295,3 +297,12 @@ def test_a_fragment_on_a_timer_is_a_poll(
     seen = []
     fragments.fragment(lambda: seen.append(ACTIVITY()), run_every=run_every)()
     assert seen == [counted]  # a click's fragment run is counted; a poll is not
+
+
+def test_a_lock_not_taken_in_time_is_not_released(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(turns_module, "TURNS", Turns(1, max_wait=5))
+    held = threading.Lock()
+    held.acquire()  # a slice that outlasts the page's patience
+    with turns_module.locked_in_turn(held, 0.05) as locked:
+        assert not locked
+    assert held.locked()  # still the slice's: the block did not release what it never took

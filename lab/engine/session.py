@@ -18,7 +18,7 @@ from lab.engine import background
 from lab.engine.background import BackgroundTrainer
 from lab.engine.models import LabModel
 from lab.engine.slots import TrainerSlots
-from lab.engine.turns import acquire_in_turn
+from lab.engine.turns import locked_in_turn
 
 SNAPSHOT_SECONDS = 3.0  # the live model is copied at most this often (a copy waits for a slice)
 LOCK_WAIT = 3.0  # the longest a page waits for a slice to finish before using an older copy
@@ -165,9 +165,9 @@ class SessionTrainer:
             fresh = old is not None and (now - self._snapshot_at < SNAPSHOT_SECONDS)
             if old is not None and (fresh or old.key.endswith(f"-{step}")):
                 return old
-            if not acquire_in_turn(self.lock, LOCK_WAIT):
-                return old
-            try:
+            with locked_in_turn(self.lock, LOCK_WAIT) as locked:
+                if not locked:
+                    return old
                 work = job.work
                 step = int(work.steps_done)
                 model = LabModel(
@@ -177,7 +177,5 @@ class SessionTrainer:
                     list(work.metrics_rows()),
                     key=f"live-{job.serial}-{step}",
                 )
-            finally:
-                self.lock.release()
             self._snapshot, self._snapshot_at = model, now
             return model

@@ -153,16 +153,23 @@ TURNS = Turns(_at_once())  # one per server process, like the trainer slots
 _COUNTED = threading.local()  # .value: this thread's run is counted in ACTIVITY (a click's run)
 
 
-def acquire_in_turn(lock: threading.Lock, timeout: float) -> bool:
-    """Take a trainer's lock from a page run, as lock.acquire(timeout=timeout) does; if a slice
-    holds it, first hand the page turn on (give_back), so the class draws while this run waits.
+@contextlib.contextmanager
+def locked_in_turn(lock: threading.Lock, timeout: float) -> Iterator[bool]:
+    """Hold a trainer's lock for a page run's block, waiting up to timeout; yields whether it
+    was taken (released after the block). If a slice holds it, the page turn is handed on
+    first (give_back), so the class draws while this run waits.
 
-    Example: if acquire_in_turn(bg.lock, 3.0): ... finally bg.lock.release()
+    Example: with locked_in_turn(bg.lock, 3.0) as locked: if locked: view = run.view()
     """
-    if lock.acquire(blocking=False):
-        return True
-    TURNS.give_back()
-    return lock.acquire(timeout=timeout)
+    locked = lock.acquire(blocking=False)
+    if not locked:
+        TURNS.give_back()
+        locked = lock.acquire(timeout=timeout)
+    try:
+        yield locked
+    finally:
+        if locked:
+            lock.release()
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ from lab.engine.background import BackgroundTrainer
 from lab.engine.budget import MAX_RUNS_PER_SESSION
 from lab.engine.finetune_run import FinetuneRun, phase
 from lab.engine.models import LabModel
-from lab.engine.turns import acquire_in_turn
+from lab.engine.turns import locked_in_turn
 from lab.finetune import state as ft_state
 from lab.finetune.results import answers_table, run_metrics
 from lab.finetune.setup import Setup
@@ -141,15 +141,13 @@ def _settle(box: ft_state.FinetuneBox) -> bool:
     run, bg = box.run, _bg()
     if run is None or bg.running or run.steps_done in (0, box.kept_at):
         return False
-    if not acquire_in_turn(bg.lock, LOCK_SECONDS):
-        return False  # a slice is still finishing; the next run of the page keeps it
-    try:
+    with locked_in_turn(bg.lock, LOCK_SECONDS) as locked:
+        if not locked:
+            return False  # a slice is still finishing; the next run of the page keeps it
         summary = run.summary(box.name)
         kept = [s for s in box.summaries if s.name != box.name] + [summary]
         box.summaries = kept[-ft_state.MAX_SUMMARIES :]
         box.kept_at = run.steps_done
-    finally:
-        bg.lock.release()
     if run.done and run.failure is None:
         name = _add_model(box)
         box.notice = f"**{name}** is in the sidebar's model choice, for every page."
@@ -162,13 +160,13 @@ def _add_model(box: ft_state.FinetuneBox, select: bool = False) -> str | None:
     Only a button's callback may select it: the sidebar's choice is a widget, already drawn
     when the page body runs."""
     run, bg = box.run, _bg()
-    if run is None or run.steps_done == 0 or not acquire_in_turn(bg.lock, LOCK_SECONDS):
+    if run is None or run.steps_done == 0:
         return None
-    try:
+    with locked_in_turn(bg.lock, LOCK_SECONDS) as locked:
+        if not locked:
+            return None
         model = run.merged_model()
         steps = run.steps_done
-    finally:
-        bg.lock.release()
     name = f"Fine-tuned: {box.name} (step {steps:,})"
     state.add_session_model(name, LabModel(name, model, run.tokenizer), select=select)
     box.model_name = name
@@ -196,11 +194,9 @@ def _panel(was_running: bool) -> None:
         )
         return
     # An evaluation holds the lock for a few seconds: draw the last copy meanwhile.
-    if acquire_in_turn(bg.lock, READ_SECONDS):
-        try:
+    with locked_in_turn(bg.lock, READ_SECONDS) as locked:
+        if locked:
             box.view = run.view()
-        finally:
-            bg.lock.release()
     _status(box, bg, run)
     view = box.view
     if view is None:

@@ -14,7 +14,7 @@ from lab.engine import budget, metrics
 from lab.engine.liverun import LiveRun
 from lab.engine.models import LabModel
 from lab.engine.runspec import LIVE_TRAIN, RunError
-from lab.engine.turns import acquire_in_turn
+from lab.engine.turns import locked_in_turn
 from lab.training import state as train_state
 from lab.training.loop import reset, session
 from lab.training.setup import Setup
@@ -24,10 +24,11 @@ from minigpt.training.checkpoint import CheckpointError, load_checkpoint
 def _use() -> None:
     box = session()
     run = box.run
-    lock = live.session().lock
-    if run is None or not acquire_in_turn(lock, 5):
+    if run is None:
         return
-    try:
+    with locked_in_turn(live.session().lock, 5) as locked:
+        if not locked:
+            return
         name = f"{box.name} (step {run.steps_done:,})"
         dropped = state.add_session_model(
             name, LabModel(name, run.frozen_model(), run.tokenizer, run.metrics_rows())
@@ -36,8 +37,6 @@ def _use() -> None:
             f"**{name}** is now the model every page shows (pick another in the sidebar)."
             + markdown_literal(state.dropped_sentence(dropped))
         )
-    finally:
-        lock.release()
 
 
 def _checkpoint_bytes(lock: threading.Lock, run: LiveRun):

@@ -21,7 +21,7 @@ from lab.engine.models import LabModel
 from lab.engine.runs import RunRecord
 from lab.engine.runspec import RunError, RunSpec
 from lab.engine.session import SessionTrainer
-from lab.engine.turns import acquire_in_turn
+from lab.engine.turns import locked_in_turn
 from lab.fragments import fragment
 from lab.training import induction
 from lab.training import state as train_state
@@ -262,10 +262,9 @@ def _keep(box: Session) -> None:
     run = box.run
     if run is None or run.steps_done in (0, box.kept_at):
         return
-    lock = live.session().lock
-    if not acquire_in_turn(lock, 1):
-        return  # a slice is still finishing; the full redraw after it keeps the run
-    try:
+    with locked_in_turn(live.session().lock, 1) as locked:
+        if not locked:
+            return  # a slice is still finishing; the full redraw after it keeps the run
         metrics = run.metrics_rows()
         name = box.name
         model = LabModel(
@@ -284,5 +283,3 @@ def _keep(box: Session) -> None:
         )
         state.add_finished_run(record)
         box.kept_at = run.steps_done
-    finally:
-        lock.release()
