@@ -38,6 +38,8 @@ CACHE_CAPACITY = "64"
 os.environ.setdefault("LRU_CACHE_CAPACITY", CACHE_CAPACITY)
 os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", CACHE_CAPACITY)
 
+# `_linear_pointwise` is the op torch's own compiler calls for a oneDNN linear layer: private,
+# so checked here (torch is pinned); without it every product stays on F.linear.
 AVAILABLE = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
 # MINIGPT_ONEDNN=0 keeps every product on torch's default library (MKL).
 ENABLED = AVAILABLE and os.environ.get("MINIGPT_ONEDNN", "1") != "0"
