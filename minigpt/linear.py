@@ -7,12 +7,12 @@ nanoGPT's training shapes ran 1.5-2.3x MKL's (`python -m benchmarks.products`; R
 "The training step through oneDNN"). Both compute in float32; they add up in another order,
 so results differ from F.linear's in the last bits, as any two matrix libraries' do.
 
-Only a training product takes this path: one that autograd records, in float32 on the CPU,
-with at least MIN_ROWS rows. A training run multiplies the same few shapes at every step,
-while pages multiply a new shape for every sentence typed, and oneDNN keeps compiled code for
-each shape it has seen, per thread (a trainer thread's shapes came to about 6 MB:
-`python -m benchmarks --only onednn_memory`). With few rows, as when sampling one token at a
-time, MKL is the faster one anyway (0.2-0.35x for oneDNN at one row).
+Only a large training product takes this path: one that autograd records, in float32 on the
+CPU, of at least MIN_MULTIPLY_ADDS. A training run multiplies the same few shapes at every
+step, while pages multiply a new shape for every sentence typed, and oneDNN keeps compiled
+code for each shape it has seen, per thread (a trainer thread's shapes came to about 6 MB:
+`python -m benchmarks --only onednn_memory`). A small product is faster on MKL anyway: each
+oneDNN call costs more before it starts, and a layer of a small model never earns it back.
 
 Example: layer = Linear(128, 512); y = layer(x) computes what nn.Linear computes, with
 gradients to x, weight and bias.
@@ -27,9 +27,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
 
-# Where oneDNN overtook MKL on the block's square product (`python -m benchmarks.products`);
-# training products have hundreds of rows (batch x context), sampling one token has one.
-MIN_ROWS = 64
+# rows x in x out of one product. A layer's forward and backward by oneDNN were slower than
+# by MKL below 1-3 million of them (it varied between runs) and faster from 4 million up in
+# every run, whatever the shape (`python -m benchmarks.products`). nanoGPT's CPU run: 6-50 million a product; a sampled token:
+# a few thousand.
+MIN_MULTIPLY_ADDS = 1 << 22  # 4,194,304
 # oneDNN keeps each shape's compiled code in two per-thread caches of 1024 shapes by default,
 # which a long-lived server never empties (1,000 shapes in one thread held 1.3 GB). 64 holds a
 # few training configurations' 15 shapes each.
@@ -55,7 +57,7 @@ def onednn_product(
     return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
 
 
-class _OneDNNLinear(torch.autograd.Function):
+class OneDNNLinear(torch.autograd.Function):
     """y = x W^T + b forward and backward, every product by oneDNN.
 
     The backward is the textbook one: dx = dy W, dW = dy^T x, db = dy summed over rows.
@@ -88,26 +90,26 @@ class _OneDNNLinear(torch.autograd.Function):
 
 
 def takes_onednn(x: torch.Tensor, weight: torch.Tensor) -> bool:
-    """True for a product autograd records, in float32 on the CPU, of at least MIN_ROWS rows.
+    """True for a product autograd records, in float32 on the CPU, of MIN_MULTIPLY_ADDS or more.
 
     Not under CPU autocast: there F.linear multiplies in the autocast's dtype, and so should we.
     """
     return (
         ENABLED
+        and x.numel() * weight.size(0) >= MIN_MULTIPLY_ADDS  # rows x in x out; first: cheap
         and torch.is_grad_enabled()
         and not torch.is_autocast_enabled("cpu")
         and (x.requires_grad or weight.requires_grad)
         and x.dtype == weight.dtype == torch.float32
         and x.device.type == weight.device.type == "cpu"
         and x.dim() >= 2
-        and x.numel() >= MIN_ROWS * x.size(-1) > 0
     )
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """F.linear(x, weight, bias), a training product taken by oneDNN (see takes_onednn)."""
     if takes_onednn(x, weight):
-        return _OneDNNLinear.apply(x, weight, bias)
+        return OneDNNLinear.apply(x, weight, bias)
     return F.linear(x, weight, bias)
 
 

@@ -23,6 +23,12 @@ def onednn(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lin, "ENABLED", True)
 
 
+@pytest.fixture
+def every_product(onednn, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The path for products of any size, so small tests exercise it."""
+    monkeypatch.setattr(lin, "MIN_MULTIPLY_ADDS", 0)
+
+
 def _grads(fn, x, w, b):
     x, w, b = (
         None if t is None else t.detach().clone().requires_grad_(t.requires_grad) for t in (x, w, b)
@@ -34,12 +40,12 @@ def _grads(fn, x, w, b):
 
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("need", ["all", "weight only", "input only"])
-def test_values_and_gradients_match_f_linear(onednn, bias: bool, need: str) -> None:
+def test_values_and_gradients_match_f_linear(every_product, bias: bool, need: str) -> None:
     g = torch.Generator().manual_seed(0)
     x = torch.randn(3, 40, 32, generator=g).requires_grad_(need != "weight only")
     w = torch.randn(48, 32, generator=g).requires_grad_(need != "input only")
     b = torch.randn(48, generator=g).requires_grad_(need != "input only") if bias else None
-    assert lin.takes_onednn(x, w)  # 120 rows
+    assert lin.takes_onednn(x, w)
     ours = _grads(lin.linear, x, w, b)
     ref = _grads(F.linear, x, w, b)
     expected = [True, need != "weight only", need != "input only", bias and need != "input only"]
@@ -50,16 +56,17 @@ def test_values_and_gradients_match_f_linear(onednn, bias: bool, need: str) -> N
 
 
 def test_which_products_take_onednn(onednn) -> None:
-    w = torch.randn(16, 8, requires_grad=True)
-    assert lin.takes_onednn(torch.randn(64, 8), w)
-    assert not lin.takes_onednn(torch.randn(63, 8), w)  # too few rows: MKL is faster there
-    assert not lin.takes_onednn(torch.randn(64, 8), w.detach())  # nothing to train
-    assert not lin.takes_onednn(torch.randn(64, 8, dtype=torch.float64), w.double())
+    w = torch.randn(128, 128, requires_grad=True)
+    x = torch.randn(2, 128, 128)  # 256 rows x 128 x 128 = MIN_MULTIPLY_ADDS exactly
+    assert lin.takes_onednn(x, w)
+    assert not lin.takes_onednn(x[:, :-1], w)  # one row fewer: MKL is faster there
+    assert not lin.takes_onednn(x, w.detach())  # nothing to train
+    assert not lin.takes_onednn(x.double(), w.double())
     with torch.no_grad():  # inference: shapes change with every sentence
-        assert not lin.takes_onednn(torch.randn(64, 8), w)
+        assert not lin.takes_onednn(x, w)
 
 
-def test_under_cpu_autocast_it_multiplies_as_f_linear_does(onednn) -> None:
+def test_under_cpu_autocast_it_multiplies_as_f_linear_does(every_product) -> None:
     layer = lin.Linear(8, 16)
     x = torch.randn(100, 8)
     with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -67,7 +74,7 @@ def test_under_cpu_autocast_it_multiplies_as_f_linear_does(onednn) -> None:
         assert layer(x).dtype == torch.bfloat16
 
 
-def test_products_it_does_not_take_are_f_linears_bit_for_bit(onednn) -> None:
+def test_products_it_does_not_take_are_f_linears_bit_for_bit(every_product) -> None:
     layer = lin.Linear(8, 16)
     x = torch.randn(5, 8)
     with torch.no_grad():
@@ -76,6 +83,7 @@ def test_products_it_does_not_take_are_f_linears_bit_for_bit(onednn) -> None:
 
 def test_disabled_is_f_linear(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lin, "ENABLED", False)
+    monkeypatch.setattr(lin, "MIN_MULTIPLY_ADDS", 0)  # only the switch decides
     layer = lin.Linear(8, 16)
     x = torch.randn(100, 8)
     assert not lin.takes_onednn(x, layer.weight)
@@ -84,6 +92,7 @@ def test_disabled_is_f_linear(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _train(enabled: bool, monkeypatch: pytest.MonkeyPatch, steps: int = 8) -> list[float]:
     monkeypatch.setattr(lin, "ENABLED", enabled)
+    monkeypatch.setattr(lin, "MIN_MULTIPLY_ADDS", 0)  # every product of this small GPT
     torch.manual_seed(0)
     cfg = GPTConfig(n_layer=2, n_head=2, n_embd=32, block_size=16, vocab_size=20)
     model = GPT(cfg)
@@ -93,6 +102,7 @@ def _train(enabled: bool, monkeypatch: pytest.MonkeyPatch, steps: int = 8) -> li
     for i in range(steps):
         x = torch.stack([data[j : j + 16] for j in range(i, i + 8)])  # (8, 16): 128 rows
         y = torch.stack([data[j + 1 : j + 17] for j in range(i, i + 8)])
+        assert lin.takes_onednn(model.wte(x), model.h[0].attn.c_attn.weight) == enabled
         _, loss = model(x, y)
         opt.zero_grad()
         loss.backward()
