@@ -72,7 +72,6 @@ class OneDNNLinear(torch.autograd.Function):
     ) -> torch.Tensor:
         rows = x.reshape(-1, x.size(-1))  # (..., in) -> (N, in)
         ctx.save_for_backward(rows, weight)
-        ctx.has_bias = bias is not None
         return onednn_product(rows, weight, bias).view(*x.shape[:-1], weight.size(0))
 
     @staticmethod
@@ -82,10 +81,10 @@ class OneDNNLinear(torch.autograd.Function):
     ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
         rows, weight = ctx.saved_tensors
         dy = grad_out.reshape(-1, weight.size(0))  # (N, out)
-        need_x, need_w, need_b = ctx.needs_input_grad
+        need_x, need_w, need_b = ctx.needs_input_grad  # need_b is False when bias is None
         dx = onednn_product(dy, weight.t(), None).view(*grad_out.shape[:-1], -1) if need_x else None
         dw = onednn_product(dy.t(), rows.t(), None) if need_w else None  # (out, N) @ (N, in)
-        db = dy.sum(0) if need_b and ctx.has_bias else None
+        db = dy.sum(0) if need_b else None
         return dx, dw, db
 
 
