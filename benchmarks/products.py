@@ -17,23 +17,16 @@ blocks per side, alternated.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
+from benchmarks.table import alternate, median
 from minigpt.linear import MIN_MULTIPLY_ADDS, OneDNNLinear, onednn_product
 
 VOCAB = 65  # tinyshakespeare's characters: the output head's width
-
-
-def _seconds(fn: Callable[[], object], calls: int) -> float:
-    start = time.thread_time()
-    for _ in range(calls):
-        fn()
-    return (time.thread_time() - start) / calls
 
 
 def both(a: torch.Tensor, b: torch.Tensor) -> tuple[Callable[[], object], Callable[[], object]]:
@@ -44,16 +37,11 @@ def both(a: torch.Tensor, b: torch.Tensor) -> tuple[Callable[[], object], Callab
 def race(
     mkl: Callable[[], object], onednn: Callable[[], object], calls: int = 30
 ) -> tuple[float, float]:
-    """Median seconds per call of each, in alternated blocks of `calls` after a warm-up."""
-    for fn in (mkl, onednn):
-        for _ in range(5):
-            fn()
-    a, b = [], []
-    for i in range(7):
-        pair = [(mkl, a), (onednn, b)]
-        for fn, out in pair if i % 2 == 0 else pair[::-1]:
-            out.append(_seconds(fn, calls))
-    return statistics.median(a), statistics.median(b)
+    """Median CPU seconds per call of each, in 7 alternated blocks of `calls` after a warm-up."""
+    fns = {"mkl": mkl, "onednn": onednn}
+    alternate(fns, blocks=1, per_block=5)
+    times = alternate(fns, blocks=7, per_block=calls, clock=time.thread_time)
+    return median(times["mkl"]), median(times["onednn"])
 
 
 def products(rows: int, width: int) -> None:
