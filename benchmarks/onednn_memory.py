@@ -22,13 +22,14 @@ from benchmarks.table import Row
 STEPS = 20
 REPEATS = 3  # fresh processes per side; the median growth is reported
 _CHILD = r"""
-import ctypes, json, threading, torch
+import ctypes, json, sys, threading, torch
 from lab.engine.runspec import LIVE_MODEL, LIVE_TRAIN
 from minigpt.model import GPT
 from minigpt.training.data import TokenData
 from minigpt.training.trainer import Trainer
 
 torch.set_num_threads(1)
+steps = int(sys.argv[1])
 
 def rss_mb():
     ctypes.CDLL("libc.so.6").malloc_trim(0)  # what the allocator holds free is not the code
@@ -40,7 +41,7 @@ shapes = [LIVE_MODEL.replace(vocab_size=65), LIVE_MODEL.replace(vocab_size=65, n
 trainers = [Trainer(GPT(cfg), data, LIVE_TRAIN) for cfg in shapes]
 readings = [rss_mb()]
 for trainer in trainers:
-    thread = threading.Thread(target=lambda: [trainer.step() for _ in range(STEPS)])
+    thread = threading.Thread(target=lambda: [trainer.step() for _ in range(steps)])
     thread.start()
     thread.join()
     readings.append(rss_mb())
@@ -53,7 +54,7 @@ def growth(onednn: bool) -> list[float]:
     # Two heaps, as the lab's server keeps (lab/runtime.py): a heap per thread adds its own noise.
     env = dict(os.environ, MINIGPT_ONEDNN="1" if onednn else "0", MALLOC_ARENA_MAX="2")
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD.replace("STEPS", str(STEPS))],
+        [sys.executable, "-c", _CHILD, str(STEPS)],
         env=env,
         capture_output=True,
         text=True,
