@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from minigpt import linear as lin
 from minigpt.config import GPTConfig
 from minigpt.model import GPT
+from minigpt.training.adamw import AdamW
 
 pytestmark = pytest.mark.skipif(not lin.AVAILABLE, reason="this torch has no oneDNN")
 
@@ -96,7 +97,7 @@ def _train(enabled: bool, monkeypatch: pytest.MonkeyPatch, steps: int = 8) -> li
     torch.manual_seed(0)
     cfg = GPTConfig(n_layer=2, n_head=2, n_embd=32, block_size=16, vocab_size=20)
     model = GPT(cfg)
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    opt = AdamW(model.parameters(), lr=3e-3)
     data = torch.arange(400) % 20  # a cycle of 20 tokens: learnable in a few steps
     losses = []
     for i in range(steps):
