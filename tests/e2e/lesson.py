@@ -1,11 +1,13 @@
-"""One student's lesson, played over Streamlit's agent API (no browser), and what it measured.
+"""One student's lesson, played without a browser, and what it measured.
 
-The agent API (`--server.enableAgentApi=true`) drives a real AppSession on the server: one
-`POST /_stcore/agent/interact` is one interaction (a page switch, a widget value, a button
-press) and returns when the run it caused has settled, with the finished page as a tree. So a
-request's round trip is the interaction's latency as the server delivers it, with no
-JavaScript, rendering or websocket client in the load generator: a client thread costs a JSON
-decode per interaction, where a chromium costs a core's worth of rendering.
+`play` drives any client with `act(kind, page=..., widget_state=..., trigger=...)` and
+`close()`: the load test's is tests/e2e/socket_session.py, the browser's own websocket
+protocol; this module's AgentSession speaks Streamlit's agent API
+(`--server.enableAgentApi=true`), where one `POST /_stcore/agent/interact` is one interaction
+and returns when the run it caused has settled, with the finished page as a tree. Either way a
+request's round trip is the interaction's latency as the server delivers it, with no JavaScript
+or rendering in the load generator. The socket client's page is a tree of the same shape, so
+`value`, `options` and `problem` read both.
 
 Widget keys come from each page's lab/<page>/state.py; a value is sent as the widget reports
 it (a radio with a format_func takes its label, "head 2").
@@ -134,6 +136,9 @@ class AgentSession:
         self.record.add(Timing(kind, end - start, error, end))
         return self.snapshot
 
+    def close(self) -> None:
+        """Nothing to close: an agent session idles out (server.agentSessionTtl)."""
+
 
 def sentence(student: int) -> str:
     """A line each student types twice, different for each (so each costs a forward pass)."""
@@ -203,6 +208,7 @@ def play(
             record.add(Timing("sampling slider", 0.0, f"{key} is {value(snap, key)}, sent {new}"))
     pause()
     s.act("take a token", trigger={"key": nt.TAKE})
+    s.close()
 
 
 def percentile(values: list[float], q: float) -> float:

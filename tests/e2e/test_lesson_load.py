@@ -7,18 +7,21 @@ chromium through pytest-playwright, tests/e2e/lesson_browser.py) that first pres
 Training page, with the trainer cap at 2, so two runs train and the third queues while the class
 clicks (LESSON_TRAINERS=1: the cap a small server is advised to use, README).
 
-The other 27 speak Streamlit's agent API over HTTP (`--server.enableAgentApi=true`; see
-tests/e2e/lesson.py): one POST per interaction, which returns when the run it caused has
-settled, so its round trip is the interaction's latency. Why not more browsers: a headless
-chromium re-renders every page it is sent, about a core's worth while plots load, and 27 of
-them on this 2-core machine would measure the load generator, not the server. Why not the
-websocket protocol: the agent API is Streamlit's own client of the same AppSession (widget
-values take the browser's rerun and callback path), it reports exceptions and alerts in its
-tree, and it needs no protobuf client written here.
+The other 27 speak the browser's own protocol, a websocket of Streamlit's protobufs (see
+tests/e2e/socket_session.py): one rerun message per interaction, timed until the server's
+`script_finished` for the run it caused, so its round trip is the interaction's latency as a
+browser receives it, before drawing. Why not more browsers: a headless chromium re-renders
+every page it is sent, about a core's worth while plots load, and 27 of them on this 2-core
+machine would measure the load generator, not the server. Why not Streamlit's agent API (this
+test's clients until 2026-12-07): an agent session makes the server describe every element as
+JSON and encode a snapshot of the page, which no browser asks for; it was 30% of the server's
+busy time in this lesson (`python -m benchmarks.lesson_cpu --client both`: a lesson cost the
+server 1.27 CPU s over the websocket, 1.81 s over the agent API), so it measured a heavier
+class than a real one.
 
 The load generator runs at the lowest priority (tests/e2e/client_priority.py): a class's
 browsers run on the students' laptops, not on the server's two cores, and at normal priority
-this test's clients held so much of them that the server ran on 0.81 of 2 cores. So the agent
+this test's clients held so much of them that the server ran on 0.81 of 2 cores. So the websocket
 rows are the server's own latency (a starved client can only add to it), and the browser rows
 are the server's latency plus a chromium rendering on whatever CPU the server leaves: they are
 printed, but the 2 s target is asserted on the server's round trips. LESSON_CLIENTS_YIELD=0
@@ -34,7 +37,7 @@ Measured and printed: per interaction kind p50/p95/max latency and errors (an ex
 an error alert, an HTTP error), how long each trainer waited for a slot, the server's RSS (its
 process group, sampled every 0.25 s; and its anonymous part, what a memory limit cannot evict)
 idle, before the class, at peak and once everyone has left, and the load average. Targets
-(asserted): every session served, no error, p95 under 2 s for every kind of agent round trip
+(asserted): every session served, no error, p95 under 2 s for every kind of websocket round trip
 while the runs train, peak RSS within the server budget, RSS back near start.
 """
 
@@ -68,6 +71,7 @@ from tests.e2e.lesson_browser import (
 )
 from tests.e2e.server_profile import Profile
 from tests.e2e.server_stats import RunQueueWait, cpu_seconds, rss_split_mb
+from tests.e2e.socket_session import SocketSession
 
 pytestmark = pytest.mark.load
 
@@ -77,7 +81,6 @@ CAP = int(os.environ.get("LESSON_TRAINERS", "2"))  # MINIGPT_MAX_TRAINERS (1: th
 STEPS = 300  # each run's steps: short enough that the queued run starts within the lesson
 THINK = 2.0  # seconds a student pauses between interactions, on average
 TTL = 5  # seconds a closed tab's session is kept (for a reconnect)
-AGENT_TTL = 20  # seconds an idle agent session is kept: past any student's pause (THINK x 1.5)
 P95_TARGET = 2.0
 # The load generator at the lowest priority (tests/e2e/client_priority.py); 0 to compare.
 CLIENTS_YIELD = os.environ.get("LESSON_CLIENTS_YIELD", "1") != "0"
@@ -94,8 +97,10 @@ def settle(url: str, pgid: int, start_mb: float, longest: float = 90.0) -> tuple
     student would (a script run hands freed memory back, lab/runtime.py); returns (MB, seconds
     waited). Reads until RSS is near start or `longest` has passed."""
     t0 = time.monotonic()
-    time.sleep(2 * AGENT_TTL + 2)  # past the TTL and the agent API's sweep (every TTL here)
-    lesson.AgentSession(url, lesson.Record()).act("visitor", page="")
+    time.sleep(2 * TTL + 2)  # past the closed tabs' TTL and the sweep after it
+    visitor = SocketSession(url, lesson.Record())
+    visitor.act("visitor", page="")
+    visitor.close()
     while True:
         time.sleep(2)
         rss = group_rss_mb(pgid)
@@ -129,10 +134,7 @@ def test_a_lesson_for_thirty(browser: Browser, tmp_path: Path) -> None:
         env=env
         | {
             "MINIGPT_MAX_TRAINERS": str(CAP),
-            "STREAMLIT_SERVER_ENABLE_AGENT_API": "true",
-            "STREAMLIT_SERVER_AGENT_SESSION_TTL": str(AGENT_TTL),
             "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(TTL),
-            "STREAMLIT_SERVER_AGENT_MAX_SESSIONS": str(N_SESSIONS + 10),
         },
         wrap=limit.command if limit else None,
     )
@@ -144,7 +146,7 @@ def test_a_lesson_for_thirty(browser: Browser, tmp_path: Path) -> None:
         idle = rss()
         # Warm-up: one student plays the lesson and one tab opens Training, so imports, the
         # shipped model and the shared caches are loaded once, as before any real class.
-        lesson.play(url, N_SESSIONS, lesson.Record(), think=0.0)
+        lesson.play(url, N_SESSIONS, lesson.Record(), think=0.0, session=SocketSession)
         warm = browser.new_context(viewport=VIEWPORT)
         page = warm.new_page()
         page.goto(f"{url}/training")
@@ -164,8 +166,12 @@ def test_a_lesson_for_thirty(browser: Browser, tmp_path: Path) -> None:
             figures["load generator"] = lowered
             t_class, cpu_class = time.monotonic(), cpu_seconds(proc.pid)
             log_at_class = log_path.stat().st_size
-            agents = [
-                threading.Thread(target=lesson.play, args=(url, i, record, THINK), daemon=True)
+            students = [
+                threading.Thread(
+                    target=lesson.play,
+                    args=(url, i, record, THINK, SocketSession),
+                    daemon=True,
+                )
                 for i in range(N_SESSIONS - N_BROWSERS)
             ]
             contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(N_BROWSERS)]
@@ -179,7 +185,7 @@ def test_a_lesson_for_thirty(browser: Browser, tmp_path: Path) -> None:
                     lambda p=page: p.goto(url),
                     lambda p=page: wait_for_app(p, timeout=TIMEOUT),
                 )
-            for thread in agents:
+            for thread in students:
                 thread.start()
                 time.sleep(0.1)  # a class arrives over a few seconds, not in one instant
             for i, page in enumerate(pages):
@@ -196,7 +202,7 @@ def test_a_lesson_for_thirty(browser: Browser, tmp_path: Path) -> None:
                 trainers.look()
             for i, page in enumerate(pages):
                 browser_lesson(page, record, trainers, student=N_SESSIONS - N_BROWSERS + i)
-            for thread in agents:
+            for thread in students:
                 thread.join(timeout=600)
             wall, cpu = time.monotonic() - t_class, cpu_seconds(proc.pid) - cpu_class
             starved = peak.peak.get("runqueue", queue_start) - queue_start
@@ -233,7 +239,7 @@ def test_a_lesson_for_thirty(browser: Browser, tmp_path: Path) -> None:
         f"{k:<{width}}  {n:5d}  {a:6.2f}  {b:6.2f}  {c:6.2f}  {e:6d}" for k, n, a, b, c, e in rows
     ]
     figures |= {
-        "sessions": f"{N_SESSIONS} ({N_BROWSERS} browsers, {N_SESSIONS - N_BROWSERS} agent API)",
+        "sessions": f"{N_SESSIONS} ({N_BROWSERS} browsers, {N_SESSIONS - N_BROWSERS} websocket clients)",
         f"trainers, Start to first step seen (cap {CAP}, {STEPS} steps each)": trainers.lines(),
         "RSS MB: idle / before the class / peak / after everyone left": (
             f"{idle:.0f} / {start_mb:.0f} / {peak_mb:.0f} / {after_mb:.0f} (budget {LIMIT_MB})"
