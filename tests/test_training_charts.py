@@ -1,5 +1,8 @@
 """The Live training page's chart builders (lab/charts/training.py): thinned curves,
-perplexity, the sentence before the second evaluation, and every head's scores."""
+perplexity, the sentence before the second evaluation, and every head's scores; and the loss
+curve Home draws (lab/charts/common.py)."""
+
+import math
 
 from lab import charts
 
@@ -42,3 +45,16 @@ def test_head_scores_chart_draws_every_head_twice():
     prev, induction = np.zeros((3, 2, 2)), np.ones((3, 2, 2))
     fig = charts.head_scores_over_training([0, 5, 10], prev, induction)
     assert len(fig.data) == 8 and sum(t.showlegend for t in fig.data) == 4
+
+
+def test_loss_curve_draws_every_logged_step_and_each_evaluation():
+    rows = [{"step": s, "train_loss": 4.0 - s / 100} for s in range(1, 101)]
+    rows[49]["val_loss"], rows[99]["val_loss"] = 3.6, 3.2
+    train, validation = charts.loss_curve(rows).data
+    assert list(train.x) == list(range(1, 101))
+    assert train.y[0] == 3.99 and train.y[-1] == 3.0
+    assert (list(validation.x), list(validation.y)) == ([50, 100], [3.6, 3.2])
+
+    train, validation = charts.loss_curve(rows, perplexity=True).data
+    assert math.isclose(validation.y[1], math.exp(3.2))
+    assert math.isclose(train.y[-1], math.exp(3.0))

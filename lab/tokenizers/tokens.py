@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -208,18 +209,24 @@ def curve_figure(counts: Sequence[int], n_bytes: int, step: int) -> go.Figure:
     this redraws on every click of the stepper, and plotly's helpers cost tens of ms each.
     """
     k = min(max(step, 0), len(counts) - 1) if counts else 0
-    steps = list(range(len(counts)))
-    per_token = [n_bytes / c if c else 0.0 for c in counts]
+    # Arrays, not lists: plotly takes them whole (lab/charts/common.py), and this has a point
+    # per merge.
+    tokens = np.asarray(counts, dtype=np.int64)
+    steps = np.arange(len(tokens))
+    per_token = np.divide(n_bytes, tokens, out=np.zeros(len(tokens)), where=tokens > 0)
     line = dict(
         type="scatter", mode="lines", x=steps, hovertemplate="k=%{x}: %{y:.3~f}<extra></extra>"
     )
     mark = dict(type="scatter", mode="markers", x=[k], marker=dict(size=11, color=ACCENT))
     data = [
-        dict(line, y=list(counts), name="tokens", yaxis="y"),
+        dict(line, y=tokens, name="tokens", yaxis="y"),
         dict(line, y=per_token, name="bytes per token", yaxis="y2"),
     ]
     if counts:
-        data += [dict(mark, y=[counts[k]], yaxis="y"), dict(mark, y=[per_token[k]], yaxis="y2")]
+        data += [
+            dict(mark, y=[int(tokens[k])], yaxis="y"),
+            dict(mark, y=[float(per_token[k])], yaxis="y2"),
+        ]
     layout = dict(
         height=420,
         showlegend=False,
