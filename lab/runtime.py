@@ -1,8 +1,10 @@
 """Process-wide settings, chosen once for every session the server holds."""
 
+import base64
 import ctypes
 import ctypes.util
 import functools
+import io
 import os
 from collections.abc import Callable
 
@@ -67,11 +69,13 @@ def _libc_function(name: str) -> Callable[..., int] | None:
 
 
 @functools.cache
-def page_icon(size: int = 64, cells: int = 4) -> Image.Image:
-    """The lab's browser-tab icon: a causal attention pattern, drawn here.
+def page_icon(size: int = 64, cells: int = 4) -> str:
+    """The lab's browser-tab icon, a causal attention pattern drawn here, as a PNG data URL.
 
     A Material icon or an emoji would make every student's browser fetch the picture from a
-    font or emoji server; an image drawn in the process is served by the lab itself.
+    font or emoji server; an image drawn in the process is served by the lab itself. A data URL
+    rather than the image: st.set_page_config encodes an image to PNG again on every page run,
+    and passes a data URL through as it is.
     """
     icon = Image.new("RGBA", (size, size), (0, 0, 0, 0))
     draw = ImageDraw.Draw(icon)
@@ -81,4 +85,6 @@ def page_icon(size: int = 64, cells: int = 4) -> Image.Image:
             alpha = 255 if col == row else 110 + 40 * col
             box = (col * step + 2, row * step + 2, (col + 1) * step - 2, (row + 1) * step - 2)
             draw.rounded_rectangle(box, radius=step // 5, fill=(181, 71, 58, alpha))
-    return icon
+    png = io.BytesIO()
+    icon.save(png, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(png.getvalue()).decode("ascii")

@@ -1,9 +1,12 @@
 """Process-wide settings: torch's thread count and malloc's heaps are set once; freed memory goes
 back to the OS."""
 
+import base64
+import io
 import platform
 
 import torch
+from PIL import Image
 
 from lab import runtime
 
@@ -46,3 +49,17 @@ def test_heaps_are_limited_through_mallopt_where_there_is_one(monkeypatch):
     assert runtime.limit_malloc_arenas(3) is True and calls == [(runtime.M_ARENA_MAX, 3)]
     monkeypatch.setattr(runtime, "_libc_function", lambda name: None)
     assert runtime.limit_malloc_arenas() is False
+
+
+def test_the_page_icon_is_a_png_of_the_causal_pattern():
+    prefix = "data:image/png;base64,"
+    url = runtime.page_icon()
+    assert url.startswith(prefix)
+    icon = Image.open(io.BytesIO(base64.b64decode(url[len(prefix) :])))
+    assert icon.size == (64, 64)
+    # Cell centres, 16 px apart: a token attends to itself (opaque), to earlier tokens (faint)
+    # and never to later ones (transparent).
+    alpha = lambda row, col: icon.getpixel((8 + 16 * col, 8 + 16 * row))[3]  # noqa: E731
+    assert [alpha(r, r) for r in range(4)] == [255] * 4
+    assert 0 < alpha(3, 0) < 255
+    assert [alpha(r, c) for r in range(4) for c in range(r + 1, 4)] == [0] * 6
