@@ -36,7 +36,7 @@ from minigpt.training.checkpoint import load_checkpoint
 from minigpt.training.data import TokenData
 from minigpt.training.trainer import Trainer
 
-STUDENTS = 27  # the lesson's agent sessions
+STUDENTS = 27  # the lesson's sessions without a browser
 ARRIVALS = 0.1  # seconds between two students' arrivals, as in the lesson test
 PAUSE = (1.0, 3.0)  # a student's pause before the click, seconds (the lesson's THINK 0.5x-1.5x)
 

@@ -1,7 +1,7 @@
 """The load generator takes only the CPU the server leaves, as if it ran on other machines.
 
 A class's browsers run on thirty laptops; a load test runs its clients (a pytest process with a
-thread per agent session, and chromium) on the server's own two cores. Linux schedules each
+thread per websocket session, and chromium) on the server's own two cores. Linux schedules each
 session (setsid) as one group, with equal shares when all are busy (autogroup), and the server
 starts in a session of its own (tests/e2e/conftest.py, to stop its whole process group). So the
 load generator's group(s) held half the machine or more whenever they were busy: in the lesson
