@@ -187,6 +187,8 @@ class SocketSession:
             elif kind == "script_finished" and msg.script_finished in DONE:
                 self.drawn.finish(state.fragment_id)
                 self.snapshot = self._snapshot()
+                if msg.script_finished == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
+                    return "the page's script did not compile"
                 return problem(self.snapshot)
             elif kind == "script_finished":  # ended early for a rerun: the next run redraws
                 self.drawn.start()
@@ -215,7 +217,8 @@ class SocketSession:
 
     def _value(self, inner: Any, kind: str) -> Any:
         """What the widget shows: the app's value if it set one, else what this client sent,
-        else the widget's default (only the kinds the lesson reads back)."""
+        else its default. Read from the proto for a slider; for other kinds (which the lesson
+        reads back only after sending them) what was sent, else None."""
         if kind == "slider":
             if inner.set_value:
                 number = inner.value[0]
