@@ -32,7 +32,7 @@ from tests.e2e.conftest import ROOT, start_server, stop_server
 from tests.e2e.server_stats import cpu_seconds
 from tests.e2e.socket_session import SocketSession
 
-CLIENTS: dict[str, type[lesson.AgentSession]] = {
+CLIENTS: dict[str, type[lesson.Client]] = {
     "socket": SocketSession,  # the browser's websocket and protobufs: what a class costs
     "agent": lesson.AgentSession,  # Streamlit's agent API: also describes every element
 }
@@ -47,7 +47,7 @@ ENV = {
 class Meter:
     """One server, and the CPU seconds each interaction kind cost it."""
 
-    def __init__(self, root: Path, log: Path, client: type[lesson.AgentSession]) -> None:
+    def __init__(self, root: Path, log: Path, client: type[lesson.Client]) -> None:
         self.proc, self.url = start_server(log, env=ENV, cwd=root)
         self.client = client
         self.cpu: dict[str, list[float]] = defaultdict(list)
@@ -84,6 +84,8 @@ def main() -> None:
         help="how the students speak to the server; both: the two side by side on this checkout",
     )
     args = parser.parse_args()
+    if args.client == "both" and args.against:
+        parser.error("--client both compares the two clients on this checkout: drop --against")
     logs = ROOT / "tests" / "e2e" / "shots"
     logs.mkdir(exist_ok=True)
     if args.client == "both":

@@ -23,6 +23,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from lab import state as shared
 from lab.attention import state as attn
@@ -86,6 +87,18 @@ def value(snapshot: dict, key: str):
 def options(snapshot: dict, key: str) -> list:
     node = next((n for n in nodes(snapshot["tree"]) if n.get("key") == key), {})
     return list(node.get("props", {}).get("options", ()))
+
+
+class Client(Protocol):
+    """What play drives: one session, timed into `record` (AgentSession, socket_session's)."""
+
+    snapshot: dict  # the page after the last interaction, as a tree (see nodes)
+
+    def __init__(self, url: str, record: Record) -> None: ...
+
+    def act(self, kind: str, **body: Any) -> dict: ...
+
+    def close(self) -> None: ...
 
 
 class AgentSession:
@@ -152,7 +165,7 @@ def play(
     student: int,
     record: Record,
     think: float,
-    session: type[AgentSession] = AgentSession,
+    session: type[Client] = AgentSession,
 ) -> None:
     """Open Home, pick a seed, step ten BPE merges, type a sentence and click through heads on
     Attention, move the sampling sliders on Next token; then leave (the session idles out).
