@@ -29,8 +29,8 @@ from torch.autograd.function import once_differentiable
 
 # rows x in x out of one product. A layer's forward and backward by oneDNN were slower than
 # by MKL below 1-3 million of them (it varied between runs) and faster from 4 million up in
-# every run, whatever the shape (`python -m benchmarks.products`). nanoGPT's CPU run: 6-50 million a product; a sampled token:
-# a few thousand.
+# every run, whatever the shape (`python -m benchmarks.products`). nanoGPT's CPU run: 6-50
+# million a product; a sampled token: a few thousand.
 MIN_MULTIPLY_ADDS = 1 << 22  # 4,194,304
 # oneDNN keeps each shape's compiled code in two per-thread caches of 1024 shapes by default,
 # which a long-lived server never empties (1,000 shapes in one thread held 1.3 GB). 64 holds a

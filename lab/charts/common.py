@@ -22,7 +22,7 @@ TRAIN_COLOR, VALIDATION_COLOR = "#1c83e1", "#ff4b4b"
 #
 # Long numeric series go in as numpy arrays, not lists: plotly checks a list item by item and
 # writes it out as JSON text, and an array in one piece, as base64. Home's 4,000-step loss curve
-# took 13.6 ms to build and serialise from lists, 3.6 ms from arrays (benchmarks/RESULTS.md,
+# took 20.7 ms to build and serialise from lists, 2.8 ms from arrays (benchmarks/RESULTS.md,
 # "Lesson clients that speak the browser's protocol").
 
 

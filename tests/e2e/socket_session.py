@@ -138,7 +138,7 @@ class SocketSession:
         if "page" in body:
             state.page_script_hash = self.page_hashes.get(body["page"], "")
             state.page_name = body["page"]
-        writes = [(key, value) for key, value in body.get("widget_state", {}).items()]
+        writes = list(body.get("widget_state", {}).items())
         if trigger := body.get("trigger"):
             writes.append((trigger["key"], None))  # None: fire the button
         widgets = []

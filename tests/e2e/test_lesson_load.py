@@ -16,7 +16,7 @@ machine would measure the load generator, not the server. Why not Streamlit's ag
 test's clients until 2026-12-07): an agent session makes the server describe every element as
 JSON and encode a snapshot of the page, which no browser asks for; it was 30% of the server's
 busy time in this lesson (`python -m benchmarks.lesson_cpu --client both`: a lesson cost the
-server 1.27 CPU s over the websocket, 1.81 s over the agent API), so it measured a heavier
+server 1.06 CPU s over the websocket, 1.50 s over the agent API), so it measured a heavier
 class than a real one.
 
 The load generator runs at the lowest priority (tests/e2e/client_priority.py): a class's
