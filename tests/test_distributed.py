@@ -160,8 +160,10 @@ def _blow_up_on_one_process(rank: int, port: int, out: str) -> None:
         total = sum(p.detach().double().sum().item() for p in t.model.parameters())
         result = {"stopped_at": stopped_at, "steps": t.steps_done, "weights": total}
         Path(out, f"{rank}.json").write_text(json.dumps(result))
-    finally:
+    except BaseException:
         cleanup()
+        raise
+    cleanup(together=True)
 
 
 @pytest.mark.slow
@@ -184,3 +186,26 @@ def test_a_blow_up_on_one_process_stops_every_process(tmp_path, monkeypatch):
     assert [r["stopped_at"] for r in results] == [2, 2]
     assert [r["steps"] for r in results] == [1, 1]
     assert results[0]["weights"] == results[1]["weights"]  # both back on the same sane weights
+
+
+def _leave_together(rank: int, port: int, out: str) -> None:
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2")
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    init_distributed("cpu")
+    if rank == 1:
+        time.sleep(1.5)  # still busy when the other one is done
+    arrived = time.time()
+    cleanup(together=True)
+    Path(out, f"{rank}.json").write_text(json.dumps({"arrived": arrived, "left": time.time()}))
+
+
+@pytest.mark.slow
+def test_processes_that_finish_together_leave_the_group_together(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(_leave_together, args=(port, str(tmp_path)), nprocs=2, join=True)
+    first, late = (json.loads((tmp_path / f"{r}.json").read_text()) for r in (0, 1))
+    assert late["arrived"] - first["arrived"] > 1  # known by construction: one slept 1.5 s
+    assert first["left"] >= late["arrived"]  # the first waited for the late one before leaving

@@ -145,9 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         parser.error(str(e))
     try:
-        return _train(parser, args, ctx)
-    finally:
-        cleanup()
+        code = _train(parser, args, ctx)
+    except BaseException:
+        cleanup()  # this process stops alone: it cannot wait for the others
+        raise
+    cleanup(together=True)  # every process returns from the same run, so they leave together
+    return code
 
 
 def _train(parser: argparse.ArgumentParser, args: argparse.Namespace, ctx: DistContext) -> int:

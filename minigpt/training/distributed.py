@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -86,10 +87,28 @@ def init_distributed(device: str = "auto") -> DistContext:
     return DistContext(rank, world_size, local_rank, here)
 
 
-def cleanup() -> None:
-    """Leave the process group, if this process joined one."""
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+WAIT_FOR_OTHERS = timedelta(seconds=60)  # how long a finished process waits for the rest
+
+
+def cleanup(together: bool = False) -> None:
+    """Leave the process group, if this process joined one.
+
+    together=True (every process reached the same end): first wait until all of them are here,
+    so none tears down its connections while another still uses them; gloo could then abort a
+    process on its way out ("terminate called without an active exception"). After an error,
+    the others may never come, so a process leaves at once; on gloo the wait is bounded anyway.
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    if together:
+        try:
+            if dist.get_backend() == "gloo":
+                dist.monitored_barrier(timeout=WAIT_FOR_OTHERS)
+            else:
+                dist.barrier()
+        except RuntimeError:
+            pass  # a process is missing: leave without it
+    dist.destroy_process_group()
 
 
 def autocast(device: torch.device) -> contextlib.AbstractContextManager:
