@@ -49,7 +49,7 @@ TOKENIZERS = [
         "info",
         "choose a text file",
     ),
-    Row("20 MB upload", tok_upload("big.txt", HUGE), "error", "larger than the 1.0 MB limit"),
+    Row("20 MB upload", tok_upload("big.txt", HUGE), "error", "larger than the 1 MB limit"),
     Row("binary upload", tok_upload("a.png", BINARY), "error", "binary"),
     Row("latin-1 upload", tok_upload("de.txt", LATIN1), "error", "not UTF-8"),
     Row("UTF-16 upload", tok_upload("w.txt", UTF16), "error", "UTF-16"),

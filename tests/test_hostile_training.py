@@ -86,7 +86,7 @@ TRAINING = [
         "error",
         "choose a text file",
     ),
-    Row("20 MB upload", train_upload("big.txt", HUGE), "error", "larger than the 5.0 MB limit"),
+    Row("20 MB upload", train_upload("big.txt", HUGE), "error", "larger than the 5 MB limit"),
     Row("binary upload", train_upload("a.png", BINARY), "error", "binary"),
     Row("latin-1 upload", train_upload("de.txt", LATIN1), "error", "not UTF-8"),
     Row("UTF-16 upload", train_upload("w.txt", UTF16), "error", "UTF-16"),

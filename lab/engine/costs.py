@@ -126,5 +126,8 @@ def step_seconds(req: Request) -> float:
 
 
 def size(n: float) -> str:
-    """Bytes for people. Example: size(5.2e9) == "5.2 GB"; size(3e5) == "0.3 MB"."""
-    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB"
+    """Bytes for people, to the precision that matters: a tenth below 10 MB, whole megabytes
+    above. Example: size(5.2e9) == "5.2 GB"; size(96e6) == "96 MB"; size(3e5) == "0.3 MB"."""
+    if n >= 1e9:
+        return f"{n / 1e9:.1f} GB"
+    return f"{n / 1e6:.0f} MB" if n >= 9.95e6 else f"{n / 1e6:.1f} MB"

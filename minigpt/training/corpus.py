@@ -200,8 +200,8 @@ def check_corpus(text: str, min_chars: int) -> str:
 
 
 def _size(n: int) -> str:
-    """A byte count for people. Example: _size(2_500_000) == "2.5 MB"."""
+    """A byte count for people. Example: _size(2_500_000) == "2.5 MB"; _size(10**6) == "1 MB"."""
     for unit, scale in (("MB", 1e6), ("kB", 1e3)):
         if n >= scale:
-            return f"{n / scale:.1f} {unit}"
+            return f"{f'{n / scale:.1f}'.removesuffix('.0')} {unit}"
     return f"{n} bytes"

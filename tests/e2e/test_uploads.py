@@ -36,7 +36,7 @@ def test_oversized_and_binary_uploads_get_messages(
     assert_no_exception(page, "upload_20mb")
 
     picker.set_input_files(tmp_path / "two.txt")
-    too_big = main.get_by_test_id("stAlert").filter(has_text="larger than the 1.0 MB limit")
+    too_big = main.get_by_test_id("stAlert").filter(has_text="larger than the 1 MB limit")
     expect(too_big).to_be_visible(timeout=30_000)
     assert_no_exception(page, "upload_2mb")
 
