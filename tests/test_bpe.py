@@ -278,3 +278,20 @@ def test_recovered_cl100k_merges_build_each_token_from_earlier_ones():
     for m in merges:
         assert vocab[m.pair[0]] + vocab[m.pair[1]] == m.token
         assert max(m.pair) < m.new_id
+
+
+def test_the_chunk_cache_is_bounded_by_the_characters_it_holds(monkeypatch):
+    """A shared tokenizer's cache of encoded chunks stays under its character budget however
+    many long texts sessions send it, and encodes the same with it full, cleared or refilled."""
+    from minigpt.tokenizers import bpe as bpe_module
+
+    monkeypatch.setattr(bpe_module, "_CACHE_CHARS", 1_000)
+    tok = BPETokenizer.train("the cat sat on the mat, the cat ate the rat. " * 20, 280)
+    texts = [f"text {i}: " + "the cat sat on the mat " * 10 for i in range(40)]  # 240 chars each
+    first = [tok.encode(t) for t in texts]
+    held = sum(len(chunk) for chunk, _ in tok._cache)
+    assert 0 < held <= 1_000 and held == tok._cached_chars  # 40 texts, 9,600 characters asked
+    assert [tok.encode(t) for t in texts] == first  # hits, misses and clears alike
+    tok.forget_chunks()
+    assert tok._cache == {} and tok._cached_chars == 0
+    assert [tok.encode(t) for t in texts] == first

@@ -49,7 +49,11 @@ GPT2_SPLIT_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}
 # regex engines cannot be interrupted, so unknown patterns are refused rather than timed.
 KNOWN_PATTERNS = frozenset({GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN})
 
-_CACHE_LIMIT = 200_000  # cached (chunk, limit) entries before the cache starts afresh
+# The chunk cache is shared by every session using a tokenizer, so it is bounded by what it
+# holds, not by its entries alone: 200,000 characters of chunks (a few MB of ids; at most about
+# 30 MB for text that no merge shortens), then it starts afresh.
+_CACHE_LIMIT = 200_000  # cached (chunk, limit) entries
+_CACHE_CHARS = 200_000  # characters of the cached chunks, summed
 _CACHE_MAX_CHUNK = 20_000  # longer chunks (whole texts when there is no pattern) are not kept
 
 
@@ -157,6 +161,7 @@ class BPETokenizer:
         self._merged_ids = {m.pair: m.new_id for m in self._merges}  # (int, int) -> int
         self._split = regex.compile(pattern).findall if pattern else None
         self._cache: dict[tuple[str, int | None], list[int]] = {}  # (chunk, limit) -> ids
+        self._cached_chars = 0  # characters of the chunks in _cache
 
     @classmethod
     def train(
@@ -227,6 +232,11 @@ class BPETokenizer:
             return lookup
         return lambda pair: new if (new := lookup(pair)) is not None and new < limit else None
 
+    def forget_chunks(self) -> None:
+        """Empty the chunk cache, as a new tokenizer starts (a cold encode, for benchmarks)."""
+        self._cache.clear()
+        self._cached_chars = 0
+
     def encode(self, text: str, n_merges: int | None = None) -> list[int]:
         """Encode text; with n_merges=k, as if only the first k merges had been learned.
 
@@ -248,10 +258,14 @@ class BPETokenizer:
             if ids is None:
                 raw = [self._byte_ids[b] for b in chunk.encode("utf-8")]
                 ids = bpe_merge(raw, merged_id)
-                if len(self._cache) >= _CACHE_LIMIT:
-                    self._cache.clear()
                 if len(chunk) <= _CACHE_MAX_CHUNK:
+                    if (
+                        len(self._cache) >= _CACHE_LIMIT
+                        or self._cached_chars + len(chunk) > _CACHE_CHARS
+                    ):
+                        self.forget_chunks()
                     self._cache[(chunk, limit)] = ids
+                    self._cached_chars += len(chunk)
             out.extend(ids)
         return out
 
