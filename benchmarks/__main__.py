@@ -35,6 +35,7 @@ DATA = _shared_data("tinyshakespeare.txt")
 SECTIONS = (
     "training",
     "onednn_memory",
+    "kept_memory",
     "quality",
     "induction",
     "bpe",
@@ -144,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
             from benchmarks import onednn_memory
 
             rows += onednn_memory.run(log)
+        elif section == "kept_memory":
+            from benchmarks import kept_memory
+
+            rows += kept_memory.run(log)
         elif section == "quality":
             if text is None:
                 skip("Time to quality", no_text)

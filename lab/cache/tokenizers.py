@@ -12,6 +12,7 @@ from collections.abc import Callable
 import streamlit as st
 import tiktoken
 
+from lab.cache.compact import compacted
 from lab.cache.keys import BY_KEY, TrainedBPE
 from lab.tokenizers import tokens as tokens_view
 from lab.tokenizers.pieces import Piece, production_pieces
@@ -49,7 +50,8 @@ def trained_bpe(
             shelf.move_to_end(key)
             return shelf[key]
     start = time.perf_counter()
-    tokenizer = BPETokenizer.train(text, vocab_size, pattern, progress)
+    # Rebuilt, so the blocks training's objects used can go back (lab/cache/compact.py).
+    tokenizer = compacted(BPETokenizer.train(text, vocab_size, pattern, progress))
     trained = TrainedBPE(key, tokenizer, len(text), time.perf_counter() - start)
     with lock:
         shelf[key] = trained

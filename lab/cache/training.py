@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lab.cache.compact import compacted
 from lab.cache.tokenizers import trained_bpe
 from lab.engine.estimate import RunCosts, measure_costs_as_trainer
 from lab.engine.liverun import LiveRun
@@ -17,12 +18,15 @@ def run_inputs(corpus_key: str, kind: str, vocab_size: int | None, val_fraction:
     """A run's tokenizer and TokenData, shared by every session (training never changes them).
 
     BPE goes through the Tokenizers page's shelf: the same slice of the same corpus trains once.
+    The corpus is encoded by a copy of the tokenizer: BPE remembers every chunk it has encoded
+    (35,000 for the plays), and in the shared tokenizer they would stay for the server's life,
+    62 MB more with the blocks they pin (lab/cache/compact.py).
     """
     if kind == "bpe":
         tokenizer = trained_bpe(_text[:BPE_TRAIN_CHARS], vocab_size, GPT4_SPLIT_PATTERN).tokenizer
     else:
-        tokenizer = build_run_tokenizer(kind, _text, vocab_size)
-    return tokenizer, TokenData.from_text(_text, tokenizer, val_fraction)
+        tokenizer = compacted(build_run_tokenizer(kind, _text, vocab_size))
+    return tokenizer, TokenData.from_text(_text, compacted(tokenizer), val_fraction)
 
 
 COSTS_TTL_SECONDS = 60  # kept this long: the load of a shared server changes within minutes
