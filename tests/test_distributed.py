@@ -142,11 +142,28 @@ def test_two_processes_under_torchrun_match_one_process_accumulating(tmp_path, c
     assert len(ckpt.tokenizer.decode(out[0].tolist())) == 15
 
 
-def _blow_up_on_one_process(rank: int, port: int, out: str) -> None:
+def _spawn_two(fn, tmp_path: Path, monkeypatch, join: bool):
+    """Run fn(rank, port, str(tmp_path)) in two fresh processes that meet on a free port."""
+    # Earlier AppTests in this process leave an app script registered as __main__, and spawned
+    # processes would run it again on start-up (outside Streamlit, where it fails). They need
+    # only this module, which they import by name to find the function they run.
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return mp.spawn(fn, args=(port, str(tmp_path)), nprocs=2, join=join)
+
+
+def _join_group(rank: int, port: int):
+    """This spawned process's place among two, as torchrun would have set it."""
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2")
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(1)
-    ctx = init_distributed("cpu")
+    return init_distributed("cpu")
+
+
+def _blow_up_on_one_process(rank: int, port: int, out: str) -> None:
+    ctx = _join_group(rank, port)
     try:
         t = make(dist=ctx)
         t.step()
@@ -168,14 +185,7 @@ def _blow_up_on_one_process(rank: int, port: int, out: str) -> None:
 
 @pytest.mark.slow
 def test_a_blow_up_on_one_process_stops_every_process(tmp_path, monkeypatch):
-    # Earlier AppTests in this process leave an app script registered as __main__, and spawned
-    # processes would run it again on start-up (outside Streamlit, where it fails). They need
-    # only this module, which they import by name to find the function they run.
-    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    procs = mp.spawn(_blow_up_on_one_process, args=(port, str(tmp_path)), nprocs=2, join=False)
+    procs = _spawn_two(_blow_up_on_one_process, tmp_path, monkeypatch, join=False)
     deadline = time.monotonic() + 120
     while not procs.join(timeout=1):
         if time.monotonic() > deadline:  # a process left waiting for the other: the bug itself
@@ -189,9 +199,7 @@ def test_a_blow_up_on_one_process_stops_every_process(tmp_path, monkeypatch):
 
 
 def _leave_together(rank: int, port: int, out: str) -> None:
-    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2")
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    init_distributed("cpu")
+    _join_group(rank, port)
     if rank == 1:
         time.sleep(1.5)  # still busy when the other one is done
     arrived = time.time()
@@ -201,11 +209,7 @@ def _leave_together(rank: int, port: int, out: str) -> None:
 
 @pytest.mark.slow
 def test_processes_that_finish_together_leave_the_group_together(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    mp.spawn(_leave_together, args=(port, str(tmp_path)), nprocs=2, join=True)
+    _spawn_two(_leave_together, tmp_path, monkeypatch, join=True)
     first, late = (json.loads((tmp_path / f"{r}.json").read_text()) for r in (0, 1))
     assert late["arrived"] - first["arrived"] > 1  # known by construction: one slept 1.5 s
     assert first["left"] >= late["arrived"]  # the first waited for the late one before leaving
