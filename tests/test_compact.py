@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from lab import cache
 from lab.cache.compact import compacted
+from lab.engine.runspec import BPE_TRAIN_CHARS
 from minigpt.tokenizers.bpe import GPT4_SPLIT_PATTERN, BPETokenizer
 from minigpt.tokenizers.tokenizer import WordTokenizer
 from minigpt.training.data import TokenData
@@ -44,7 +45,7 @@ def test_a_rebuilt_bpe_tokenizer_encodes_and_decodes_as_trained():
 
 def test_a_bpe_run_encodes_its_corpus_without_filling_the_shared_tokenizers_chunk_cache():
     tok, data = cache.run_inputs("test-compact", "bpe", 300, 0.1, TEXT)
-    shared = cache.trained_bpe(TEXT[: len(TEXT)], 300, GPT4_SPLIT_PATTERN).tokenizer
+    shared = cache.trained_bpe(TEXT[:BPE_TRAIN_CHARS], 300, GPT4_SPLIT_PATTERN).tokenizer
     assert tok is shared  # the run and the Tokenizers page share one tokenizer...
     assert tok._cache == {}  # ...which does not keep the chunks of the corpus encoded for it
     expected = TokenData.from_text(TEXT, BPETokenizer(tok.merges, tok.pattern), 0.1)

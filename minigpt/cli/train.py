@@ -24,7 +24,7 @@ from minigpt.tokenizers.tokenizer import build_tokenizer
 from minigpt.training.checkpoint import save_checkpoint
 from minigpt.training.corpus import CorpusError, check_corpus, decode_upload, shakespeare_text
 from minigpt.training.data import TokenData
-from minigpt.training.distributed import DEVICES, DistContext, cleanup, init_distributed
+from minigpt.training.distributed import DEVICES, DistContext, init_distributed, leaving
 from minigpt.training.repeats import RepeatData
 from minigpt.training.trainer import TrainConfig, Trainer, TrainingDiverged
 
@@ -144,13 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         ctx = init_distributed(args.device)  # one process, or this one's place under torchrun
     except ValueError as e:
         parser.error(str(e))
-    try:
-        code = _train(parser, args, ctx)
-    except BaseException:
-        cleanup()  # this process stops alone: it cannot wait for the others
-        raise
-    cleanup(together=True)  # every process returns from the same run, so they leave together
-    return code
+    with leaving():  # every process returns from the same run, so they leave together
+        return _train(parser, args, ctx)
 
 
 def _train(parser: argparse.ArgumentParser, args: argparse.Namespace, ctx: DistContext) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -109,6 +110,23 @@ def cleanup(together: bool = False) -> None:
         except RuntimeError:
             pass  # a process is missing: leave without it
     dist.destroy_process_group()
+
+
+@contextlib.contextmanager
+def leaving() -> Iterator[None]:
+    """Run the block, then leave the process group: together when the block ends normally
+    (every process reaches the same end of the same run), at once after an error.
+
+    Example:
+        with leaving():
+            train()
+    """
+    try:
+        yield
+    except BaseException:
+        cleanup()  # this process stops alone: it cannot wait for the others
+        raise
+    cleanup(together=True)
 
 
 def autocast(device: torch.device) -> contextlib.AbstractContextManager:
