@@ -12,9 +12,9 @@ The same goes for what a tokenizer remembers while it encodes: BPE keeps each ch
 encoded, so the plays are encoded for training by a copy that is then let go (cache/training.py).
 
 Measured in fresh processes after `malloc_trim` (`python -m benchmarks --only kept_memory`):
-a word tokenizer of the plays (2,000 words) kept 48 MB as trained and 4.3 MB rebuilt; BPE with
-512 tokens on 300,000 characters, 16.6 and 6.6 MB; a BPE run's tokenizer and encoded plays,
-72 MB encoded by the shared tokenizer and 10 MB by a copy.
+a word tokenizer of the plays (2,000 words) kept 48 MB as trained and 3.3 MB rebuilt; BPE with
+512 tokens on 300,000 characters, 16.1 and 6.6 MB; a BPE run's tokenizer and encoded plays,
+42 MB encoded by the shared tokenizer and 10 MB by a copy.
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ def run_inputs(corpus_key: str, kind: str, vocab_size: int | None, val_fraction:
 
     BPE goes through the Tokenizers page's shelf: the same slice of the same corpus trains once.
     The corpus is encoded by a copy of the tokenizer: BPE remembers every chunk it has encoded
-    (35,000 for the plays), and in the shared tokenizer they would stay for the server's life,
-    62 MB more with the blocks they pin (lab/cache/compact.py).
+    (up to its 200,000-character cap), and in the shared tokenizer they would stay for the
+    server's life, 32 MB more with the blocks they pin (lab/cache/compact.py).
     """
     if kind == "bpe":
         tokenizer = trained_bpe(_text[:BPE_TRAIN_CHARS], vocab_size, GPT4_SPLIT_PATTERN).tokenizer
