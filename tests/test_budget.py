@@ -212,7 +212,7 @@ def test_session_caps_are_stated_with_the_numbers_in_force(monkeypatch):
     said = budget.session_caps()
     assert f"at most {budget.MAX_MODELS_PER_SESSION} models" in said
     assert f"stops after {budget.MAX_RUN_SECONDS // 60} minutes" in said
-    assert "250 MB" in said
+    assert "250\u00a0MB" in said  # number and unit kept on one line
 
 
 def test_attention_and_generation_are_asked_for_their_own_text_length():

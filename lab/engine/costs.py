@@ -125,9 +125,13 @@ def step_seconds(req: Request) -> float:
     return flops / CPU_FLOPS if req.mode == "train" else flops / 3 / CPU_FLOPS
 
 
+NBSP = "\u00a0"  # between a number and its unit, so a page never wraps "96" from "MB"
+
+
 def size(n: float) -> str:
     """Bytes for people, to the precision that matters: a tenth below 10 MB, whole megabytes
-    above. Example: size(5.2e9) == "5.2 GB"; size(96e6) == "96 MB"; size(3e5) == "0.3 MB"."""
+    above; number and unit held together by a no-break space (NBSP).
+    Example: size(5.2e9) == "5.2 GB"; size(96e6) == "96 MB"; size(3e5) == "0.3 MB" (NBSP)."""
     if n >= 1e9:
-        return f"{n / 1e9:.1f} GB"
-    return f"{n / 1e6:.0f} MB" if n >= 9.95e6 else f"{n / 1e6:.1f} MB"
+        return f"{n / 1e9:.1f}{NBSP}GB"
+    return f"{n / 1e6:.0f}{NBSP}MB" if n >= 9.95e6 else f"{n / 1e6:.1f}{NBSP}MB"
