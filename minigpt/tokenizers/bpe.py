@@ -50,9 +50,9 @@ GPT2_SPLIT_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}
 KNOWN_PATTERNS = frozenset({GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN})
 
 # The chunk cache is shared by every session using a tokenizer, so it is bounded by what it
-# holds, not by its entries alone: 200,000 characters of chunks, then it starts afresh. (The
-# plays' 35,000 distinct chunks come to 264,000 characters; 163,000 of them held 4.4 MB.)
-_CACHE_LIMIT = 200_000  # cached (chunk, limit) entries
+# holds: 200,000 characters of chunks, then it starts afresh. Every chunk has a character, so
+# that also bounds its entries. (The plays' 35,000 distinct chunks come to 264,000 characters;
+# 163,000 of them held 4.4 MB.)
 _CACHE_CHARS = 200_000  # characters of the cached chunks, summed
 _CACHE_MAX_CHUNK = 20_000  # longer chunks (whole texts when there is no pattern) are not kept
 
@@ -259,10 +259,7 @@ class BPETokenizer:
                 raw = [self._byte_ids[b] for b in chunk.encode("utf-8")]
                 ids = bpe_merge(raw, merged_id)
                 if len(chunk) <= _CACHE_MAX_CHUNK:
-                    if (
-                        len(self._cache) >= _CACHE_LIMIT
-                        or self._cached_chars + len(chunk) > _CACHE_CHARS
-                    ):
+                    if self._cached_chars + len(chunk) > _CACHE_CHARS:
                         self.forget_chunks()
                     self._cache[(chunk, limit)] = ids
                     self._cached_chars += len(chunk)
